@@ -1,0 +1,296 @@
+package atlas
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// Job statuses Atlas reports for restore jobs and snapshots.
+const (
+	StatusPending   = "PENDING"
+	StatusQueued    = "QUEUED"
+	StatusRunning   = "RUNNING"
+	StatusFailed    = "FAILED"
+	StatusCompleted = "COMPLETED"
+)
+
+// Link is an RFC 5988 link as Atlas sends it.
+type Link struct {
+	Rel  string `json:"rel"`
+	Href string `json:"href"`
+}
+
+// RestoreJob is a restore or download job (TenantRestore,
+// FlexBackupRestoreJob20241113). Dates are kept as the RFC 3339 text Atlas
+// sends.
+type RestoreJob struct {
+	ID                       string `json:"id"`
+	ClusterName              string `json:"clusterName,omitempty"`
+	InstanceName             string `json:"instanceName,omitempty"`
+	ProjectID                string `json:"projectId,omitempty"`
+	DeliveryType             string `json:"deliveryType,omitempty"`
+	Status                   string `json:"status,omitempty"`
+	SnapshotID               string `json:"snapshotId,omitempty"`
+	SnapshotURL              string `json:"snapshotUrl,omitempty"`
+	ExpirationDate           string `json:"expirationDate,omitempty"`
+	RestoreScheduledDate     string `json:"restoreScheduledDate,omitempty"`
+	RestoreFinishedDate      string `json:"restoreFinishedDate,omitempty"`
+	SnapshotFinishedDate     string `json:"snapshotFinishedDate,omitempty"`
+	TargetDeploymentItemName string `json:"targetDeploymentItemName,omitempty"`
+	TargetProjectID          string `json:"targetProjectId,omitempty"`
+	Links                    []Link `json:"links,omitempty"`
+}
+
+// Snapshot is a backup snapshot (BackupTenantSnapshot,
+// FlexBackupSnapshot20241113).
+type Snapshot struct {
+	ID             string `json:"id"`
+	Status         string `json:"status,omitempty"`
+	MongoDBVersion string `json:"mongoDBVersion,omitempty"`
+	ScheduledTime  string `json:"scheduledTime,omitempty"`
+	StartTime      string `json:"startTime,omitempty"`
+	FinishTime     string `json:"finishTime,omitempty"`
+	Expiration     string `json:"expiration,omitempty"`
+	Links          []Link `json:"links,omitempty"`
+}
+
+// Page is one page of a list answer.
+type Page[T any] struct {
+	Results    []T    `json:"results"`
+	TotalCount *int   `json:"totalCount,omitempty"`
+	Links      []Link `json:"links,omitempty"`
+}
+
+// HasNext reports whether Atlas linked a next page.
+func (p *Page[T]) HasNext() bool {
+	for _, l := range p.Links {
+		if l.Rel == "next" {
+			return true
+		}
+	}
+	return false
+}
+
+// ListOptions selects a page. Zero values mean Atlas's defaults.
+type ListOptions struct {
+	PageNum      int
+	ItemsPerPage int
+	IncludeCount *bool
+}
+
+func (o ListOptions) query() url.Values {
+	q := url.Values{}
+	if o.PageNum > 0 {
+		q.Set("pageNum", strconv.Itoa(o.PageNum))
+	}
+	if o.ItemsPerPage > 0 {
+		q.Set("itemsPerPage", strconv.Itoa(o.ItemsPerPage))
+	}
+	if o.IncludeCount != nil {
+		q.Set("includeCount", strconv.FormatBool(*o.IncludeCount))
+	}
+	return q
+}
+
+var hex24 = regexp.MustCompile(`^[a-f0-9]{24}$`)
+
+// IsID reports whether s has the form of an Atlas id: 24 lowercase hex digits.
+func IsID(s string) bool { return hex24.MatchString(s) }
+
+// check rejects an answer that cannot be a restore job: a missing or
+// malformed id, or a date that is not RFC 3339.
+func (j *RestoreJob) check() error {
+	if !IsID(j.ID) {
+		return fmt.Errorf("restore job id %s is not 24 lowercase hex digits", Excerpt([]byte(j.ID)))
+	}
+	for name, v := range map[string]string{
+		"expirationDate": j.ExpirationDate, "restoreScheduledDate": j.RestoreScheduledDate,
+		"restoreFinishedDate": j.RestoreFinishedDate, "snapshotFinishedDate": j.SnapshotFinishedDate,
+	} {
+		if v == "" {
+			continue
+		}
+		if _, err := time.Parse(time.RFC3339, v); err != nil {
+			return fmt.Errorf("%s %s is not an RFC 3339 date", name, Excerpt([]byte(v)))
+		}
+	}
+	if j.ClusterName == "" {
+		j.ClusterName = j.InstanceName
+	}
+	return nil
+}
+
+func (s *Snapshot) check() error {
+	if !IsID(s.ID) {
+		return fmt.Errorf("snapshot id %s is not 24 lowercase hex digits", Excerpt([]byte(s.ID)))
+	}
+	return nil
+}
+
+func invalidAnswer(method, path string, err error) error {
+	return fmt.Errorf("atlas: %s %s: the answer is not a valid object: %w", method, path, err)
+}
+
+// RequestDownload asks Atlas for a download link to a snapshot. The answer
+// is the new download job. The request is not idempotent: after an
+// ambiguous failure the client looks for the job it may have created
+// before sending it again, so one call never makes two jobs.
+func (c *Client) RequestDownload(ctx context.Context, cl Cluster, snapshotID string) (*RestoreJob, error) {
+	if err := cl.check(snapshotID); err != nil {
+		return nil, err
+	}
+	path := cl.path("download")
+	var job RestoreJob
+	req := request{
+		method:    http.MethodPost,
+		path:      path,
+		body:      map[string]string{"snapshotId": snapshotID},
+		mediaType: cl.Family.mediaType,
+		recover: func(ctx context.Context, since time.Time) (bool, error) {
+			found, err := c.findDownloadSince(ctx, cl, snapshotID, since)
+			if err != nil || found == nil {
+				return false, err
+			}
+			job = *found
+			return true, nil
+		},
+	}
+	if err := c.do(ctx, req, &job); err != nil {
+		return nil, err
+	}
+	if err := job.check(); err != nil {
+		return nil, invalidAnswer(req.method, path, err)
+	}
+	return &job, nil
+}
+
+// findDownloadSince returns the newest download job for the snapshot that
+// Atlas scheduled at or after since, if there is one.
+func (c *Client) findDownloadSince(ctx context.Context, cl Cluster, snapshotID string, since time.Time) (*RestoreJob, error) {
+	jobs, err := c.AllRestoreJobs(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	var best *RestoreJob
+	var bestAt time.Time
+	for i := range jobs {
+		j := &jobs[i]
+		if j.SnapshotID != snapshotID || (j.DeliveryType != "" && j.DeliveryType != "DOWNLOAD") {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339, j.RestoreScheduledDate)
+		if err != nil || at.Before(since.Truncate(time.Second)) {
+			continue
+		}
+		if best == nil || at.After(bestAt) {
+			best, bestAt = j, at
+		}
+	}
+	return best, nil
+}
+
+// GetRestoreJob reads one restore or download job.
+func (c *Client) GetRestoreJob(ctx context.Context, cl Cluster, jobID string) (*RestoreJob, error) {
+	if err := cl.check(jobID); err != nil {
+		return nil, err
+	}
+	path := cl.path(cl.Family.restores, jobID)
+	var job RestoreJob
+	if err := c.do(ctx, request{method: http.MethodGet, path: path, mediaType: cl.Family.mediaType, idempotent: true}, &job); err != nil {
+		return nil, err
+	}
+	if err := job.check(); err != nil {
+		return nil, invalidAnswer(http.MethodGet, path, err)
+	}
+	return &job, nil
+}
+
+// ListRestoreJobs reads one page of a cluster's restore and download jobs.
+func (c *Client) ListRestoreJobs(ctx context.Context, cl Cluster, opts ListOptions) (*Page[RestoreJob], error) {
+	if err := cl.check(); err != nil {
+		return nil, err
+	}
+	path := cl.path(cl.Family.restores)
+	var page Page[RestoreJob]
+	if err := c.do(ctx, request{method: http.MethodGet, path: path, query: opts.query(), mediaType: cl.Family.mediaType, idempotent: true}, &page); err != nil {
+		return nil, err
+	}
+	for i := range page.Results {
+		if err := page.Results[i].check(); err != nil {
+			return nil, invalidAnswer(http.MethodGet, path, err)
+		}
+	}
+	return &page, nil
+}
+
+// GetSnapshot reads one snapshot.
+func (c *Client) GetSnapshot(ctx context.Context, cl Cluster, snapshotID string) (*Snapshot, error) {
+	if err := cl.check(snapshotID); err != nil {
+		return nil, err
+	}
+	path := cl.path("snapshots", snapshotID)
+	var s Snapshot
+	if err := c.do(ctx, request{method: http.MethodGet, path: path, mediaType: cl.Family.mediaType, idempotent: true}, &s); err != nil {
+		return nil, err
+	}
+	if err := s.check(); err != nil {
+		return nil, invalidAnswer(http.MethodGet, path, err)
+	}
+	return &s, nil
+}
+
+// ListSnapshots reads one page of a cluster's snapshots.
+func (c *Client) ListSnapshots(ctx context.Context, cl Cluster, opts ListOptions) (*Page[Snapshot], error) {
+	if err := cl.check(); err != nil {
+		return nil, err
+	}
+	path := cl.path("snapshots")
+	var page Page[Snapshot]
+	if err := c.do(ctx, request{method: http.MethodGet, path: path, query: opts.query(), mediaType: cl.Family.mediaType, idempotent: true}, &page); err != nil {
+		return nil, err
+	}
+	for i := range page.Results {
+		if err := page.Results[i].check(); err != nil {
+			return nil, invalidAnswer(http.MethodGet, path, err)
+		}
+	}
+	return &page, nil
+}
+
+// maxPages stops a server that always links a next page.
+const maxPages = 1000
+
+// AllRestoreJobs reads every page of a cluster's restore jobs.
+func (c *Client) AllRestoreJobs(ctx context.Context, cl Cluster) ([]RestoreJob, error) {
+	return all(ctx, func(ctx context.Context, o ListOptions) (*Page[RestoreJob], error) {
+		return c.ListRestoreJobs(ctx, cl, o)
+	})
+}
+
+// AllSnapshots reads every page of a cluster's snapshots.
+func (c *Client) AllSnapshots(ctx context.Context, cl Cluster) ([]Snapshot, error) {
+	return all(ctx, func(ctx context.Context, o ListOptions) (*Page[Snapshot], error) {
+		return c.ListSnapshots(ctx, cl, o)
+	})
+}
+
+func all[T any](ctx context.Context, list func(context.Context, ListOptions) (*Page[T], error)) ([]T, error) {
+	var out []T
+	for n := 1; n <= maxPages; n++ {
+		page, err := list(ctx, ListOptions{PageNum: n, ItemsPerPage: 500})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Results...)
+		if !page.HasNext() || len(page.Results) == 0 {
+			return out, nil
+		}
+	}
+	return nil, errors.New("atlas: the list did not end after 1000 pages")
+}

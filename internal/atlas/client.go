@@ -1,0 +1,404 @@
+// Package atlas is a small client for the MongoDB Atlas Administration API
+// endpoints that request, list and read backup snapshot downloads.
+//
+// It knows HTTP, digest authentication, Atlas error bodies, retries and
+// rate limits; it knows nothing of Terraform.
+package atlas
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultBaseURL is the Atlas commercial cloud.
+const DefaultBaseURL = "https://cloud.mongodb.com"
+
+// maxResponseBytes bounds how much of one answer is read: a list page of
+// 500 jobs is well under a megabyte, so anything near this is not Atlas.
+const maxResponseBytes = 8 << 20
+
+// Config configures a Client. Only BaseURL, PublicKey and PrivateKey are
+// needed; the rest have working defaults.
+type Config struct {
+	BaseURL    string
+	PublicKey  string
+	PrivateKey string
+	UserAgent  string
+
+	// Transport carries the requests; nil means a tuned http.Transport that
+	// honours the proxy environment variables and requires TLS 1.2.
+	Transport http.RoundTripper
+	// Timeout bounds one HTTP exchange (default 60s); the caller's context
+	// bounds the whole call, retries included.
+	Timeout time.Duration
+
+	Retry RetryPolicy
+
+	// Now and Sleep are the client's clock; tests replace them so that
+	// nothing waits for real time.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Jitter returns a number in [0, 1); nil means math/rand.
+	Jitter func() float64
+
+	// Log receives one line per retry and wait. Fields never hold secrets.
+	Log func(ctx context.Context, msg string, fields map[string]any)
+}
+
+// Client calls Atlas. It is safe for concurrent use; make one per set of
+// credentials so that the digest challenge is shared.
+type Client struct {
+	base      *url.URL
+	http      *http.Client
+	digest    *digestTransport
+	userAgent string
+	retry     RetryPolicy
+	now       func() time.Time
+	sleep     func(ctx context.Context, d time.Duration) error
+	jitter    func() float64
+	log       func(ctx context.Context, msg string, fields map[string]any)
+
+	// serverSkew is the server clock minus ours, learnt from Date headers,
+	// in nanoseconds.
+	serverSkew atomic.Int64
+}
+
+// New checks cfg and builds a Client.
+func New(cfg Config) (*Client, error) {
+	base, err := ParseBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.PublicKey == "" || cfg.PrivateKey == "" {
+		return nil, errors.New("atlas: a public key and a private key are both required")
+	}
+	tr := cfg.Transport
+	if tr == nil {
+		tr = defaultTransport()
+	}
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	dt := &digestTransport{
+		username: cfg.PublicKey,
+		password: cfg.PrivateKey,
+		host:     base.Host,
+		base:     tr,
+	}
+	c := &Client{
+		base:      base,
+		digest:    dt,
+		userAgent: cfg.UserAgent,
+		retry:     cfg.Retry.withDefaults(),
+		now:       cfg.Now,
+		sleep:     cfg.Sleep,
+		jitter:    cfg.Jitter,
+		log:       cfg.Log,
+	}
+	c.http = &http.Client{
+		Transport: dt,
+		Timeout:   timeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Host != base.Host || req.URL.Scheme != base.Scheme {
+				return fmt.Errorf("atlas: refusing to follow a redirect to another host (%s)", req.URL.Host)
+			}
+			if len(via) >= 5 {
+				return errors.New("atlas: too many redirects")
+			}
+			return nil
+		},
+	}
+	if c.userAgent == "" {
+		c.userAgent = "terraform-provider-atlas"
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.sleep == nil {
+		c.sleep = sleepContext
+	}
+	if c.jitter == nil {
+		c.jitter = rand.Float64
+	}
+	if c.log == nil {
+		c.log = func(context.Context, string, map[string]any) {}
+	}
+	return c, nil
+}
+
+// BaseURL is the Atlas address the client talks to.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// DigestChallenges is how many digest challenges the client has received.
+func (c *Client) DigestChallenges() int64 { return c.digest.Challenges() }
+
+// ServerNow estimates the server's current time from the Date headers seen
+// so far (the local clock until one is seen).
+func (c *Client) ServerNow() time.Time {
+	return c.now().Add(time.Duration(c.serverSkew.Load()))
+}
+
+// ParseBaseURL checks an Atlas base URL: https, or http to a loopback
+// address (a local simulator), with a host and no query or credentials.
+func ParseBaseURL(raw string) (*url.URL, error) {
+	if strings.TrimSpace(raw) != raw || raw == "" {
+		return nil, fmt.Errorf("base URL %q must be a URL such as %s, without spaces", raw, DefaultBaseURL)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("base URL %q cannot be parsed: %v", raw, err)
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return nil, fmt.Errorf("base URL %q must start with https://", raw)
+	case u.Host == "" || u.Hostname() == "":
+		return nil, fmt.Errorf("base URL %q has no host", raw)
+	case u.User != nil:
+		return nil, fmt.Errorf("base URL must not carry credentials; give the keys as public_key and private_key")
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("base URL %q must not have a query or fragment", raw)
+	case u.Path != "" && u.Path != "/":
+		return nil, fmt.Errorf("base URL %q must be the host only (the API paths are added by the provider)", raw)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return nil, fmt.Errorf("base URL %q uses plain http, which would send the API keys' digest and the download links unencrypted; use https (plain http is allowed only for a loopback address such as a local simulator)", raw)
+	}
+	u.Path = ""
+	return u, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func defaultTransport() *http.Transport {
+	return &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// request is one API call as the retry loop sees it.
+type request struct {
+	method    string
+	path      string // escaped, without query
+	query     url.Values
+	body      any
+	mediaType string
+	// idempotent requests are retried on any transient failure; others
+	// only where Atlas cannot have acted on them.
+	idempotent bool
+	// recover is asked, after an ambiguous failure of a non-idempotent
+	// request, whether the server acted after all. since is in server time.
+	recover func(ctx context.Context, since time.Time) (found bool, err error)
+}
+
+// response is a successful answer's body.
+type response struct {
+	status int
+	body   []byte
+	// recovered: the answer was lost, and the request's recover function
+	// found and filled in what the server had done.
+	recovered bool
+}
+
+// do runs req with retries and decodes a 2xx JSON answer into out.
+func (c *Client) do(ctx context.Context, req request, out any) error {
+	resp, err := c.send(ctx, req)
+	if err != nil {
+		return err
+	}
+	if out == nil || resp.recovered {
+		return nil
+	}
+	if err := decodeJSON(resp.body, out); err != nil {
+		return fmt.Errorf("atlas: %s %s: HTTP %d with a body that is not the expected JSON (%v): %s",
+			req.method, req.path, resp.status, err, Excerpt(resp.body))
+	}
+	return nil
+}
+
+func decodeJSON(body []byte, out any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(out); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
+}
+
+func (c *Client) send(ctx context.Context, req request) (*response, error) {
+	var payload []byte
+	if req.body != nil {
+		var err error
+		if payload, err = json.Marshal(req.body); err != nil {
+			return nil, fmt.Errorf("atlas: encoding %s %s: %w", req.method, req.path, err)
+		}
+	}
+	since := c.ServerNow()
+	for attempt := 1; ; attempt++ {
+		resp, err := c.once(ctx, req, payload)
+		if err == nil {
+			return resp, nil
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		verdict := c.classify(req, err)
+		if verdict == giveUp || attempt >= c.retry.MaxAttempts {
+			return nil, err
+		}
+		if verdict == checkFirst && req.recover != nil {
+			found, rerr := req.recover(ctx, since.Add(-2*time.Second))
+			if rerr != nil {
+				return nil, fmt.Errorf("%w (and looking for whether Atlas acted on it failed: %v)", err, rerr)
+			}
+			if found {
+				c.log(ctx, "atlas request had succeeded before its answer was lost", map[string]any{
+					"method": req.method, "path": req.path, "attempt": attempt,
+				})
+				return &response{recovered: true}, nil
+			}
+		}
+		delay := c.retry.delay(attempt, retryAfter(err), c.jitter())
+		if dl, ok := ctx.Deadline(); ok && c.now().Add(delay).After(dl) {
+			return nil, fmt.Errorf("%w (no time left to retry before the deadline)", err)
+		}
+		c.log(ctx, "retrying atlas request", map[string]any{
+			"method": req.method, "path": req.path, "attempt": attempt,
+			"error": errorSummary(err), "delay": delay.String(),
+		})
+		if err := c.sleep(ctx, delay); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// once sends one HTTP request and reads its answer.
+func (c *Client) once(ctx context.Context, req request, payload []byte) (*response, error) {
+	u := *c.base
+	u.Path, _ = url.PathUnescape(req.path) // built by escaping, so it unescapes
+	u.RawPath = req.path
+	u.RawQuery = req.query.Encode()
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	hr, err := http.NewRequestWithContext(ctx, req.method, u.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("atlas: building %s %s: %w", req.method, req.path, err)
+	}
+	hr.Header.Set("Accept", req.mediaType)
+	if payload != nil {
+		hr.Header.Set("Content-Type", req.mediaType)
+	}
+	hr.Header.Set("User-Agent", c.userAgent)
+	res, err := c.http.Do(hr)
+	if err != nil {
+		return nil, &transportError{method: req.method, path: req.path, err: err}
+	}
+	defer res.Body.Close()
+	c.learnSkew(res.Header.Get("Date"))
+	data, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBytes+1))
+	if err != nil {
+		return nil, &transportError{method: req.method, path: req.path, err: err, afterHeaders: true}
+	}
+	if len(data) > maxResponseBytes {
+		return nil, fmt.Errorf("atlas: %s %s: HTTP %d with a body over %d bytes; refusing to read it", req.method, req.path, res.StatusCode, maxResponseBytes)
+	}
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		e := decodeError(req.method, req.path, res.StatusCode, data)
+		e.RetryAfter = parseRetryAfter(res.Header.Get("Retry-After"), c.now())
+		return nil, e
+	}
+	return &response{status: res.StatusCode, body: data}, nil
+}
+
+func (c *Client) learnSkew(date string) {
+	if date == "" {
+		return
+	}
+	t, err := http.ParseTime(date)
+	if err != nil {
+		return
+	}
+	c.serverSkew.Store(int64(t.Sub(c.now())))
+}
+
+// transportError is a request that got no complete HTTP answer.
+type transportError struct {
+	method, path string
+	err          error
+	afterHeaders bool
+}
+
+func (e *transportError) Error() string {
+	return fmt.Sprintf("atlas: %s %s: %v", e.method, e.path, stripURL(e.err))
+}
+
+func (e *transportError) Unwrap() error { return e.err }
+
+// stripURL drops the URL that net/http puts in its errors: the message
+// already names the path, and a URL may carry a query string.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func errorSummary(err error) string {
+	var ae *Error
+	if errors.As(err, &ae) {
+		if ae.ErrorCode != "" {
+			return fmt.Sprintf("HTTP %d %s", ae.StatusCode, ae.ErrorCode)
+		}
+		return fmt.Sprintf("HTTP %d", ae.StatusCode)
+	}
+	var te *transportError
+	if errors.As(err, &te) {
+		return stripURL(te.err).Error()
+	}
+	return err.Error()
+}

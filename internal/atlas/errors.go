@@ -1,0 +1,129 @@
+package atlas
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Error is a failed Atlas API call: the HTTP status and, when Atlas sent its
+// usual error body, the errorCode, detail and reason from it.
+type Error struct {
+	// Method and Path name the call (the path has no query string).
+	Method string
+	Path   string
+
+	StatusCode int
+	ErrorCode  string
+	Detail     string
+	Reason     string
+	Parameters []any
+
+	// RetryAfter is the server's Retry-After hint, zero when absent.
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "atlas: %s %s: HTTP %d", e.Method, e.Path, e.StatusCode)
+	if e.ErrorCode != "" {
+		fmt.Fprintf(&b, " %s", e.ErrorCode)
+	}
+	if e.Detail != "" {
+		fmt.Fprintf(&b, ": %s", e.Detail)
+	} else if e.Reason != "" {
+		fmt.Fprintf(&b, ": %s", e.Reason)
+	}
+	return b.String()
+}
+
+// IsNotFound reports whether err is an Atlas answer that the addressed
+// object (project, cluster, snapshot or job) does not exist.
+func IsNotFound(err error) bool {
+	var ae *Error
+	return errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound
+}
+
+// HasErrorCode reports whether err is an Atlas error carrying one of codes.
+func HasErrorCode(err error, codes ...string) bool {
+	var ae *Error
+	if !errors.As(err, &ae) {
+		return false
+	}
+	for _, c := range codes {
+		if ae.ErrorCode == c {
+			return true
+		}
+	}
+	return false
+}
+
+// apiErrorBody is Atlas's ApiError schema.
+type apiErrorBody struct {
+	Detail     string `json:"detail"`
+	Error      *int   `json:"error"`
+	ErrorCode  string `json:"errorCode"`
+	Parameters []any  `json:"parameters"`
+	Reason     string `json:"reason"`
+}
+
+// decodeError builds an *Error from a non-2xx answer. A body that is not an
+// Atlas error is kept as a short, sanitised excerpt in Detail.
+func decodeError(method, path string, status int, body []byte) *Error {
+	e := &Error{Method: method, Path: path, StatusCode: status, Reason: http.StatusText(status)}
+	var ab apiErrorBody
+	if err := json.Unmarshal(body, &ab); err == nil && (ab.ErrorCode != "" || ab.Error != nil || ab.Detail != "") {
+		e.ErrorCode = ab.ErrorCode
+		e.Detail = sanitise(ab.Detail, 500)
+		if ab.Reason != "" {
+			e.Reason = sanitise(ab.Reason, 200)
+		}
+		e.Parameters = ab.Parameters
+		return e
+	}
+	if len(strings.TrimSpace(string(body))) > 0 {
+		e.Detail = "unexpected response body: " + Excerpt(body)
+	}
+	return e
+}
+
+// DecodeError is decodeError for callers outside the package, such as fuzz
+// targets and tests.
+func DecodeError(method, path string, status int, body []byte) *Error {
+	return decodeError(method, path, status, body)
+}
+
+var urlQuery = regexp.MustCompile(`(?i)(https?://[^\s"'<>?]*)\?[^\s"'<>]*`)
+
+// Excerpt returns at most 80 characters of b, with control characters
+// replaced and the query string of any URL removed, so a presigned link
+// can never travel in an error message.
+func Excerpt(b []byte) string {
+	const limit = 80
+	s := sanitise(string(b), limit)
+	return fmt.Sprintf("%q", s)
+}
+
+func sanitise(s string, limit int) string {
+	s = urlQuery.ReplaceAllString(s, "$1?[redacted]")
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) > limit {
+		r := []rune(s)
+		s = string(r[:limit]) + "…"
+	}
+	return s
+}
