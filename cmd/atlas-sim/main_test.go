@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
+)
+
+// lineWriter collects output and hands over each complete line.
+type lineWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	lines chan string
+}
+
+func newLineWriter() *lineWriter { return &lineWriter{lines: make(chan string, 64)} }
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	for {
+		line, err := w.buf.ReadString('\n')
+		if err != nil {
+			// Put back the incomplete tail.
+			rest := []byte(line)
+			w.buf.Reset()
+			w.buf.Write(rest)
+			return len(p), nil
+		}
+		select {
+		case w.lines <- strings.TrimSuffix(line, "\n"):
+		default:
+		}
+	}
+}
+
+func (w *lineWriter) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case l := <-w.lines:
+		return l
+	case <-time.After(10 * time.Second): // a deadline, not a wait: the line normally comes at once
+		t.Fatal("no output line from run")
+		return ""
+	}
+}
+
+func TestRunServesOnLoopback(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout := newLineWriter()
+	var stderr bytes.Buffer
+	var stderrMu sync.Mutex
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-quiet", "-queued-for", "1m"}, stdout, &lockedWriter{w: &stderr, mu: &stderrMu})
+	}()
+
+	first := stdout.next(t)
+	base, ok := strings.CutPrefix(first, "ATLAS_SIM_BASE_URL=http://127.0.0.1:")
+	if !ok || base == "" || base == "0" {
+		t.Fatalf("first line %q, want ATLAS_SIM_BASE_URL=http://127.0.0.1:<port>", first)
+	}
+	baseURL := strings.TrimPrefix(first, "ATLAS_SIM_BASE_URL=")
+	human := stdout.next(t)
+	for _, want := range []string{"loopback", atlassim.DefaultPublicKey, atlassim.DefaultPrivateKey, "private key", atlassim.DefaultProjectID, atlassim.DefaultSecondProjectID} {
+		if !strings.Contains(human, want) {
+			t.Errorf("second line %q lacks %q", human, want)
+		}
+	}
+
+	resp, err := http.Get(baseURL + "/api/atlas/v1.0/groups/" + atlassim.DefaultProjectID + "/clusters/Cluster0/backup/tenant/snapshots")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Digest ") {
+		t.Errorf("unauthenticated request: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	resp, err = http.Get(baseURL + "/__sim/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st atlassim.Stats
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil || st.TotalRequests != 1 || st.DigestChallenges != 1 {
+		t.Errorf("stats %+v, %v", st, err)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	select {
+	case l := <-stdout.lines:
+		t.Errorf("unexpected extra stdout line %q", l)
+	default:
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func TestRunRejects(t *testing.T) {
+	dir := t.TempDir()
+	badSeed := filepath.Join(dir, "seed.json")
+	if err := os.WriteFile(badSeed, []byte(`{"projects":[{"id":"ABC"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string // error text; "" for a usage error
+	}{
+		{"all interfaces", []string{"-addr", "0.0.0.0:0"}, `atlas-sim: refusing to listen on non-loopback address "0.0.0.0:0"`},
+		{"empty host", []string{"-addr", ":0"}, "refusing to listen on non-loopback"},
+		{"a host name", []string{"-addr", "example.test:0"}, "refusing to listen on non-loopback"},
+		{"no port", []string{"-addr", "127.0.0.1"}, `atlas-sim: -addr "127.0.0.1"`},
+		{"bad seed", []string{"-addr", "127.0.0.1:0", "-seed", badSeed},
+			"atlas-sim: seed " + badSeed + `: projects[0].id: "ABC" is not 24 lowercase hex digits`},
+		{"missing seed", []string{"-addr", "127.0.0.1:0", "-seed", filepath.Join(dir, "none.json")},
+			"atlas-sim: seed " + filepath.Join(dir, "none.json") + ": no such file or directory"},
+		{"negative duration", []string{"-queued-for", "-1s"}, "must not be negative"},
+		{"unknown flag", []string{"-nope"}, ""},
+		{"stray argument", []string{"serve"}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tc.args, &stdout, &stderr)
+			switch {
+			case err == nil:
+				t.Fatal("run succeeded")
+			case tc.want == "" && !errors.Is(err, errUsage):
+				t.Errorf("error %v, want a usage error", err)
+			case tc.want != "" && !strings.Contains(err.Error(), tc.want):
+				t.Errorf("error %q\ndoes not contain %q", err, tc.want)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout %q, want nothing", stdout.String())
+			}
+		})
+	}
+}
+
+func TestIsLoopbackAddr(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:8080": true, "127.1.2.3:0": true, "[::1]:0": true, "localhost:0": true,
+		"0.0.0.0:0": false, ":8080": false, "[::]:0": false, "10.0.0.1:80": false, "example.test:80": false,
+	} {
+		got, err := isLoopbackAddr(addr)
+		if err != nil || got != want {
+			t.Errorf("isLoopbackAddr(%q) = %v, %v; want %v", addr, got, err, want)
+		}
+	}
+}
+
+func TestLimitBody(t *testing.T) {
+	var readErr error
+	h := limitBody(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, readErr = io.ReadAll(r.Body)
+	}))
+	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1/x", strings.NewReader(strings.Repeat("a", maxRequestBody+1)))
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	var tooBig *http.MaxBytesError
+	if !errors.As(readErr, &tooBig) {
+		t.Errorf("reading an oversized body: %v, want *http.MaxBytesError", readErr)
+	}
+}

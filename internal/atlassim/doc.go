@@ -1,0 +1,29 @@
+// Package atlassim simulates the part of the MongoDB Atlas Administration API
+// v1.0 that this provider uses: the tenant (M2/M5) cluster backup endpoints
+// under /api/atlas/v1.0/groups/{groupId}/clusters/{clusterName}/backup/tenant
+// (POST download, GET snapshots, GET snapshots/{id}, GET restores,
+// GET restores/{id}).
+//
+// It is an independent implementation written from the API reference, not
+// from the project's client, so that a misreading of the API does not hide in
+// both. It does what Atlas does where a client can tell:
+//
+//   - HTTP Digest authentication (MD5, qop=auth, realm "MMS Public API") with
+//     the Atlas challenge and error bodies; nonces are random, each
+//     (nonce, nonce count) pair is accepted once, and a nonce may be reused
+//     with new counts.
+//   - Atlas error bodies and codes, pagination (pageNum, itemsPerPage,
+//     includeCount, self/next/previous links) and the pretty and envelope
+//     query parameters.
+//   - Download jobs that move QUEUED -> RUNNING -> COMPLETED on a schedule
+//     computed from an injected clock, and whose snapshotUrl works for four
+//     hours like a presigned URL: GET on it, without digest credentials,
+//     serves a real tar.gz in mongodump layout.
+//
+// GET /__sim/stats reports request counts per route and status. Server test
+// hooks (Job, Jobs, SetJobStatus, DeleteJob, AddSnapshot, Stats) let tests
+// inspect and steer the state without going through HTTP.
+//
+// The simulator keeps everything in memory and is meant for tests and demos
+// on loopback; cmd/atlas-sim serves it as a program.
+package atlassim

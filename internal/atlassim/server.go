@@ -1,0 +1,426 @@
+package atlassim
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config configures a Server. The zero value is a working simulator with
+// the default seed and keys, on the real clock, completing jobs at once.
+type Config struct {
+	// PublicKey and PrivateKey are the digest credentials; "" means the
+	// Default keys.
+	PublicKey, PrivateKey string
+	// Seed is the starting state; nil means DefaultSeed().
+	Seed *Seed
+	// Now is the clock; nil means time.Now. Every time decision uses it.
+	Now func() time.Time
+	// QueuedFor is how long a new job stays QUEUED (0 skips the state).
+	QueuedFor time.Duration
+	// RunningFor is how long it then stays RUNNING (0 skips the state).
+	RunningFor time.Duration
+	// PublicBaseURL (scheme://host[:port]) is where snapshotUrl points;
+	// "" means the scheme and host of the request that created the job.
+	PublicBaseURL string
+	// Logf, when set, gets one line per request. It never sees keys,
+	// Authorization values or URL tokens (paths only, no query strings).
+	Logf func(format string, args ...any)
+}
+
+// maxBodyBytes caps request bodies; Atlas bodies for these endpoints are tiny.
+const maxBodyBytes = 1 << 20
+
+// Server is the simulator, an http.Handler. It is safe for concurrent use.
+type Server struct {
+	now        func() time.Time
+	queuedFor  time.Duration
+	runningFor time.Duration
+	publicBase string
+	logf       func(format string, args ...any)
+
+	auth   *digestAuth
+	stats  *statsRecorder
+	routes []route
+
+	mu       sync.Mutex
+	projects map[string]*projectState
+	jobsByID map[string]*jobState
+	jobSeq   uint64
+	idRandom [5]byte // the middle of generated ObjectIds, like a process id
+	idCount  uint32
+}
+
+// New builds a Server from cfg, validating the seed.
+func New(cfg Config) (*Server, error) {
+	if cfg.PublicKey == "" {
+		cfg.PublicKey = DefaultPublicKey
+	}
+	if cfg.PrivateKey == "" {
+		cfg.PrivateKey = DefaultPrivateKey
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.QueuedFor < 0 || cfg.RunningFor < 0 {
+		return nil, errors.New("atlassim: QueuedFor and RunningFor must not be negative")
+	}
+	base, err := checkPublicBaseURL(cfg.PublicBaseURL)
+	if err != nil {
+		return nil, err
+	}
+	seed := cfg.Seed
+	if seed == nil {
+		seed = DefaultSeed()
+	}
+	if err := validateSeed(seed); err != nil {
+		return nil, fmt.Errorf("atlassim: invalid seed: %w", err)
+	}
+
+	s := &Server{
+		now:        cfg.Now,
+		queuedFor:  cfg.QueuedFor,
+		runningFor: cfg.RunningFor,
+		publicBase: base,
+		logf:       cfg.Logf,
+		auth:       newDigestAuth(cfg.PublicKey, cfg.PrivateKey),
+		stats:      newStatsRecorder(),
+		projects:   map[string]*projectState{},
+		jobsByID:   map[string]*jobState{},
+	}
+	var counter [3]byte
+	if _, err := rand.Read(s.idRandom[:]); err != nil {
+		return nil, fmt.Errorf("atlassim: reading random bytes: %w", err)
+	}
+	if _, err := rand.Read(counter[:]); err != nil {
+		return nil, fmt.Errorf("atlassim: reading random bytes: %w", err)
+	}
+	s.idCount = uint32(counter[0])<<16 | uint32(counter[1])<<8 | uint32(counter[2])
+	if err := s.load(seed); err != nil {
+		return nil, err
+	}
+	s.routes = buildRoutes(s, tenantV1)
+	return s, nil
+}
+
+func checkPublicBaseURL(raw string) (string, error) {
+	if raw == "" {
+		return "", nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return "", fmt.Errorf("atlassim: PublicBaseURL %q: want scheme://host[:port]", raw)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// route is one row of the route table: a method, a path template whose
+// {placeholders} match one segment each, and its handler.
+type route struct {
+	method  string
+	pattern string
+	segs    []string
+	auth    bool // behind digest authentication
+	handle  func(*call)
+}
+
+func newRoute(method, pattern string, auth bool, handle func(*call)) route {
+	return route{method: method, pattern: pattern, segs: strings.Split(pattern, "/"), auth: auth, handle: handle}
+}
+
+// match returns the placeholder values when path fits the template.
+func (rt *route) match(pathSegs []string) (map[string]string, bool) {
+	if len(pathSegs) != len(rt.segs) {
+		return nil, false
+	}
+	var params map[string]string
+	for i, seg := range rt.segs {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			if pathSegs[i] == "" {
+				return nil, false
+			}
+			if params == nil {
+				params = map[string]string{}
+			}
+			params[seg[1:len(seg)-1]] = pathSegs[i]
+			continue
+		}
+		if seg != pathSegs[i] {
+			return nil, false
+		}
+	}
+	return params, true
+}
+
+// buildRoutes is the route table: each endpoint family adds its rows, plus
+// the simulator's own download host.
+func buildRoutes(s *Server, families ...*family) []route {
+	var routes []route
+	for _, f := range families {
+		routes = append(routes, f.routes()...)
+	}
+	routes = append(routes, newRoute(http.MethodGet, downloadRoutePattern, false, s.serveDownload))
+	return routes
+}
+
+const (
+	statsPath            = "/__sim/stats"
+	apiPrefix            = "/api/"
+	downloadRoutePattern = "/backup/restore/{jobId}/{file}"
+	noRouteKey           = "(no route)"
+)
+
+// call is one request on its way through a handler.
+type call struct {
+	s        *Server
+	w        http.ResponseWriter
+	r        *http.Request
+	params   map[string]string
+	now      time.Time
+	pretty   bool
+	envelope bool
+	// contentType is the media type of successful JSON answers; the v2
+	// families will set their versioned types here.
+	contentType string
+}
+
+func (c *call) writeJSON(status int, v any) {
+	body := encodeJSON(v, c.pretty)
+	c.w.Header().Set("Content-Type", c.contentType)
+	c.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	c.w.WriteHeader(status)
+	_, _ = c.w.Write(body)
+}
+
+// writeObject answers 200 with one object, enveloped when asked.
+func (c *call) writeObject(v any) {
+	if c.envelope {
+		c.writeJSON(http.StatusOK, struct {
+			Status  int `json:"status"`
+			Content any `json:"content"`
+		}{http.StatusOK, v})
+		return
+	}
+	c.writeJSON(http.StatusOK, v)
+}
+
+// writeList answers 200 with one page of items.
+func writeList[T any](c *call, items []T, p pageParams) {
+	page := listPage{
+		Links:   pageLinks(c.requestURL(), p, len(items)),
+		Results: pageOf(items, p),
+	}
+	if p.includeCount {
+		n := len(items)
+		page.TotalCount = &n
+	}
+	if c.envelope {
+		st := http.StatusOK
+		page.Status = &st
+	}
+	c.writeJSON(http.StatusOK, page)
+}
+
+// fail answers with an Atlas error body. Errors are never enveloped.
+func (c *call) fail(e *apiError) {
+	body := encodeJSON(e, c.pretty)
+	c.w.Header().Set("Content-Type", "application/json")
+	c.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	c.w.WriteHeader(e.Status)
+	_, _ = c.w.Write(body)
+}
+
+// origin is scheme://host of the request, for absolute links.
+func (c *call) origin() string {
+	scheme := "http"
+	if c.r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + c.r.Host
+}
+
+// requestURL is the absolute URL the client asked for.
+func (c *call) requestURL() *url.URL {
+	u, err := url.Parse(c.origin() + c.r.URL.RequestURI())
+	if err != nil {
+		return &url.URL{Scheme: "http", Host: c.r.Host, Path: c.r.URL.Path}
+	}
+	return u
+}
+
+// readBody reads a capped request body.
+func (c *call) readBody() ([]byte, *apiError) {
+	data, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, maxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, newAPIError(http.StatusRequestEntityTooLarge, codeBodyTooLarge,
+				fmt.Sprintf("The request body is larger than %d bytes.", maxBodyBytes))
+		}
+		return nil, newAPIError(http.StatusBadRequest, codeMalformedJSON, "The request body could not be read.")
+	}
+	return data, nil
+}
+
+// ServeHTTP routes a request: the stats page, then the route table. API
+// routes sit behind digest authentication; the download route, like a
+// presigned URL, does not.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == statsPath {
+		s.serveStats(w, r)
+		return
+	}
+	start := s.now()
+	rw := &recordingWriter{ResponseWriter: w}
+	key := s.dispatch(rw, r, start)
+	status := rw.finalStatus()
+	s.stats.record(key, status, rw.challenged)
+	if s.logf != nil {
+		s.logf("%s %s -> %d (%s)", r.Method, r.URL.Path, status, s.now().Sub(start).Round(time.Microsecond))
+	}
+}
+
+// dispatch finds the route, authenticates, parses the global query
+// parameters and runs the handler. It returns the stats key. Fault injection
+// (rate limits, 5xx, latency, dropped connections) belongs here, between
+// routing and the handler, so that it applies to every family alike.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, now time.Time) string {
+	c := &call{s: s, w: w, r: r, now: now, contentType: "application/json"}
+	pathSegs := strings.Split(r.URL.Path, "/")
+
+	var matched *route
+	var allowed []string
+	for i := range s.routes {
+		rt := &s.routes[i]
+		params, ok := rt.match(pathSegs)
+		if !ok {
+			continue
+		}
+		if rt.method == r.Method {
+			matched, c.params = rt, params
+			break
+		}
+		allowed = append(allowed, rt.method)
+	}
+
+	switch {
+	case matched != nil:
+		if matched.auth {
+			if !s.authenticate(c) {
+				return r.Method + " " + matched.pattern
+			}
+			if e := c.parseGlobalParams(); e != nil {
+				c.fail(e)
+				return r.Method + " " + matched.pattern
+			}
+		}
+		matched.handle(c)
+		return r.Method + " " + matched.pattern
+
+	case len(allowed) > 0:
+		key := r.Method + " " + s.firstPatternFor(pathSegs)
+		if strings.HasPrefix(r.URL.Path, apiPrefix) && !s.authenticate(c) {
+			return key
+		}
+		sort.Strings(allowed)
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		_ = c.parseGlobalParams() // a bad pretty= does not hide the 405
+		c.fail(newAPIError(http.StatusMethodNotAllowed, codeMethodNotAllowed,
+			fmt.Sprintf("HTTP method %s is not supported on this resource; use %s.", r.Method, strings.Join(allowed, " or ")),
+			r.Method))
+		return key
+
+	default:
+		key := r.Method + " " + noRouteKey
+		if strings.HasPrefix(r.URL.Path, apiPrefix) && !s.authenticate(c) {
+			return key
+		}
+		_ = c.parseGlobalParams() // nor the 404
+		c.fail(newAPIError(http.StatusNotFound, codeResourceNotFound,
+			fmt.Sprintf("Cannot find resource %s.", r.URL.Path), r.URL.Path))
+		return key
+	}
+}
+
+func (s *Server) firstPatternFor(pathSegs []string) string {
+	for i := range s.routes {
+		if _, ok := s.routes[i].match(pathSegs); ok {
+			return s.routes[i].pattern
+		}
+	}
+	return noRouteKey
+}
+
+// authenticate answers the 401 challenge itself when credentials are
+// missing or wrong, and reports whether the request may proceed.
+func (s *Server) authenticate(c *call) bool {
+	uri := c.r.RequestURI
+	if uri == "" {
+		uri = c.r.URL.RequestURI()
+	}
+	outcome := s.auth.verify(c.r, uri)
+	if outcome == authOK {
+		return true
+	}
+	detail := "You are not authorized for this resource."
+	if outcome == authMissing {
+		detail = "Authentication credentials are required: use HTTP Digest authentication with an API public key as user name and its private key as password."
+	}
+	e := newAPIError(http.StatusUnauthorized, codeUserUnauthorized, detail)
+	body := encodeJSON(e, false)
+	h := c.w.Header()
+	h.Set("WWW-Authenticate", s.auth.challenge(c.now, false))
+	h.Set("Content-Type", "application/json;charset=ISO-8859-1")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	c.w.WriteHeader(http.StatusUnauthorized)
+	_, _ = c.w.Write(body)
+	return false
+}
+
+// parseGlobalParams reads the API-wide pretty and envelope parameters; a
+// value that is not a boolean is an error (left unset).
+func (c *call) parseGlobalParams() *apiError {
+	q := c.r.URL.Query()
+	for _, name := range []string{"pretty", "envelope"} {
+		v, ok := q[name]
+		if !ok {
+			continue
+		}
+		b, err := strconv.ParseBool(v[0])
+		if err != nil {
+			return badQueryParam(name, v[0], "true or false")
+		}
+		if name == "pretty" {
+			c.pretty = b
+		} else {
+			c.envelope = b
+		}
+	}
+	return nil
+}
+
+// serveStats answers GET /__sim/stats without authentication. It is not
+// counted in the stats it reports.
+func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
+	c := &call{s: s, w: w, r: r, contentType: "application/json"}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		c.fail(newAPIError(http.StatusMethodNotAllowed, codeMethodNotAllowed,
+			fmt.Sprintf("HTTP method %s is not supported on this resource; use GET.", r.Method), r.Method))
+		return
+	}
+	c.pretty = r.URL.Query().Get("pretty") == "true"
+	c.writeJSON(http.StatusOK, s.stats.snapshot())
+}
+
+// Stats returns the same counts as GET /__sim/stats.
+func (s *Server) Stats() Stats { return s.stats.snapshot() }
