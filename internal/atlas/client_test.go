@@ -301,8 +301,8 @@ func TestGetRetries(t *testing.T) {
 				t.Errorf("calls = %d, want %d", len(seq.calls), tt.wantCalls)
 			}
 			// net/http itself resends a GET whose reused connection dropped,
-		// so that case may pass without a wait of ours.
-		if len(sleeps) != tt.wantCalls-1 && tt.wantErr == "" && tt.name != "dropped connection" {
+			// so that case may pass without a wait of ours.
+			if len(sleeps) != tt.wantCalls-1 && tt.wantErr == "" && tt.name != "dropped connection" {
 				t.Errorf("sleeps = %v, want %d", sleeps, tt.wantCalls-1)
 			}
 			if tt.minSleep > 0 && (len(sleeps) == 0 || sleeps[0] < tt.minSleep) {

@@ -16,8 +16,8 @@ import (
 )
 
 const (
-	testUser = "testpub"
-	testPass = "test-private-key-0000"
+	testUser  = "testpub"
+	testPass  = "test-private-key-0000"
 	testRealm = "MMS Public API"
 )
 
