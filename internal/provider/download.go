@@ -1,0 +1,455 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
+)
+
+// defaultCreateTimeout bounds the wait for a download link when the
+// configuration sets no timeouts block.
+const defaultCreateTimeout = 30 * time.Minute
+
+// linkLifetime is how long Atlas keeps a download link valid.
+const linkLifetime = 4 * time.Hour
+
+// downloadKind is what one download resource type says about itself; the
+// lifecycle below is shared by all of them.
+type downloadKind struct {
+	// typeSuffix follows the provider name in the type name.
+	typeSuffix string
+	family     *atlas.Family
+	// clusterAttr names the attribute holding the cluster name.
+	clusterAttr string
+	// clusterNoun is how the docs speak of the cluster ("M2/M5 cluster").
+	clusterNoun string
+	// description introduces the resource in its docs.
+	description string
+}
+
+// downloadJob holds the attributes every download resource shares: the
+// snapshot, how to wait and renew, and the job Atlas made.
+type downloadJob struct {
+	SnapshotID        types.String   `tfsdk:"snapshot_id"`
+	WaitForCompletion types.Bool     `tfsdk:"wait_for_completion"`
+	RenewBefore       types.String   `tfsdk:"renew_before"`
+	Triggers          types.Map      `tfsdk:"triggers"`
+	Timeouts          timeouts.Value `tfsdk:"timeouts"`
+
+	ID                       types.String `tfsdk:"id"`
+	Status                   types.String `tfsdk:"status"`
+	SnapshotURL              types.String `tfsdk:"snapshot_url"`
+	ExpirationDate           types.String `tfsdk:"expiration_date"`
+	DeliveryType             types.String `tfsdk:"delivery_type"`
+	RestoreScheduledDate     types.String `tfsdk:"restore_scheduled_date"`
+	RestoreFinishedDate      types.String `tfsdk:"restore_finished_date"`
+	SnapshotFinishedDate     types.String `tfsdk:"snapshot_finished_date"`
+	TargetProjectID          types.String `tfsdk:"target_project_id"`
+	TargetDeploymentItemName types.String `tfsdk:"target_deployment_item_name"`
+}
+
+// fill copies Atlas's answer into the computed attributes.
+func (m *downloadJob) fill(j *atlas.RestoreJob) {
+	m.ID = types.StringValue(j.ID)
+	m.Status = types.StringValue(j.Status)
+	m.SnapshotURL = optionalString(j.SnapshotURL)
+	m.ExpirationDate = optionalString(j.ExpirationDate)
+	m.DeliveryType = optionalString(j.DeliveryType)
+	m.RestoreScheduledDate = optionalString(j.RestoreScheduledDate)
+	m.RestoreFinishedDate = optionalString(j.RestoreFinishedDate)
+	m.SnapshotFinishedDate = optionalString(j.SnapshotFinishedDate)
+	m.TargetProjectID = optionalString(j.TargetProjectID)
+	m.TargetDeploymentItemName = optionalString(j.TargetDeploymentItemName)
+	if j.SnapshotID != "" {
+		m.SnapshotID = types.StringValue(j.SnapshotID)
+	}
+}
+
+// unknownJob marks every computed attribute as known only after apply.
+func (m *downloadJob) unknownJob() {
+	for _, v := range []*types.String{&m.ID, &m.Status, &m.SnapshotURL, &m.ExpirationDate, &m.DeliveryType,
+		&m.RestoreScheduledDate, &m.RestoreFinishedDate, &m.SnapshotFinishedDate, &m.TargetProjectID,
+		&m.TargetDeploymentItemName} {
+		*v = types.StringUnknown()
+	}
+}
+
+func optionalString(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}
+
+// downloadModel is a download resource's whole model: the shared part and
+// the cluster it addresses.
+type downloadModel interface {
+	job() *downloadJob
+	target() (projectID, cluster string)
+	setTarget(projectID, cluster string)
+}
+
+// downloadResource is the lifecycle of a download job, for any model M
+// whose pointer P is a downloadModel.
+type downloadResource[M any, P interface {
+	*M
+	downloadModel
+}] struct {
+	kind downloadKind
+	data *providerData
+}
+
+func (r *downloadResource[M, P]) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_" + r.kind.typeSuffix
+}
+
+func (r *downloadResource[M, P]) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *downloadResource[M, P]) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+	computed := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc, PlanModifiers: keep}
+	}
+	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: r.kind.description,
+		Attributes: map[string]schema.Attribute{
+			"project_id": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "Id of the Atlas project (group) that holds the cluster: 24 lowercase hexadecimal digits. Changing it requests a new download.",
+				Validators:          []validator.String{idValidator()},
+				PlanModifiers:       replace,
+			},
+			r.kind.clusterAttr: schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "Name of the " + r.kind.clusterNoun + " whose snapshot to download. Changing it requests a new download.",
+				Validators:          clusterNameValidators(),
+				PlanModifiers:       replace,
+			},
+			"snapshot_id": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "Id of the backup snapshot to download: 24 lowercase hexadecimal digits. The snapshot must be `COMPLETED`. Changing it requests a new download.",
+				Validators:          []validator.String{idValidator()},
+				PlanModifiers:       replace,
+			},
+			"wait_for_completion": schema.BoolAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(true),
+				MarkdownDescription: "Whether `terraform apply` waits until Atlas has prepared the download link " +
+					"(`status` `COMPLETED`). When `false`, the resource is created as soon as Atlas accepts the " +
+					"request, and `snapshot_url` may be empty until a later refresh. Defaults to `true`.",
+			},
+			"renew_before": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "A duration such as `30m` or `1h30m`. When the link will expire within this " +
+					"window at plan time, the plan replaces the resource to request a fresh link, so a pipeline " +
+					"never receives a link that dies mid-download. Must be shorter than the link's four-hour " +
+					"lifetime. Without it, the link is renewed once it has expired.",
+				Validators: []validator.String{durationValidator{max: linkLifetime}},
+			},
+			"triggers": schema.MapAttribute{
+				ElementType: types.StringType,
+				Optional:    true,
+				MarkdownDescription: "Arbitrary strings that, when any of them changes, request a new download " +
+					"(for example the `id` of a `time_rotating` resource, or a snapshot id read from a data source).",
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
+			},
+			"id":     computed("Id of the download job (Atlas restore job) that Atlas created."),
+			"status": computed("Phase of the download job: `PENDING`, `QUEUED`, `RUNNING`, `FAILED` or `COMPLETED`."),
+			"snapshot_url": schema.StringAttribute{
+				Computed:  true,
+				Sensitive: true,
+				MarkdownDescription: "Address from which the compressed snapshot can be downloaded, valid for four " +
+					"hours after the request. Anyone holding it can read the data: it is sensitive, and it is " +
+					"stored in the Terraform state, so protect the state (or use the ephemeral resource of the " +
+					"same name, which never stores it).",
+				PlanModifiers: keep,
+			},
+			"expiration_date":             computed("When `snapshot_url` stops working (RFC 3339, UTC)."),
+			"delivery_type":               computed("How Atlas delivers the snapshot; `DOWNLOAD` for this resource."),
+			"restore_scheduled_date":      computed("When Atlas scheduled the download job (RFC 3339, UTC)."),
+			"restore_finished_date":       computed("When Atlas finished preparing the download (RFC 3339, UTC)."),
+			"snapshot_finished_date":      computed("When Atlas finished writing the snapshot (RFC 3339, UTC)."),
+			"target_project_id":           computed("Project id Atlas records as the job's target."),
+			"target_deployment_item_name": computed("Cluster name Atlas records as the job's target."),
+		},
+		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true}),
+		},
+	}
+}
+
+// cluster is the Atlas address of the model's cluster.
+func (r *downloadResource[M, P]) cluster(m P) atlas.Cluster {
+	project, name := m.target()
+	return atlas.Cluster{Family: r.kind.family, ProjectID: project, Name: name}
+}
+
+func (r *downloadResource[M, P]) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var m M
+	p := P(&m)
+	resp.Diagnostics.Append(req.Plan.Get(ctx, p)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, diags := r.data.Client()
+	resp.Diagnostics.Append(diags...)
+	timeout, diags := p.job().Timeouts.Create(ctx, defaultCreateTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	cl := r.cluster(p)
+	snapshotID := p.job().SnapshotID.ValueString()
+	job, err := client.RequestDownload(ctx, cl, snapshotID)
+	if err != nil {
+		addAtlasError(&resp.Diagnostics, r.kind, "request a download of snapshot "+snapshotID, err)
+		return
+	}
+	p.job().fill(job)
+	// The job exists in Atlas from here on: record it before waiting, so an
+	// interrupted apply leaves a tainted resource rather than a lost job.
+	resp.Diagnostics.Append(resp.State.Set(ctx, p)...)
+	if resp.Diagnostics.HasError() || !p.job().WaitForCompletion.ValueBool() {
+		return
+	}
+	r.waitAndStore(ctx, client, cl, p, job, timeout, &resp.State, &resp.Diagnostics)
+}
+
+// waitAndStore polls the job until it is finished, stores every answer,
+// and turns a failed or unfinished job into an error.
+func (r *downloadResource[M, P]) waitAndStore(ctx context.Context, client *atlas.Client, cl atlas.Cluster, p P,
+	job *atlas.RestoreJob, timeout time.Duration, state stateSetter, diags *diag.Diagnostics) {
+	job, err := waitForJob(ctx, client, cl, job)
+	p.job().fill(job)
+	diags.Append(state.Set(ctx, p)...)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		diags.AddError("Timed Out Waiting for the Download Link",
+			fmt.Sprintf("Atlas accepted download job %s, but it was still %s when the %s timeout ran out. "+
+				"The job is kept in the state and marked tainted, so the next apply requests a new link; "+
+				"raise the timeout with a timeouts block, or set wait_for_completion = false to take the job "+
+				"as soon as Atlas accepts it.", job.ID, job.Status, timeout))
+	case errors.Is(err, context.Canceled):
+		diags.AddError("Waiting for the Download Link Was Interrupted",
+			fmt.Sprintf("Atlas accepted download job %s (last seen %s), and the wait for its link was "+
+				"interrupted. The job is kept in the state and marked tainted.", job.ID, job.Status))
+	case err != nil:
+		addAtlasError(diags, r.kind, "read download job "+job.ID, err)
+	case job.Status == atlas.StatusFailed:
+		diags.AddError("Download Job Failed",
+			fmt.Sprintf("Atlas reports download job %s for snapshot %s as FAILED. The job is kept in the state "+
+				"and marked tainted, so the next apply requests a new download. Check the snapshot in the "+
+				"Atlas UI if it fails again.", job.ID, job.SnapshotID))
+	}
+}
+
+type stateSetter interface {
+	Set(ctx context.Context, val any) diag.Diagnostics
+}
+
+// finished reports whether a job needs no more waiting.
+func finished(j *atlas.RestoreJob) bool {
+	return j.Status == atlas.StatusFailed || (j.Status == atlas.StatusCompleted && j.SnapshotURL != "")
+}
+
+// waitForJob polls the job with backoff and jitter until it is finished or
+// ctx ends, and returns the last answer it saw.
+func waitForJob(ctx context.Context, client *atlas.Client, cl atlas.Cluster, job *atlas.RestoreJob) (*atlas.RestoreJob, error) {
+	for attempt := 1; !finished(job); attempt++ {
+		delay := client.Backoff(attempt, 0)
+		tflog.Debug(ctx, "waiting for download job", map[string]any{
+			"job_id": job.ID, "status": job.Status, "attempt": attempt, "delay": delay.String(),
+		})
+		if err := client.Sleep(ctx, delay); err != nil {
+			return job, err
+		}
+		next, err := client.GetRestoreJob(ctx, cl, job.ID)
+		if err != nil {
+			if ctx.Err() != nil {
+				return job, ctx.Err()
+			}
+			return job, err
+		}
+		job = next
+	}
+	return job, nil
+}
+
+func (r *downloadResource[M, P]) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var m M
+	p := P(&m)
+	resp.Diagnostics.Append(req.State.Get(ctx, p)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, diags := r.data.Client()
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	id := p.job().ID.ValueString()
+	job, err := client.GetRestoreJob(ctx, r.cluster(p), id)
+	if atlas.IsNotFound(err) {
+		tflog.Warn(ctx, "download job no longer exists in Atlas; removing it from the state", map[string]any{"job_id": id})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		addAtlasError(&resp.Diagnostics, r.kind, "read download job "+id, err)
+		return
+	}
+	p.job().fill(job)
+	resp.Diagnostics.Append(resp.State.Set(ctx, p)...)
+}
+
+// Update changes only the provider-side settings (waiting, renewal window,
+// timeouts); the job stays. Turning waiting on waits for an unfinished job.
+func (r *downloadResource[M, P]) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var m, prior M
+	p, pp := P(&m), P(&prior)
+	resp.Diagnostics.Append(req.Plan.Get(ctx, p)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, pp)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	settings := *p.job()
+	*p.job() = *pp.job()
+	p.job().WaitForCompletion = settings.WaitForCompletion
+	p.job().RenewBefore = settings.RenewBefore
+	p.job().Triggers = settings.Triggers
+	p.job().Timeouts = settings.Timeouts
+	resp.Diagnostics.Append(resp.State.Set(ctx, p)...)
+	if resp.Diagnostics.HasError() || !p.job().WaitForCompletion.ValueBool() {
+		return
+	}
+	job := &atlas.RestoreJob{ID: p.job().ID.ValueString(), Status: p.job().Status.ValueString(),
+		SnapshotURL: p.job().SnapshotURL.ValueString(), SnapshotID: p.job().SnapshotID.ValueString()}
+	if finished(job) {
+		return
+	}
+	client, diags := r.data.Client()
+	resp.Diagnostics.Append(diags...)
+	timeout, diags := p.job().Timeouts.Update(ctx, defaultCreateTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cl := r.cluster(p)
+	latest, err := client.GetRestoreJob(ctx, cl, job.ID)
+	if err != nil {
+		addAtlasError(&resp.Diagnostics, r.kind, "read download job "+job.ID, err)
+		return
+	}
+	r.waitAndStore(ctx, client, cl, p, latest, timeout, &resp.State, &resp.Diagnostics)
+}
+
+// Delete only forgets the job: Atlas has no call to delete or cancel a
+// download job, and the link expires by itself.
+func (r *downloadResource[M, P]) Delete(ctx context.Context, req resource.DeleteRequest, _ *resource.DeleteResponse) {
+	var id types.String
+	req.State.GetAttribute(ctx, path.Root("id"), &id)
+	tflog.Debug(ctx, "forgetting download job; Atlas has no call to delete it", map[string]any{"job_id": id.ValueString()})
+}
+
+// ModifyPlan plans a replacement when the link has expired, or will within
+// renew_before, by the provider's clock.
+func (r *downloadResource[M, P]) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() || r.data == nil {
+		return
+	}
+	var plan, state M
+	pp, sp := P(&plan), P(&state)
+	resp.Diagnostics.Append(req.Plan.Get(ctx, pp)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, sp)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	expires, err := time.Parse(time.RFC3339, sp.job().ExpirationDate.ValueString())
+	if err != nil {
+		return // not known yet (a job that never reported an expiry)
+	}
+	window := time.Duration(0)
+	if rb := pp.job().RenewBefore; !rb.IsNull() && !rb.IsUnknown() {
+		window, _ = time.ParseDuration(rb.ValueString()) // validated at plan time
+	}
+	now := r.data.now()
+	if now.Add(window).Before(expires) {
+		return
+	}
+	why := fmt.Sprintf("The download link of job %s expired at %s.", sp.job().ID.ValueString(), expires.Format(time.RFC3339))
+	if now.Before(expires) {
+		why = fmt.Sprintf("The download link of job %s expires at %s, within renew_before (%s).",
+			sp.job().ID.ValueString(), expires.Format(time.RFC3339), pp.job().RenewBefore.ValueString())
+	}
+	pp.job().unknownJob()
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, pp)...)
+	resp.RequiresReplace = append(resp.RequiresReplace, path.Root("expiration_date"))
+	resp.Diagnostics.AddWarning("Download Link Will Be Renewed", why+" This plan replaces the resource to request a new link.")
+}
+
+func (r *downloadResource[M, P]) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	project, name, jobID, err := parseImportID(req.ID, r.kind.clusterAttr)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid Import ID", err.Error())
+		return
+	}
+	var m M
+	p := P(&m)
+	p.setTarget(project, name)
+	j := p.job()
+	j.ID = types.StringValue(jobID)
+	j.WaitForCompletion = types.BoolValue(true)
+	j.Triggers = types.MapNull(types.StringType)
+	j.Timeouts = timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
+		"create": types.StringType, "update": types.StringType,
+	})}
+	resp.Diagnostics.Append(resp.State.Set(ctx, p)...)
+}
+
+// parseImportID splits PROJECT_ID/CLUSTER/JOB_ID and checks each part.
+func parseImportID(id, clusterAttr string) (project, cluster, job string, err error) {
+	form := fmt.Sprintf("PROJECT_ID/%s/JOB_ID, for example 6568a1b2c3d4e5f601234567/Cluster0/6568a1b2c3d4e5f6000000b1",
+		strings.ToUpper(clusterAttr))
+	parts := strings.Split(id, "/")
+	if len(parts) != 3 {
+		return "", "", "", fmt.Errorf("The import ID %q does not have the form %s.", id, form)
+	}
+	project, cluster, job = parts[0], parts[1], parts[2]
+	if msg := checkID(project); msg != "" {
+		return "", "", "", fmt.Errorf("The project id in import ID %q %s. Expected %s.", id, msg, form)
+	}
+	if msg := checkClusterName(cluster); msg != "" {
+		return "", "", "", fmt.Errorf("The cluster name in import ID %q %s. Expected %s.", id, msg, form)
+	}
+	if msg := checkID(job); msg != "" {
+		return "", "", "", fmt.Errorf("The job id in import ID %q %s. Expected %s.", id, msg, form)
+	}
+	return project, cluster, job, nil
+}

@@ -1,0 +1,267 @@
+// Package provider is the Terraform side of the atlas provider: schemas,
+// plan behaviour and the create, read, update and delete of each resource.
+// It speaks to Atlas only through internal/atlas.
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
+)
+
+// Environment variables read when the provider block leaves an argument
+// out. The first of each list that is set wins; they are the names
+// MongoDB's own tools read.
+var (
+	envPublicKey  = []string{"MONGODB_ATLAS_PUBLIC_KEY", "MONGODB_ATLAS_PUBLIC_API_KEY"}
+	envPrivateKey = []string{"MONGODB_ATLAS_PRIVATE_KEY", "MONGODB_ATLAS_PRIVATE_API_KEY"}
+	envBaseURL    = []string{"MONGODB_ATLAS_BASE_URL"}
+)
+
+var (
+	_ provider.Provider                       = (*atlasProvider)(nil)
+	_ provider.ProviderWithValidateConfig     = (*atlasProvider)(nil)
+	_ provider.ProviderWithEphemeralResources = (*atlasProvider)(nil)
+)
+
+// Option adjusts the provider for tests: a clock, or client settings.
+type Option func(*atlasProvider)
+
+// WithClock makes the provider read time from now: expiry decisions, the
+// client's clock and its waits (sleep) all go through it.
+func WithClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(p *atlasProvider) {
+		p.now = now
+		p.sleep = sleep
+	}
+}
+
+// WithClientConfig lets a test change the Atlas client's configuration just
+// before the client is built.
+func WithClientConfig(f func(*atlas.Config)) Option {
+	return func(p *atlasProvider) { p.tweakClient = f }
+}
+
+// New returns a constructor of the provider at the given version.
+func New(version string, opts ...Option) func() provider.Provider {
+	return func() provider.Provider {
+		p := &atlasProvider{version: version, now: time.Now}
+		for _, o := range opts {
+			o(p)
+		}
+		return p
+	}
+}
+
+type atlasProvider struct {
+	version     string
+	now         func() time.Time
+	sleep       func(ctx context.Context, d time.Duration) error
+	tweakClient func(*atlas.Config)
+}
+
+type providerModel struct {
+	PublicKey  types.String `tfsdk:"public_key"`
+	PrivateKey types.String `tfsdk:"private_key"`
+	BaseURL    types.String `tfsdk:"base_url"`
+}
+
+func (p *atlasProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "atlas"
+	resp.Version = p.version
+}
+
+func (p *atlasProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Requests download links for MongoDB Atlas backup snapshots and hands them to " +
+			"the rest of a configuration. Authenticates with an Atlas programmatic API key (HTTP Digest).",
+		Attributes: map[string]schema.Attribute{
+			"public_key": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Public part of the Atlas programmatic API key. Defaults to the environment " +
+					"variable `MONGODB_ATLAS_PUBLIC_KEY`, then `MONGODB_ATLAS_PUBLIC_API_KEY`.",
+			},
+			"private_key": schema.StringAttribute{
+				Optional:  true,
+				Sensitive: true,
+				MarkdownDescription: "Private part of the Atlas programmatic API key. Defaults to the environment " +
+					"variable `MONGODB_ATLAS_PRIVATE_KEY`, then `MONGODB_ATLAS_PRIVATE_API_KEY`. Prefer the environment " +
+					"variable, so the key stays out of configuration files.",
+			},
+			"base_url": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Address of the Atlas Administration API, without a path. Defaults to the " +
+					"environment variable `MONGODB_ATLAS_BASE_URL`, then `" + atlas.DefaultBaseURL + "`. Use " +
+					"`https://cloud.mongodbgov.com` for Atlas for Government. Must be `https`, except for a " +
+					"loopback address such as a local Atlas simulator.",
+			},
+		},
+	}
+}
+
+// ValidateConfig checks what can be checked before any call: the base URL.
+// Missing keys are not an error here; they are when a resource needs Atlas.
+func (p *atlasProvider) ValidateConfig(ctx context.Context, req provider.ValidateConfigRequest, resp *provider.ValidateConfigResponse) {
+	var cfg providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if cfg.BaseURL.IsNull() || cfg.BaseURL.IsUnknown() {
+		return
+	}
+	if _, err := atlas.ParseBaseURL(cfg.BaseURL.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("base_url"), "Invalid Atlas Base URL", err.Error()+".")
+	}
+}
+
+func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var cfg providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	data := &providerData{now: p.now}
+	resp.ResourceData = data
+	resp.DataSourceData = data
+	resp.EphemeralResourceData = data
+
+	publicKey, pubFrom := resolve(cfg.PublicKey, envPublicKey)
+	privateKey, privFrom := resolve(cfg.PrivateKey, envPrivateKey)
+	baseURL, baseFrom := resolve(cfg.BaseURL, envBaseURL)
+	if baseFrom == "" {
+		baseURL, baseFrom = atlas.DefaultBaseURL, "the default"
+	}
+	switch {
+	case cfg.PublicKey.IsUnknown() || cfg.PrivateKey.IsUnknown() || cfg.BaseURL.IsUnknown():
+		data.missing = diag.NewErrorDiagnostic("Atlas Provider Configuration Not Known Yet",
+			"The provider's public_key, private_key or base_url depends on a value that is known only after "+
+				"apply, so the provider cannot call Atlas during this plan. Apply the resources it depends on "+
+				"first (for example with -target), then plan again.")
+		return
+	case publicKey == "" || privateKey == "":
+		data.missing = diag.NewErrorDiagnostic("Missing Atlas API Key",
+			fmt.Sprintf("The provider needs an Atlas programmatic API key to call Atlas, and the %s is missing. "+
+				"Give it either in the provider block (public_key and private_key) or in the environment "+
+				"(MONGODB_ATLAS_PUBLIC_KEY and MONGODB_ATLAS_PRIVATE_KEY; MONGODB_ATLAS_PUBLIC_API_KEY and "+
+				"MONGODB_ATLAS_PRIVATE_API_KEY are read too).", missingKeys(publicKey, privateKey)))
+		return
+	}
+	if _, err := atlas.ParseBaseURL(baseURL); err != nil {
+		if baseFrom == "config" {
+			resp.Diagnostics.AddAttributeError(path.Root("base_url"), "Invalid Atlas Base URL", err.Error()+".")
+		} else {
+			resp.Diagnostics.AddError("Invalid Atlas Base URL", fmt.Sprintf("The base URL from %s is invalid: %s.", baseFrom, err))
+		}
+		return
+	}
+	ccfg := atlas.Config{
+		BaseURL:    baseURL,
+		PublicKey:  publicKey,
+		PrivateKey: privateKey,
+		UserAgent:  fmt.Sprintf("terraform-provider-atlas/%s (terraform %s)", p.version, req.TerraformVersion),
+		Now:        p.now,
+		Sleep:      p.sleep,
+		Log: func(ctx context.Context, msg string, fields map[string]any) {
+			tflog.Debug(ctx, msg, fields)
+		},
+	}
+	if p.tweakClient != nil {
+		p.tweakClient(&ccfg)
+	}
+	client, err := atlas.New(ccfg)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot Configure the Atlas Client", err.Error())
+		return
+	}
+	tflog.Debug(ctx, "atlas client configured", map[string]any{
+		"base_url": client.BaseURL(), "public_key_from": pubFrom, "private_key_from": privFrom,
+	})
+	data.client = client
+}
+
+func missingKeys(pub, priv string) string {
+	switch {
+	case pub == "" && priv == "":
+		return "public and the private key"
+	case pub == "":
+		return "public key"
+	default:
+		return "private key"
+	}
+}
+
+// resolve takes a configured value, else the first set environment
+// variable, and says where it came from.
+func resolve(v types.String, env []string) (string, string) {
+	if !v.IsNull() && !v.IsUnknown() {
+		return v.ValueString(), "config"
+	}
+	for _, name := range env {
+		if s := os.Getenv(name); s != "" {
+			return s, name
+		}
+	}
+	return "", ""
+}
+
+func (p *atlasProvider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{
+		newTenantSnapshotDownloadResource,
+	}
+}
+
+func (p *atlasProvider) DataSources(context.Context) []func() datasource.DataSource {
+	return nil
+}
+
+func (p *atlasProvider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {
+	return nil
+}
+
+// providerData is what Configure hands to every resource: the client, or
+// the reason there is none, and the clock.
+type providerData struct {
+	client  *atlas.Client
+	missing diag.Diagnostic
+	now     func() time.Time
+}
+
+// Client returns the Atlas client, or the diagnostic saying why the
+// provider could not build one.
+func (d *providerData) Client() (*atlas.Client, diag.Diagnostics) {
+	if d.client != nil {
+		return d.client, nil
+	}
+	if d.missing != nil {
+		return nil, diag.Diagnostics{d.missing}
+	}
+	return nil, diag.Diagnostics{diag.NewErrorDiagnostic("Atlas Provider Not Configured",
+		"The provider was not configured before the resource needed it. This is a bug in the provider; please report it.")}
+}
+
+// configureData takes the provider's data in a resource's Configure.
+func configureData(raw any, diags *diag.Diagnostics) *providerData {
+	if raw == nil {
+		return nil // the provider is not configured yet (validation)
+	}
+	d, ok := raw.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected Provider Data", fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider; please report it.", raw))
+		return nil
+	}
+	return d
+}

@@ -1,0 +1,109 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+)
+
+var (
+	idPattern      = regexp.MustCompile(`^[a-f0-9]{24}$`)
+	clusterPattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-]*$`)
+)
+
+// maxClusterName is Atlas's limit on cluster names.
+const maxClusterName = 64
+
+// checkID says what is wrong with an Atlas id, or "" when it is fine.
+func checkID(s string) string {
+	switch {
+	case s == "":
+		return "is empty"
+	case idPattern.MatchString(s):
+		return ""
+	case len(s) == 24 && idPattern.MatchString(strings.ToLower(s)):
+		return fmt.Sprintf("(%q) has upper-case letters; Atlas ids are 24 lowercase hexadecimal digits", s)
+	case strings.TrimSpace(s) != s:
+		return fmt.Sprintf("(%q) has leading or trailing white space", s)
+	default:
+		return fmt.Sprintf("(%q) is not 24 lowercase hexadecimal digits", s)
+	}
+}
+
+// checkClusterName says what is wrong with a cluster name, or "".
+func checkClusterName(s string) string {
+	switch {
+	case s == "":
+		return "is empty"
+	case utf8.RuneCountInString(s) > maxClusterName:
+		return fmt.Sprintf("is %d characters long; Atlas allows at most %d", utf8.RuneCountInString(s), maxClusterName)
+	case clusterPattern.MatchString(s):
+		return ""
+	default:
+		return fmt.Sprintf("(%q) may only hold ASCII letters, digits and hyphens, and must start with a letter or digit", s)
+	}
+}
+
+// checkValidator adapts a check function to a schema validator.
+type checkValidator struct {
+	desc  string
+	check func(string) string
+}
+
+func (v checkValidator) Description(context.Context) string         { return v.desc }
+func (v checkValidator) MarkdownDescription(context.Context) string { return v.desc }
+
+func (v checkValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if msg := v.check(req.ConfigValue.ValueString()); msg != "" {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Attribute Value",
+			fmt.Sprintf("The value of %s %s.", req.Path, msg))
+	}
+}
+
+func idValidator() validator.String {
+	return checkValidator{desc: "must be 24 lowercase hexadecimal digits", check: checkID}
+}
+
+func clusterNameValidators() []validator.String {
+	return []validator.String{checkValidator{
+		desc:  "must be 1 to 64 ASCII letters, digits and hyphens, starting with a letter or digit",
+		check: checkClusterName,
+	}}
+}
+
+// durationValidator accepts a Go duration from zero up to (not including) max.
+type durationValidator struct{ max time.Duration }
+
+func (v durationValidator) Description(context.Context) string {
+	return fmt.Sprintf("must be a duration such as 30m or 1h30m, shorter than %s", v.max)
+}
+
+func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	s := req.ConfigValue.ValueString()
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration",
+			fmt.Sprintf("The value of %s (%q) is not a duration; write it like 30m, 2h or 1h30m.", req.Path, s))
+	case d < 0:
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration",
+			fmt.Sprintf("The value of %s (%q) is negative.", req.Path, s))
+	case d >= v.max:
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration",
+			fmt.Sprintf("The value of %s (%q) is not shorter than the link's lifetime of %s, so every plan would "+
+				"renew the link.", req.Path, s, v.max))
+	}
+}
