@@ -83,6 +83,12 @@ func (m *downloadJob) fill(j *atlas.RestoreJob) {
 	}
 }
 
+// jobOf is the part of the stored job that waiting looks at.
+func jobOf(m *downloadJob) *atlas.RestoreJob {
+	return &atlas.RestoreJob{ID: m.ID.ValueString(), Status: m.Status.ValueString(),
+		SnapshotURL: m.SnapshotURL.ValueString(), SnapshotID: m.SnapshotID.ValueString()}
+}
+
 // unknownJob marks every computed attribute as known only after apply.
 func (m *downloadJob) unknownJob() {
 	for _, v := range []*types.String{&m.ID, &m.Status, &m.SnapshotURL, &m.ExpirationDate, &m.DeliveryType,
@@ -244,7 +250,7 @@ func (r *downloadResource[M, P]) Create(ctx context.Context, req resource.Create
 // and turns a failed or unfinished job into an error.
 func (r *downloadResource[M, P]) waitAndStore(ctx context.Context, client *atlas.Client, cl atlas.Cluster, p P,
 	job *atlas.RestoreJob, timeout time.Duration, state stateSetter, diags *diag.Diagnostics) {
-	job, err := waitForJob(ctx, client, cl, job)
+	job, err := waitForJob(ctx, client, cl, job, client.Now().Add(timeout))
 	p.job().fill(job)
 	diags.Append(state.Set(ctx, p)...)
 	switch {
@@ -277,11 +283,17 @@ func finished(j *atlas.RestoreJob) bool {
 	return j.Status == atlas.StatusFailed || (j.Status == atlas.StatusCompleted && j.SnapshotURL != "")
 }
 
-// waitForJob polls the job with backoff and jitter until it is finished or
-// ctx ends, and returns the last answer it saw.
-func waitForJob(ctx context.Context, client *atlas.Client, cl atlas.Cluster, job *atlas.RestoreJob) (*atlas.RestoreJob, error) {
+// waitForJob polls the job with backoff and jitter until it is finished,
+// the deadline (on the client's clock) passes, or ctx ends, and returns the
+// last answer it saw.
+func waitForJob(ctx context.Context, client *atlas.Client, cl atlas.Cluster, job *atlas.RestoreJob, deadline time.Time) (*atlas.RestoreJob, error) {
 	for attempt := 1; !finished(job); attempt++ {
 		delay := client.Backoff(attempt, 0)
+		if left := deadline.Sub(client.Now()); left <= 0 {
+			return job, context.DeadlineExceeded
+		} else if delay > left {
+			delay = left
+		}
 		tflog.Debug(ctx, "waiting for download job", map[string]any{
 			"job_id": job.ID, "status": job.Status, "attempt": attempt, "delay": delay.String(),
 		})
@@ -347,8 +359,7 @@ func (r *downloadResource[M, P]) Update(ctx context.Context, req resource.Update
 	if resp.Diagnostics.HasError() || !p.job().WaitForCompletion.ValueBool() {
 		return
 	}
-	job := &atlas.RestoreJob{ID: p.job().ID.ValueString(), Status: p.job().Status.ValueString(),
-		SnapshotURL: p.job().SnapshotURL.ValueString(), SnapshotID: p.job().SnapshotID.ValueString()}
+	job := jobOf(p.job())
 	if finished(job) {
 		return
 	}
@@ -389,6 +400,15 @@ func (r *downloadResource[M, P]) ModifyPlan(ctx context.Context, req resource.Mo
 	resp.Diagnostics.Append(req.Plan.Get(ctx, pp)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, sp)...)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !req.Plan.Raw.Equal(req.State.Raw) && pp.job().WaitForCompletion.ValueBool() && !finished(jobOf(sp.job())) {
+		// An update that turns waiting on will wait, and the job's values
+		// may change while it does.
+		id := pp.job().ID
+		pp.job().unknownJob()
+		pp.job().ID = id
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, pp)...)
 		return
 	}
 	expires, err := time.Parse(time.RFC3339, sp.job().ExpirationDate.ValueString())

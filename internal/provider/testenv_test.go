@@ -1,0 +1,126 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
+)
+
+// testStart is the simulated "now" every test begins at: half an hour after
+// the default seed's newest snapshot.
+var testStart = time.Date(2026, 11, 28, 12, 30, 0, 0, time.UTC)
+
+// fakeClock is the one clock of a test: the simulator, the provider's
+// expiry decisions and its waits all read it, and a wait moves it forward
+// instead of sleeping.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	sleeps  []time.Duration
+	onSleep func(n int) error // called after the n-th wait (1-based)
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.sleeps = append(c.sleeps, d)
+	n, hook := len(c.sleeps), c.onSleep
+	c.mu.Unlock()
+	if hook != nil {
+		if err := hook(n); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+func (c *fakeClock) Sleeps() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.sleeps...)
+}
+
+// testEnv is a simulator on loopback and a provider wired to it.
+type testEnv struct {
+	t     *testing.T
+	clock *fakeClock
+	sim   *atlassim.Server
+	url   string
+}
+
+func newTestEnv(t *testing.T, cfg atlassim.Config) *testEnv {
+	t.Helper()
+	clock := &fakeClock{now: testStart}
+	cfg.Now = clock.Now
+	sim, err := atlassim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return &testEnv{t: t, clock: clock, sim: sim, url: srv.URL}
+}
+
+// factories serves the provider in-process, on the test's clock, with fast
+// retries.
+func (e *testEnv) factories() map[string]func() (tfprotov6.ProviderServer, error) {
+	return map[string]func() (tfprotov6.ProviderServer, error){
+		"atlas": providerserver.NewProtocol6WithError(New("test",
+			WithClock(e.clock.Now, e.clock.Sleep),
+			WithClientConfig(func(c *atlas.Config) {
+				c.Jitter = func() float64 { return 0.5 }
+			}),
+		)()),
+	}
+}
+
+// providerBlock configures the provider for the simulator with its keys.
+func (e *testEnv) providerBlock() string {
+	return fmt.Sprintf(`
+provider "atlas" {
+  base_url    = %q
+  public_key  = %q
+  private_key = %q
+}
+`, e.url, atlassim.DefaultPublicKey, atlassim.DefaultPrivateKey)
+}
+
+// onlyJob returns the single job the simulator holds, failing otherwise.
+func (e *testEnv) onlyJob() atlassim.Job {
+	e.t.Helper()
+	jobs := e.sim.Jobs()
+	if len(jobs) != 1 {
+		e.t.Fatalf("simulator holds %d jobs, want 1", len(jobs))
+	}
+	return jobs[0]
+}
+
+// unsetAtlasEnv keeps the developer's own Atlas variables out of a test.
+func unsetAtlasEnv(t *testing.T) {
+	for _, names := range [][]string{envPublicKey, envPrivateKey, envBaseURL} {
+		for _, n := range names {
+			t.Setenv(n, "")
+		}
+	}
+}
