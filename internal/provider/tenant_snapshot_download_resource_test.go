@@ -2,9 +2,9 @@ package provider
 
 import (
 	"context"
-	"strings"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
