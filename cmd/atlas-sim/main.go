@@ -58,8 +58,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	runningFor := fs.Duration("running-for", 0, "how long a download job then stays RUNNING")
 	allowNonLoopback := fs.Bool("allow-non-loopback", false, "allow listening on a non-loopback address")
 	quiet := fs.Bool("quiet", false, "do not log requests to stderr")
+	tenantSunset := fs.Bool("tenant-sunset", false, "answer tenant paths as after their 2026-01-22 sunset (v2: 410 VERSION_GONE, v1.0: 404)")
+	faults := faultFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: atlas-sim [flags]\n\nServes a simulated Atlas Administration API v1.0 (tenant backup endpoints).\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: atlas-sim [flags]\n\nServes a simulated Atlas Administration API: tenant backup endpoints (v1.0 and v2) and Flex backup endpoints (v2).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -78,6 +80,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *publicKey == "" || *privateKey == "" {
 		return errors.New("atlas-sim: -public-key and -private-key must not be empty")
+	}
+	faultCfg, err := faults()
+	if err != nil {
+		return err
 	}
 
 	loopback, err := isLoopbackAddr(*addr)
@@ -103,11 +109,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	cfg := atlassim.Config{
-		PublicKey:  *publicKey,
-		PrivateKey: *privateKey,
-		Seed:       seed,
-		QueuedFor:  *queuedFor,
-		RunningFor: *runningFor,
+		PublicKey:    *publicKey,
+		PrivateKey:   *privateKey,
+		Seed:         seed,
+		QueuedFor:    *queuedFor,
+		RunningFor:   *runningFor,
+		Faults:       faultCfg,
+		TenantSunset: *tenantSunset,
 	}
 	if !*quiet {
 		logger := log.New(stderr, "atlas-sim: ", log.LstdFlags)
@@ -161,6 +169,52 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("atlas-sim: %w", err)
 	}
 	return nil
+}
+
+// faultFlags defines the fault-injection flags on fs and returns a function
+// that reads them, once parsed, into atlassim.Faults.
+func faultFlags(fs *flag.FlagSet) func() (atlassim.Faults, error) {
+	capacity := fs.Int("rate-limit", 0, "token-bucket capacity per project (0: no rate limit); an empty bucket answers 429")
+	refill := fs.Int("rate-limit-refill", 0, "tokens added per -rate-limit-period (0: the capacity)")
+	period := fs.Duration("rate-limit-period", time.Minute, "refill period of the rate limit")
+	errorRate := fs.Float64("error-rate", 0, "share (0 to 1) of API requests answered with -error-status, not acted on")
+	errorStatus := fs.Int("error-status", 503, "status of injected errors (5xx)")
+	errorRetryAfter := fs.Duration("error-retry-after", 0, "Retry-After sent with injected 503s (0: none)")
+	latency := fs.Duration("latency", 0, "added wait before every request is handled")
+	dropRate := fs.Float64("drop-rate", 0, "share (0 to 1) of API requests processed, then answered by closing the connection")
+	nonceLifetime := fs.Duration("nonce-lifetime", 0, "digest nonces older than this answer 401 with stale=true (0: never)")
+	strictNC := fs.Bool("strict-nonce-count", false, "require each nonce count to exceed the previous ones for that nonce")
+	failRate := fs.Float64("fail-job-rate", 0, "share (0 to 1) of new download jobs that end FAILED")
+	failSnapshots := fs.String("fail-snapshots", "", "comma-separated snapshot `ids` whose new download jobs end FAILED")
+	seed := fs.Uint64("rand-seed", 0, "seed of the random source behind the shares above")
+	return func() (atlassim.Faults, error) {
+		f := atlassim.Faults{
+			RateLimitCapacity: *capacity,
+			RateLimitRefill:   *refill,
+			RateLimitPeriod:   *period,
+			ErrorRate:         *errorRate,
+			ErrorStatus:       *errorStatus,
+			ErrorRetryAfter:   *errorRetryAfter,
+			Latency:           *latency,
+			DropRate:          *dropRate,
+			NonceLifetime:     *nonceLifetime,
+			StrictNonceCount:  *strictNC,
+			FailJobRate:       *failRate,
+			RandSeed:          *seed,
+		}
+		for _, id := range strings.Split(*failSnapshots, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				f.FailSnapshotIDs = append(f.FailSnapshotIDs, id)
+			}
+		}
+		if *period <= 0 {
+			return f, errors.New("atlas-sim: -rate-limit-period must be positive")
+		}
+		if err := f.Validate(); err != nil {
+			return f, fmt.Errorf("atlas-sim: %w", err)
+		}
+		return f, nil
+	}
 }
 
 // limitBody caps request bodies before the simulator reads them.

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -143,6 +145,7 @@ func TestRunRejects(t *testing.T) {
 		{"missing seed", []string{"-addr", "127.0.0.1:0", "-seed", filepath.Join(dir, "none.json")},
 			"atlas-sim: seed " + filepath.Join(dir, "none.json") + ": no such file or directory"},
 		{"negative duration", []string{"-queued-for", "-1s"}, "must not be negative"},
+		{"bad fault", []string{"-addr", "127.0.0.1:0", "-drop-rate", "2"}, "DropRate 2"},
 		{"unknown flag", []string{"-nope"}, ""},
 		{"stray argument", []string{"serve"}, ""},
 	}
@@ -187,5 +190,77 @@ func TestLimitBody(t *testing.T) {
 	var tooBig *http.MaxBytesError
 	if !errors.As(readErr, &tooBig) {
 		t.Errorf("reading an oversized body: %v, want *http.MaxBytesError", readErr)
+	}
+}
+
+func TestFaultFlags(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want atlassim.Faults
+		err  string
+	}{
+		{name: "none", args: nil, want: atlassim.Faults{RateLimitPeriod: time.Minute, ErrorStatus: 503}},
+		{name: "all", args: []string{
+			"-rate-limit", "100", "-rate-limit-refill", "10", "-rate-limit-period", "10s",
+			"-error-rate", "0.1", "-error-status", "500", "-error-retry-after", "3s", "-latency", "20ms",
+			"-drop-rate", "0.05", "-nonce-lifetime", "60s", "-strict-nonce-count", "-fail-job-rate", "0.2",
+			"-fail-snapshots", "6568a1b2c3d4e5f6000000a1, 6568a1b2c3d4e5f6000000f1", "-rand-seed", "42",
+		}, want: atlassim.Faults{
+			RateLimitCapacity: 100, RateLimitRefill: 10, RateLimitPeriod: 10 * time.Second,
+			ErrorRate: 0.1, ErrorStatus: 500, ErrorRetryAfter: 3 * time.Second, Latency: 20 * time.Millisecond,
+			DropRate: 0.05, NonceLifetime: time.Minute, StrictNonceCount: true, FailJobRate: 0.2,
+			FailSnapshotIDs: []string{"6568a1b2c3d4e5f6000000a1", "6568a1b2c3d4e5f6000000f1"}, RandSeed: 42,
+		}},
+		{name: "share above 1", args: []string{"-error-rate", "1.5"}, err: "ErrorRate 1.5"},
+		{name: "not a 5xx", args: []string{"-error-status", "404"}, err: "ErrorStatus 404"},
+		{name: "bad snapshot id", args: []string{"-fail-snapshots", "abc"}, err: `"abc" is not 24 lowercase hex digits`},
+		{name: "zero period", args: []string{"-rate-limit-period", "0s"}, err: "-rate-limit-period must be positive"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			read := faultFlags(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			got, err := read()
+			switch {
+			case tc.err != "":
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("error %v, want %q", err, tc.err)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case !reflect.DeepEqual(got, tc.want):
+				t.Errorf("faults %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRunInjectsFaults starts the program with a fault flag and sees it act.
+func TestRunInjectsFaults(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout := newLineWriter()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-quiet", "-rate-limit", "1"}, stdout, io.Discard)
+	}()
+	baseURL := strings.TrimPrefix(stdout.next(t), "ATLAS_SIM_BASE_URL=")
+	stdout.next(t)
+	// Without credentials the answer is a challenge that shows the bucket.
+	resp, err := http.Get(baseURL + "/api/atlas/v1.0/groups/" + atlassim.DefaultProjectID + "/clusters/Cluster0/backup/tenant/snapshots")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("RateLimit-Limit") != "1" || resp.Header.Get("Date") == "" {
+		t.Errorf("status %d, RateLimit-Limit %q, Date %q", resp.StatusCode, resp.Header.Get("RateLimit-Limit"), resp.Header.Get("Date"))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
 	}
 }

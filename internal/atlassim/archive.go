@@ -64,7 +64,7 @@ func (s *Server) serveDownload(c *call) {
 	}
 	data, err := buildArchive(facts)
 	if err != nil {
-		c.fail(newAPIError(http.StatusInternalServerError, "UNEXPECTED_ERROR", "Unexpected error."))
+		c.fail(newAPIError(http.StatusInternalServerError, codeUnexpectedError, "Unexpected error."))
 		return
 	}
 	h := c.w.Header()

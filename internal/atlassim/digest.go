@@ -39,8 +39,9 @@ type digestAuth struct {
 }
 
 type nonceState struct {
-	issued time.Time // kept for a later nonce-expiry (stale=true) fault
+	issued time.Time // for the NonceLifetime fault
 	used   map[uint32]struct{}
+	maxNC  uint32 // for the StrictNonceCount fault
 }
 
 func newDigestAuth(user, pass string) *digestAuth {
@@ -78,11 +79,21 @@ const (
 	authOK authOutcome = iota
 	authMissing
 	authRejected
+	// authStale is a correct digest over a nonce that has expired: the
+	// client should retry with the fresh nonce (stale=true).
+	authStale
 )
+
+// nonceRules are the fault settings that change how nonces are accepted.
+type nonceRules struct {
+	now      time.Time
+	lifetime time.Duration // 0: nonces never expire
+	strict   bool          // nc must exceed every count used before
+}
 
 // verify checks r's Authorization header. requestURI is the URI as the
 // client sent it, which the digest's uri field must repeat.
-func (d *digestAuth) verify(r *http.Request, requestURI string) authOutcome {
+func (d *digestAuth) verify(r *http.Request, requestURI string, rules nonceRules) authOutcome {
 	values := r.Header.Values("Authorization")
 	if len(values) == 0 {
 		return authMissing
@@ -125,10 +136,18 @@ func (d *digestAuth) verify(r *http.Request, requestURI string) authOutcome {
 	if !known {
 		return authRejected
 	}
+	if rules.lifetime > 0 && rules.now.Sub(st.issued) > rules.lifetime {
+		d.forgetLocked(p["nonce"])
+		return authStale
+	}
 	if _, replay := st.used[nc]; replay {
 		return authRejected
 	}
+	if rules.strict && len(st.used) > 0 && nc <= st.maxNC {
+		return authRejected
+	}
 	st.used[nc] = struct{}{}
+	st.maxNC = max(st.maxNC, nc)
 	if len(st.used) >= maxCountsPerNonce {
 		d.forgetLocked(p["nonce"])
 	}

@@ -1,8 +1,11 @@
 // Package atlassim simulates the part of the MongoDB Atlas Administration API
-// v1.0 that this provider uses: the tenant (M2/M5) cluster backup endpoints
-// under /api/atlas/v1.0/groups/{groupId}/clusters/{clusterName}/backup/tenant
+// that this provider uses: the tenant (M2/M5) cluster backup endpoints under
+// /api/atlas/{v1.0,v2}/groups/{groupId}/clusters/{clusterName}/backup/tenant
 // (POST download, GET snapshots, GET snapshots/{id}, GET restores,
-// GET restores/{id}).
+// GET restores/{id}) and the Flex backup endpoints under
+// /api/atlas/v2/groups/{groupId}/flexClusters/{name}/backup (the same, with
+// restoreJobs for restores). The families are data over one lifecycle; the
+// v2 ones require their versioned media type.
 //
 // It is an independent implementation written from the API reference, not
 // from the project's client, so that a misreading of the API does not hide in
@@ -19,6 +22,10 @@
 //     computed from an injected clock, and whose snapshotUrl works for four
 //     hours like a presigned URL: GET on it, without digest credentials,
 //     serves a real tar.gz in mongodump layout.
+//
+// Faults (Config.Faults, Server.SetFaults) inject rate limits, 5xx answers,
+// latency, dropped connections, expiring nonces, strict nonce counts and
+// failing jobs, deterministically from a seed.
 //
 // GET /__sim/stats reports request counts per route and status. Server test
 // hooks (Job, Jobs, SetJobStatus, DeleteJob, AddSnapshot, Stats) let tests

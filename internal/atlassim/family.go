@@ -7,52 +7,180 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // family describes one endpoint family over the shared snapshot and job
-// lifecycle: where its paths live and how its objects name things. The v1.0
-// tenant family is the only one served now; a v2 tenant family differs in
-// prefix and media type, and a Flex family also in clusterField
-// ("instanceName"), restoresSegment ("restoreJobs") and error codes.
+// lifecycle: where its paths live and how its objects name things. Families
+// differ only in this data; the handlers below serve them all.
 type family struct {
 	// prefix is the route template of a cluster's backup resource; it
-	// contains {groupId} and {clusterName}.
+	// contains {groupId} and {<clusterParam>}.
 	prefix string
-	// mediaType is the Content-Type of successful answers.
+	// clusterParam is the placeholder that names the cluster in prefix.
+	clusterParam string
+	// mediaType is the Content-Type of successful answers. When versioned,
+	// requests must also name it in Accept (and Content-Type on POST).
 	mediaType string
+	versioned bool
+	// version is the version date in mediaType, for VERSION_GONE answers.
+	version string
+	// flex is true for the Flex family, false for the tenant ones; a
+	// cluster of the other kind is refused with a 400.
+	flex bool
+	// deprecated families send Deprecation and Sunset headers.
+	deprecated bool
 	// clusterField is the JSON field that names the source cluster of a job.
 	clusterField string
-	// restoresSegment is the path segment of the restore job collection.
+	// restoresSegment is the path segment of the restore job collection and
+	// restoreParam the placeholder for one job's id.
 	restoresSegment string
+	restoreParam    string
 
+	clusterNotFound  string
 	snapshotNotFound string
 	restoreNotFound  string
+	// rateLimitCode is the errorCode of a 429.
+	rateLimitCode string
 }
 
-var tenantV1 = &family{
-	prefix:           "/api/atlas/v1.0/groups/{groupId}/clusters/{clusterName}/backup/tenant",
-	mediaType:        "application/json",
-	clusterField:     "clusterName",
-	restoresSegment:  "restores",
-	snapshotNotFound: codeTenantSnapshotNotFound,
-	restoreNotFound:  codeTenantRestoreNotFound,
-}
+// Media types of the versioned families.
+const (
+	mediaTypeTenantV2 = "application/vnd.atlas.2023-01-01+json"
+	mediaTypeFlex     = "application/vnd.atlas.2024-11-13+json"
+)
+
+// tenantSunset is when Atlas retires the tenant backup endpoints.
+var tenantSunset = time.Date(2026, 1, 22, 0, 0, 0, 0, time.UTC)
+
+// tenantDeprecated is the simulator's Deprecation date for tenant v2 paths:
+// February 2025, when Atlas stopped creating M2/M5 clusters.
+var tenantDeprecated = time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
+
+var (
+	tenantV1 = &family{
+		prefix:           "/api/atlas/v1.0/groups/{groupId}/clusters/{clusterName}/backup/tenant",
+		clusterParam:     "clusterName",
+		mediaType:        "application/json",
+		clusterField:     "clusterName",
+		restoresSegment:  "restores",
+		restoreParam:     "restoreId",
+		clusterNotFound:  codeClusterNotFound,
+		snapshotNotFound: codeTenantSnapshotNotFound,
+		restoreNotFound:  codeTenantRestoreNotFound,
+		rateLimitCode:    codeRateLimited,
+	}
+	tenantV2 = &family{
+		prefix:           "/api/atlas/v2/groups/{groupId}/clusters/{clusterName}/backup/tenant",
+		clusterParam:     "clusterName",
+		mediaType:        mediaTypeTenantV2,
+		versioned:        true,
+		version:          "2023-01-01",
+		deprecated:       true,
+		clusterField:     "clusterName",
+		restoresSegment:  "restores",
+		restoreParam:     "restoreId",
+		clusterNotFound:  codeClusterNotFound,
+		snapshotNotFound: codeTenantSnapshotNotFound,
+		restoreNotFound:  codeTenantRestoreNotFound,
+		rateLimitCode:    codeRateLimitedTokenBucket,
+	}
+	flexV2 = &family{
+		prefix:           "/api/atlas/v2/groups/{groupId}/flexClusters/{name}/backup",
+		clusterParam:     "name",
+		mediaType:        mediaTypeFlex,
+		versioned:        true,
+		version:          "2024-11-13",
+		flex:             true,
+		clusterField:     "instanceName",
+		restoresSegment:  "restoreJobs",
+		restoreParam:     "restoreJobId",
+		clusterNotFound:  codeFlexClusterNotFound,
+		snapshotNotFound: codeSnapshotNotFound,
+		restoreNotFound:  codeFlexRestoreJobNotFound,
+		rateLimitCode:    codeRateLimitedTokenBucket,
+	}
+)
 
 func (f *family) routes() []route {
-	return []route{
-		newRoute(http.MethodPost, f.prefix+"/download", true, f.requestDownload),
-		newRoute(http.MethodGet, f.prefix+"/snapshots", true, f.listSnapshots),
-		newRoute(http.MethodGet, f.prefix+"/snapshots/{snapshotId}", true, f.getSnapshot),
-		newRoute(http.MethodGet, f.prefix+"/"+f.restoresSegment, true, f.listJobs),
-		newRoute(http.MethodGet, f.prefix+"/"+f.restoresSegment+"/{restoreId}", true, f.getJob),
+	r := func(method, pattern string, handle func(*call)) route {
+		rt := newRoute(method, f.prefix+pattern, true, handle)
+		rt.fam = f
+		return rt
 	}
+	return []route{
+		r(http.MethodPost, "/download", f.requestDownload),
+		r(http.MethodGet, "/snapshots", f.listSnapshots),
+		r(http.MethodGet, "/snapshots/{snapshotId}", f.getSnapshot),
+		r(http.MethodGet, "/"+f.restoresSegment, f.listJobs),
+		r(http.MethodGet, "/"+f.restoresSegment+"/{"+f.restoreParam+"}", f.getJob),
+	}
+}
+
+// setDeprecationHeaders marks answers of a deprecated family.
+func (f *family) setDeprecationHeaders(h http.Header) {
+	if f.deprecated {
+		h.Set("Deprecation", tenantDeprecated.Format(http.TimeFormat))
+		h.Set("Sunset", tenantSunset.Format(http.TimeFormat))
+	}
+}
+
+// gate answers what Atlas answers before a handler runs: sunset tenant
+// paths, and versioned paths asked for another version.
+func (f *family) gate(c *call) *apiError {
+	if !f.flex && c.s.tenantSunset {
+		if f.versioned {
+			path := strings.TrimPrefix(c.r.URL.Path, "/")
+			return newAPIError(http.StatusGone, codeVersionGone,
+				fmt.Sprintf("Version %s of %s is no longer available.", f.version, path), f.version, path)
+		}
+		return newAPIError(http.StatusNotFound, codeResourceNotFound,
+			fmt.Sprintf("Cannot find resource %s. The tenant (M2/M5) backup endpoints were sunset on %s; use the Flex backup endpoints.",
+				c.r.URL.Path, tenantSunset.Format("2006-01-02")), c.r.URL.Path)
+	}
+	if !f.versioned {
+		return nil
+	}
+	if !acceptsMediaType(c.r.Header.Values("Accept"), f.mediaType) {
+		return f.notAcceptable("Accept", c.r.Header.Get("Accept"))
+	}
+	if c.r.Method == http.MethodPost {
+		mt, _, _ := strings.Cut(c.r.Header.Get("Content-Type"), ";")
+		if !strings.EqualFold(strings.TrimSpace(mt), f.mediaType) {
+			return f.notAcceptable("Content-Type", c.r.Header.Get("Content-Type"))
+		}
+	}
+	return nil
+}
+
+func (f *family) notAcceptable(header, value string) *apiError {
+	if value == "" {
+		return newAPIError(http.StatusNotAcceptable, codeInvalidVersion,
+			fmt.Sprintf("The %s header must name an API version; this resource is served as %s.", header, f.mediaType), header)
+	}
+	return newAPIError(http.StatusNotAcceptable, codeInvalidVersion,
+		fmt.Sprintf("The %s header %q names no version this resource is served in; use %s.", header, value, f.mediaType), header, value)
+}
+
+// acceptsMediaType reports whether any Accept value lists want (parameters
+// and quality values are ignored; wildcards do not name a version).
+func acceptsMediaType(accept []string, want string) bool {
+	for _, v := range accept {
+		for _, part := range strings.Split(v, ",") {
+			mt, _, _ := strings.Cut(part, ";")
+			if strings.EqualFold(strings.TrimSpace(mt), want) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // clusterHref is the absolute URL of the cluster's backup resource.
 func (f *family) clusterHref(c *call, groupID, clusterName string) string {
 	return c.origin() + strings.NewReplacer(
 		"{groupId}", url.PathEscape(groupID),
-		"{clusterName}", url.PathEscape(clusterName),
+		"{"+f.clusterParam+"}", url.PathEscape(clusterName),
 	).Replace(f.prefix)
 }
 
@@ -60,7 +188,7 @@ func (f *family) clusterHref(c *call, groupID, clusterName string) string {
 func (f *family) withCluster(c *call, fn func(*clusterState) *apiError) *apiError {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
-	cs, e := c.s.clusterLocked(c.params["groupId"], c.params["clusterName"])
+	cs, e := c.s.clusterLocked(c.params["groupId"], c.params[f.clusterParam], f)
 	if e != nil {
 		return e
 	}
@@ -87,7 +215,7 @@ func (f *family) snapshotView(c *call, s *snapshotState) snapshotView {
 		StartTime:      formatTime(s.started),
 		FinishTime:     formatTime(s.finished),
 		Expiration:     formatTime(s.expiration),
-		Links:          selfLinks(f.clusterHref(c, c.params["groupId"], c.params["clusterName"]) + "/snapshots/" + s.id),
+		Links:          selfLinks(f.clusterHref(c, c.params["groupId"], c.params[f.clusterParam]) + "/snapshots/" + s.id),
 	}
 }
 
@@ -219,7 +347,7 @@ func (f *family) listJobs(c *call) {
 }
 
 func (f *family) getJob(c *call) {
-	id := c.params["restoreId"]
+	id := c.params[f.restoreParam]
 	var view jobView
 	e := f.withCluster(c, func(cs *clusterState) *apiError {
 		j := c.s.jobsByID[id]
@@ -264,8 +392,9 @@ func (f *family) requestDownload(c *call) {
 		}
 		j, err := c.s.newJobLocked(c.params["groupId"], cs, snap, c.now, c.s.downloadBase(c))
 		if err != nil {
-			return newAPIError(http.StatusInternalServerError, "UNEXPECTED_ERROR", "Unexpected error.")
+			return newAPIError(http.StatusInternalServerError, codeUnexpectedError, "Unexpected error.")
 		}
+		c.s.stats.jobCreated(j.projectID, j.clusterName)
 		view = f.jobView(c, j)
 		return nil
 	})

@@ -56,14 +56,15 @@ func newSimEnv(t *testing.T, cfg Config) *simEnv {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	srv := httptest.NewServer(sim)
+	srv := httptest.NewServer(recordExchanges(sim))
 	t.Cleanup(srv.Close)
 	return &simEnv{t: t, sim: sim, srv: srv, clock: clock}
 }
 
-// client returns a digest client with the default keys.
-func (e *simEnv) client() *digestClient {
-	return &digestClient{t: e.t, base: e.srv.URL, hc: e.srv.Client(), user: DefaultPublicKey, pass: DefaultPrivateKey}
+// client returns a digest client with the default keys. hdr are header
+// name/value pairs sent with every request (Accept for the v2 families).
+func (e *simEnv) client(hdr ...string) *digestClient {
+	return &digestClient{t: e.t, base: e.srv.URL, hc: e.srv.Client(), user: DefaultPublicKey, pass: DefaultPrivateKey, hdr: hdr}
 }
 
 // plain sends a request without credentials.
@@ -72,7 +73,9 @@ func (e *simEnv) plain(method, uri, body string) (*http.Response, []byte) {
 	return send(e.t, e.srv.Client(), method, e.srv.URL+uri, body, "")
 }
 
-func send(t testing.TB, hc *http.Client, method, url, body, authorization string) (*http.Response, []byte) {
+// send sends one request; hdr are header name/value pairs, set after the
+// default Content-Type of a request with a body.
+func send(t testing.TB, hc *http.Client, method, url, body, authorization string, hdr ...string) (*http.Response, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -87,6 +90,13 @@ func send(t testing.TB, hc *http.Client, method, url, body, authorization string
 	}
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i+1] == "" {
+			req.Header.Del(hdr[i])
+		} else {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -107,6 +117,7 @@ type digestClient struct {
 	base       string
 	hc         *http.Client
 	user, pass string
+	hdr        []string
 
 	mu    sync.Mutex
 	nonce string
@@ -141,7 +152,7 @@ func digestAuthorization(user, pass, method, uri, nonce string, nc uint32, cnonc
 // fetchNonce asks for a fresh challenge.
 func (d *digestClient) fetchNonce(method, uri string) string {
 	d.t.Helper()
-	resp, _ := send(d.t, d.hc, method, d.base+uri, "", "")
+	resp, _ := send(d.t, d.hc, method, d.base+uri, "", "", d.hdr...)
 	if resp.StatusCode != http.StatusUnauthorized {
 		d.t.Fatalf("challenge: status %d, want 401", resp.StatusCode)
 	}
@@ -166,7 +177,7 @@ func (d *digestClient) do(method, uri, body string) (*http.Response, []byte) {
 		nonce, nc := d.nonce, d.nc
 		d.mu.Unlock()
 		auth := digestAuthorization(d.user, d.pass, method, uri, nonce, nc, fmt.Sprintf("c%07d", nc))
-		resp, data := send(d.t, d.hc, method, d.base+uri, body, auth)
+		resp, data := send(d.t, d.hc, method, d.base+uri, body, auth, d.hdr...)
 		if resp.StatusCode != http.StatusUnauthorized || attempt > 0 || resp.Header.Get("WWW-Authenticate") == "" {
 			return resp, data
 		}

@@ -48,11 +48,22 @@ const (
 	codeInvalidAttribute       = "INVALID_ATTRIBUTE"
 	codeUserUnauthorized       = "USER_UNAUTHORIZED"
 	codeResourceNotFound       = "RESOURCE_NOT_FOUND"
-	codeInvalidQueryParameter  = "INVALID_QUERY_PARAMETER" // simulator
-	codeMethodNotAllowed       = "METHOD_NOT_ALLOWED"      // simulator
-	codeBodyTooLarge           = "REQUEST_BODY_TOO_LARGE"  // simulator
-	codeInvalidDownloadToken   = "INVALID_DOWNLOAD_TOKEN"  // simulator, download host
-	codeDownloadExpired        = "DOWNLOAD_URL_EXPIRED"    // simulator, download host
+	codeRateLimited            = "RATE_LIMITED"
+	codeRateLimitedTokenBucket = "RATE_LIMITED_TOKEN_BUCKET"
+	codeUnexpectedError        = "UNEXPECTED_ERROR"
+	codeSnapshotNotFound       = "SNAPSHOT_NOT_FOUND"
+	codeVersionGone            = "VERSION_GONE"
+	codeFlexInClusterAPI       = "CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API"
+	codeNonFlexInFlexAPI       = "CANNOT_USE_NON_FLEX_CLUSTER_IN_FLEX_API"
+	codeServiceUnavailable     = "SERVICE_UNAVAILABLE"           // simulator
+	codeInvalidVersion         = "INVALID_VERSION"               // simulator, 406
+	codeFlexClusterNotFound    = "FLEX_CLUSTER_NOT_FOUND"        // simulator
+	codeFlexRestoreJobNotFound = "FLEX_BACKUP_RESTORE_NOT_FOUND" // simulator
+	codeInvalidQueryParameter  = "INVALID_QUERY_PARAMETER"       // simulator
+	codeMethodNotAllowed       = "METHOD_NOT_ALLOWED"            // simulator
+	codeBodyTooLarge           = "REQUEST_BODY_TOO_LARGE"        // simulator
+	codeInvalidDownloadToken   = "INVALID_DOWNLOAD_TOKEN"        // simulator, download host
+	codeDownloadExpired        = "DOWNLOAD_URL_EXPIRED"          // simulator, download host
 )
 
 type link struct {

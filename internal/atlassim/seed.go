@@ -18,13 +18,15 @@ type Seed struct {
 	Projects []SeedProject `json:"projects"`
 }
 
-// SeedProject is one Atlas project (a "group" in API paths).
+// SeedProject is one Atlas project (a "group" in API paths). Cluster names
+// are unique across its tenant and Flex clusters.
 type SeedProject struct {
-	ID       string        `json:"id"`
-	Clusters []SeedCluster `json:"clusters"`
+	ID           string        `json:"id"`
+	Clusters     []SeedCluster `json:"clusters"`
+	FlexClusters []SeedCluster `json:"flexClusters,omitempty"`
 }
 
-// SeedCluster is one tenant (M2/M5) cluster with its snapshots and,
+// SeedCluster is one tenant (M2/M5) or Flex cluster with its snapshots and,
 // optionally, restore jobs that already exist when the simulator starts.
 type SeedCluster struct {
 	Name        string           `json:"name"`
@@ -79,6 +81,15 @@ const (
 	DefaultSecondProjectClusterName = "Reports0"
 	DefaultSecondProjectSnapshotID  = "6568a1b2c3d4e5f6000000c1"
 
+	// DefaultFlexClusterName is a Flex cluster in DefaultProjectID.
+	DefaultFlexClusterName = "Flex0"
+	// DefaultFlexSnapshotID is the newest snapshot of Flex0, COMPLETED.
+	DefaultFlexSnapshotID = "6568a1b2c3d4e5f6000000f1"
+	// DefaultFlexOlderSnapshotID is COMPLETED a day before DefaultFlexSnapshotID.
+	DefaultFlexOlderSnapshotID = "6568a1b2c3d4e5f6000000f2"
+	// DefaultFlexRunningSnapshotID is stuck RUNNING.
+	DefaultFlexRunningSnapshotID = "6568a1b2c3d4e5f6000000f3"
+
 	// DefaultPublicKey and DefaultPrivateKey are the simulator's API key
 	// pair when Config leaves them empty. They open nothing but the simulator.
 	DefaultPublicKey  = "atlassim"
@@ -114,6 +125,22 @@ func DefaultSeed() *Seed {
 					Name: DefaultSecondClusterName,
 					Snapshots: []SeedSnapshot{
 						completedSnapshot(DefaultSecondClusterSnapshotID, "2026-11-28T06:00:00Z"),
+					},
+				},
+			},
+			FlexClusters: []SeedCluster{
+				{
+					Name: DefaultFlexClusterName,
+					Snapshots: []SeedSnapshot{
+						completedSnapshot(DefaultFlexSnapshotID, "2026-11-28T10:00:00Z"),
+						completedSnapshot(DefaultFlexOlderSnapshotID, "2026-11-27T10:00:00Z"),
+						{
+							ID:             DefaultFlexRunningSnapshotID,
+							Status:         StatusRunning,
+							MongoDBVersion: DefaultMongoDBVersion,
+							ScheduledTime:  "2026-11-26T10:00:00Z",
+							StartTime:      "2026-11-26T10:00:04Z",
+						},
 					},
 				},
 			},
@@ -245,8 +272,9 @@ var (
 		"restoreJobs": {elem: restoreJobShape},
 	}}
 	projectShape = &jsonShape{fields: map[string]*jsonShape{
-		"id":       seedString,
-		"clusters": {elem: clusterShape},
+		"id":           seedString,
+		"clusters":     {elem: clusterShape},
+		"flexClusters": {elem: clusterShape},
 	}}
 	seedShape = &jsonShape{fields: map[string]*jsonShape{
 		"projects": {elem: projectShape},
@@ -405,45 +433,56 @@ func validateSeed(seed *Seed) error {
 			projectAt[p.ID] = pp + ".id"
 		}
 		clusterAt := map[string]string{}
-		for ci, c := range p.Clusters {
-			cp := fmt.Sprintf("%s.clusters[%d]", pp, ci)
-			switch {
-			case c.Name == "":
-				errs.add("%s.name: required", cp)
-			case !clusterNamePattern.MatchString(c.Name):
-				errs.add("%s.name: %q is not a valid cluster name (want ^[a-zA-Z0-9][a-zA-Z0-9-]*$)", cp, c.Name)
-			}
-			if first, dup := clusterAt[c.Name]; dup && c.Name != "" {
-				errs.add("%s.name: duplicate cluster name %q in this project (first at %s)", cp, c.Name, first)
-			} else {
-				clusterAt[c.Name] = cp + ".name"
-			}
-			inCluster := map[string]bool{}
-			for si, s := range c.Snapshots {
-				sp := fmt.Sprintf("%s.snapshots[%d]", cp, si)
-				errs.snapshot(sp, s)
-				if first, dup := snapshotAt[s.ID]; dup && s.ID != "" {
-					errs.add("%s.id: duplicate snapshot id %q (first at %s)", sp, s.ID, first)
-				} else {
-					snapshotAt[s.ID] = sp + ".id"
-				}
-				inCluster[s.ID] = true
-			}
-			for ji, j := range c.RestoreJobs {
-				jp := fmt.Sprintf("%s.restoreJobs[%d]", cp, ji)
-				errs.restoreJob(jp, j)
-				if j.SnapshotID != "" && hexIDPattern.MatchString(j.SnapshotID) && !inCluster[j.SnapshotID] {
-					errs.add("%s.snapshotId: no snapshot %q in this cluster", jp, j.SnapshotID)
-				}
-				if first, dup := jobAt[j.ID]; dup && j.ID != "" {
-					errs.add("%s.id: duplicate restore job id %q (first at %s)", jp, j.ID, first)
-				} else {
-					jobAt[j.ID] = jp + ".id"
-				}
+		for _, group := range []struct {
+			field    string
+			clusters []SeedCluster
+		}{{"clusters", p.Clusters}, {"flexClusters", p.FlexClusters}} {
+			for ci, c := range group.clusters {
+				cp := fmt.Sprintf("%s.%s[%d]", pp, group.field, ci)
+				errs.cluster(cp, c, clusterAt, snapshotAt, jobAt)
 			}
 		}
 	}
 	return errs.err()
+}
+
+// cluster checks one tenant or Flex cluster; the maps record where names
+// and ids were first seen, to report duplicates.
+func (e *seedErrors) cluster(cp string, c SeedCluster, clusterAt, snapshotAt, jobAt map[string]string) {
+	switch {
+	case c.Name == "":
+		e.add("%s.name: required", cp)
+	case !clusterNamePattern.MatchString(c.Name):
+		e.add("%s.name: %q is not a valid cluster name (want ^[a-zA-Z0-9][a-zA-Z0-9-]*$)", cp, c.Name)
+	}
+	if first, dup := clusterAt[c.Name]; dup && c.Name != "" {
+		e.add("%s.name: duplicate cluster name %q in this project (first at %s)", cp, c.Name, first)
+	} else {
+		clusterAt[c.Name] = cp + ".name"
+	}
+	inCluster := map[string]bool{}
+	for si, s := range c.Snapshots {
+		sp := fmt.Sprintf("%s.snapshots[%d]", cp, si)
+		e.snapshot(sp, s)
+		if first, dup := snapshotAt[s.ID]; dup && s.ID != "" {
+			e.add("%s.id: duplicate snapshot id %q (first at %s)", sp, s.ID, first)
+		} else {
+			snapshotAt[s.ID] = sp + ".id"
+		}
+		inCluster[s.ID] = true
+	}
+	for ji, j := range c.RestoreJobs {
+		jp := fmt.Sprintf("%s.restoreJobs[%d]", cp, ji)
+		e.restoreJob(jp, j)
+		if j.SnapshotID != "" && hexIDPattern.MatchString(j.SnapshotID) && !inCluster[j.SnapshotID] {
+			e.add("%s.snapshotId: no snapshot %q in this cluster", jp, j.SnapshotID)
+		}
+		if first, dup := jobAt[j.ID]; dup && j.ID != "" {
+			e.add("%s.id: duplicate restore job id %q (first at %s)", jp, j.ID, first)
+		} else {
+			jobAt[j.ID] = jp + ".id"
+		}
+	}
 }
 
 func (e *seedErrors) snapshot(path string, s SeedSnapshot) {

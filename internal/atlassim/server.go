@@ -1,6 +1,8 @@
 package atlassim
 
 import (
+	"cmp"
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -34,6 +36,14 @@ type Config struct {
 	// Logf, when set, gets one line per request. It never sees keys,
 	// Authorization values or URL tokens (paths only, no query strings).
 	Logf func(format string, args ...any)
+	// Faults are the faults injected from the start; SetFaults changes them.
+	Faults Faults
+	// Sleep waits out Faults.Latency; nil means a real timer that ends
+	// early when the request's context is done. Tests pass a recorder.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// TenantSunset makes the tenant paths answer as after their sunset:
+	// 410 VERSION_GONE on v2, 404 RESOURCE_NOT_FOUND on v1.0.
+	TenantSunset bool
 }
 
 // maxBodyBytes caps request bodies; Atlas bodies for these endpoints are tiny.
@@ -41,12 +51,15 @@ const maxBodyBytes = 1 << 20
 
 // Server is the simulator, an http.Handler. It is safe for concurrent use.
 type Server struct {
-	now        func() time.Time
-	queuedFor  time.Duration
-	runningFor time.Duration
-	publicBase string
-	logf       func(format string, args ...any)
+	now          func() time.Time
+	queuedFor    time.Duration
+	runningFor   time.Duration
+	publicBase   string
+	logf         func(format string, args ...any)
+	sleep        func(ctx context.Context, d time.Duration) error
+	tenantSunset bool
 
+	faults *faultState
 	auth   *digestAuth
 	stats  *statsRecorder
 	routes []route
@@ -73,6 +86,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.QueuedFor < 0 || cfg.RunningFor < 0 {
 		return nil, errors.New("atlassim: QueuedFor and RunningFor must not be negative")
 	}
+	if err := cfg.Faults.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleepTimer
+	}
 	base, err := checkPublicBaseURL(cfg.PublicBaseURL)
 	if err != nil {
 		return nil, err
@@ -86,16 +105,20 @@ func New(cfg Config) (*Server, error) {
 	}
 
 	s := &Server{
-		now:        cfg.Now,
-		queuedFor:  cfg.QueuedFor,
-		runningFor: cfg.RunningFor,
-		publicBase: base,
-		logf:       cfg.Logf,
-		auth:       newDigestAuth(cfg.PublicKey, cfg.PrivateKey),
-		stats:      newStatsRecorder(),
-		projects:   map[string]*projectState{},
-		jobsByID:   map[string]*jobState{},
+		now:          cfg.Now,
+		queuedFor:    cfg.QueuedFor,
+		runningFor:   cfg.RunningFor,
+		publicBase:   base,
+		logf:         cfg.Logf,
+		sleep:        cfg.Sleep,
+		tenantSunset: cfg.TenantSunset,
+		faults:       &faultState{},
+		auth:         newDigestAuth(cfg.PublicKey, cfg.PrivateKey),
+		stats:        newStatsRecorder(),
+		projects:     map[string]*projectState{},
+		jobsByID:     map[string]*jobState{},
 	}
+	s.faults.set(cfg.Faults)
 	var counter [3]byte
 	if _, err := rand.Read(s.idRandom[:]); err != nil {
 		return nil, fmt.Errorf("atlassim: reading random bytes: %w", err)
@@ -107,7 +130,7 @@ func New(cfg Config) (*Server, error) {
 	if err := s.load(seed); err != nil {
 		return nil, err
 	}
-	s.routes = buildRoutes(s, tenantV1)
+	s.routes = buildRoutes(s, tenantV1, tenantV2, flexV2)
 	return s, nil
 }
 
@@ -129,7 +152,8 @@ type route struct {
 	method  string
 	pattern string
 	segs    []string
-	auth    bool // behind digest authentication
+	auth    bool    // behind digest authentication
+	fam     *family // the endpoint family of an API route
 	handle  func(*call)
 }
 
@@ -189,8 +213,16 @@ type call struct {
 	pretty   bool
 	envelope bool
 	// contentType is the media type of successful JSON answers; the v2
-	// families will set their versioned types here.
+	// families set their versioned types here.
 	contentType string
+
+	// fault is the fault injected into this request, if any.
+	fault faultKind
+	// dropped is set when the answer was thrown away and the connection
+	// closed; droppedStatus is the status the client would have seen.
+	dropped       bool
+	hijacked      bool
+	droppedStatus int
 }
 
 func (c *call) writeJSON(status int, v any) {
@@ -273,28 +305,49 @@ func (c *call) readBody() ([]byte, *apiError) {
 
 // ServeHTTP routes a request: the stats page, then the route table. API
 // routes sit behind digest authentication; the download route, like a
-// presigned URL, does not.
+// presigned URL, does not. Every answer carries a Date from the clock.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == statsPath {
+		w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 		s.serveStats(w, r)
 		return
 	}
+	if d := s.faults.get().Latency; d > 0 {
+		if err := s.sleep(r.Context(), d); err != nil {
+			// The client has gone: hang up without an answer.
+			panic(http.ErrAbortHandler)
+		}
+	}
 	start := s.now()
+	w.Header().Set("Date", start.UTC().Format(http.TimeFormat))
 	rw := &recordingWriter{ResponseWriter: w}
-	key := s.dispatch(rw, r, start)
+	c := &call{s: s, w: rw, r: r, now: start, contentType: "application/json"}
+	key := s.dispatch(c)
 	status := rw.finalStatus()
-	s.stats.record(key, status, rw.challenged)
+	if c.dropped {
+		status = c.droppedStatus
+	}
+	s.stats.record(key, status, rw.challenged, c.fault)
 	if s.logf != nil {
-		s.logf("%s %s -> %d (%s)", r.Method, r.URL.Path, status, s.now().Sub(start).Round(time.Microsecond))
+		outcome := strconv.Itoa(status)
+		if c.dropped {
+			outcome += ", connection dropped"
+		}
+		s.logf("%s %s -> %s (%s)", r.Method, r.URL.Path, outcome, s.now().Sub(start).Round(time.Microsecond))
+	}
+	if c.dropped && !c.hijacked {
+		// No connection to take over (HTTP/2, a recorder): abort the
+		// answer the way net/http offers.
+		panic(http.ErrAbortHandler)
 	}
 }
 
 // dispatch finds the route, authenticates, parses the global query
 // parameters and runs the handler. It returns the stats key. Fault injection
-// (rate limits, 5xx, latency, dropped connections) belongs here, between
-// routing and the handler, so that it applies to every family alike.
-func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, now time.Time) string {
-	c := &call{s: s, w: w, r: r, now: now, contentType: "application/json"}
+// (rate limits, 5xx, dropped connections) sits between authentication and
+// the handler, so that it applies to every family alike.
+func (s *Server) dispatch(c *call) string {
+	r, w := c.r, c.w
 	pathSegs := strings.Split(r.URL.Path, "/")
 
 	var matched *route
@@ -313,16 +366,11 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, now time.Time)
 	}
 
 	switch {
+	case matched != nil && matched.fam != nil:
+		s.serveAPI(c, matched)
+		return r.Method + " " + matched.pattern
+
 	case matched != nil:
-		if matched.auth {
-			if !s.authenticate(c) {
-				return r.Method + " " + matched.pattern
-			}
-			if e := c.parseGlobalParams(); e != nil {
-				c.fail(e)
-				return r.Method + " " + matched.pattern
-			}
-		}
 		matched.handle(c)
 		return r.Method + " " + matched.pattern
 
@@ -351,6 +399,98 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, now time.Time)
 	}
 }
 
+// serveAPI runs an API route: authentication, the project's rate limit, the
+// family's gate (sunset, version), injected faults, then the handler.
+func (s *Server) serveAPI(c *call, rt *route) {
+	h := c.w.Header()
+	rt.fam.setDeprecationHeaders(h)
+	project := c.params["groupId"]
+	s.mu.Lock()
+	limited := s.projects[project] != nil // unknown projects answer 404 unmetered
+	s.mu.Unlock()
+	if limited {
+		if d, on := s.faults.peek(project, c.now); on {
+			setRateHeaders(h, d)
+		}
+	}
+	if !s.authenticate(c) {
+		return
+	}
+	if limited {
+		if d, on := s.faults.take(project, c.now); on {
+			setRateHeaders(h, d)
+			if d.limited {
+				c.fault = faultRateLimited
+				h.Set("Retry-After", retryAfterSeconds(d.retryAfter))
+				c.fail(newAPIError(http.StatusTooManyRequests, rt.fam.rateLimitCode,
+					fmt.Sprintf("Too many requests for group %s: the rate limit of %d requests is used up. Retry after the time in the Retry-After header.",
+						project, d.limit), project))
+				return
+			}
+		}
+	}
+	if e := rt.fam.gate(c); e != nil {
+		c.fail(e)
+		return
+	}
+	if e := c.parseGlobalParams(); e != nil {
+		c.fail(e)
+		return
+	}
+	f := s.faults.get()
+	if s.faults.roll(f.ErrorRate) {
+		c.fault = faultInjected5xx
+		status := cmp.Or(f.ErrorStatus, http.StatusServiceUnavailable)
+		if status == http.StatusServiceUnavailable && f.ErrorRetryAfter > 0 {
+			h.Set("Retry-After", retryAfterSeconds(f.ErrorRetryAfter))
+		}
+		c.fail(injected5xx(status))
+		return
+	}
+	if !s.faults.roll(f.DropRate) {
+		rt.handle(c)
+		return
+	}
+	// Do the work, throw the answer away, and hang up.
+	c.fault, c.dropped = faultDropped, true
+	real := c.w
+	discard := &discardWriter{header: http.Header{}}
+	c.w = discard
+	rt.handle(c)
+	c.droppedStatus = cmp.Or(discard.status, http.StatusOK)
+	conn, _, err := http.NewResponseController(real).Hijack()
+	if err == nil {
+		c.hijacked = true
+		_ = conn.Close()
+	}
+}
+
+func setRateHeaders(h http.Header, d rateDecision) {
+	h.Set("RateLimit-Limit", strconv.Itoa(d.limit))
+	h.Set("RateLimit-Remaining", strconv.Itoa(d.remaining))
+}
+
+// discardWriter takes an answer that is never sent.
+type discardWriter struct {
+	header http.Header
+	status int
+}
+
+func (d *discardWriter) Header() http.Header { return d.header }
+
+func (d *discardWriter) Write(b []byte) (int, error) {
+	if d.status == 0 {
+		d.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+func (d *discardWriter) WriteHeader(code int) {
+	if d.status == 0 {
+		d.status = code
+	}
+}
+
 func (s *Server) firstPatternFor(pathSegs []string) string {
 	for i := range s.routes {
 		if _, ok := s.routes[i].match(pathSegs); ok {
@@ -367,18 +507,23 @@ func (s *Server) authenticate(c *call) bool {
 	if uri == "" {
 		uri = c.r.URL.RequestURI()
 	}
-	outcome := s.auth.verify(c.r, uri)
+	f := s.faults.get()
+	outcome := s.auth.verify(c.r, uri, nonceRules{now: c.now, lifetime: f.NonceLifetime, strict: f.StrictNonceCount})
 	if outcome == authOK {
 		return true
 	}
 	detail := "You are not authorized for this resource."
-	if outcome == authMissing {
+	switch outcome {
+	case authMissing:
 		detail = "Authentication credentials are required: use HTTP Digest authentication with an API public key as user name and its private key as password."
+	case authStale:
+		detail = "The digest nonce has expired; retry with the new nonce."
+		c.fault = faultStaleNonce
 	}
 	e := newAPIError(http.StatusUnauthorized, codeUserUnauthorized, detail)
 	body := encodeJSON(e, false)
 	h := c.w.Header()
-	h.Set("WWW-Authenticate", s.auth.challenge(c.now, false))
+	h.Set("WWW-Authenticate", s.auth.challenge(c.now, outcome == authStale))
 	h.Set("Content-Type", "application/json;charset=ISO-8859-1")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	c.w.WriteHeader(http.StatusUnauthorized)

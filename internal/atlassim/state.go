@@ -24,6 +24,7 @@ type projectState struct {
 
 type clusterState struct {
 	name      string
+	flex      bool             // a Flex cluster, served by the Flex family only
 	snapshots []*snapshotState // newest first
 	jobs      []*jobState      // creation order
 }
@@ -89,12 +90,13 @@ func (c *clusterState) jobsNewestFirst() []*jobState {
 
 // jobState is one restore job. Its status is not stored but computed from
 // the clock at read time (QUEUED for queuedFor, RUNNING for runningFor, then
-// COMPLETED) unless fixedStatus pins it.
+// COMPLETED, or FAILED when fails) unless fixedStatus pins it.
 type jobState struct {
 	id, projectID, clusterName, snapshotID, deliveryType string
 	seq                                                  uint64
 	created, expires                                     time.Time
 	queuedFor, runningFor                                time.Duration
+	fails                                                bool // ends FAILED (a fault)
 
 	fixedStatus   string    // from the seed or SetJobStatus; wins over the schedule
 	fixedAt       time.Time // when it was pinned
@@ -129,6 +131,8 @@ func (j *jobState) state(now time.Time) (string, time.Time) {
 		return StatusQueued, time.Time{}
 	case j.runningFor > 0 && now.Before(done):
 		return StatusRunning, time.Time{}
+	case j.fails:
+		return StatusFailed, time.Time{}
 	}
 	return StatusCompleted, done
 }
@@ -202,8 +206,9 @@ func (s *Server) load(seed *Seed) error {
 	for _, p := range seed.Projects {
 		ps := &projectState{id: p.ID, clusters: map[string]*clusterState{}}
 		s.projects[p.ID] = ps
-		for _, c := range p.Clusters {
-			cs := &clusterState{name: c.Name}
+		all := append(append([]SeedCluster(nil), p.Clusters...), p.FlexClusters...)
+		for i, c := range all {
+			cs := &clusterState{name: c.Name, flex: i >= len(p.Clusters)}
 			ps.clusters[c.Name] = cs
 			for _, snap := range c.Snapshots {
 				cs.addSnapshot(newSnapshotState(snap))
@@ -276,6 +281,7 @@ func (s *Server) newJobLocked(projectID string, cs *clusterState, snap *snapshot
 		expires:          created.Add(downloadLinkLifetime),
 		queuedFor:        s.queuedFor,
 		runningFor:       s.runningFor,
+		fails:            s.faults.jobFails(snap.id),
 		snapshotFinished: snap.finished,
 		mongoDBVersion:   snap.mongoDBVersion,
 		token:            token,
@@ -312,8 +318,9 @@ func newToken() (string, error) {
 }
 
 // clusterLocked resolves a project and cluster the way Atlas answers for
-// them: a malformed project id, an unknown project, an unknown cluster.
-func (s *Server) clusterLocked(groupID, clusterName string) (*clusterState, *apiError) {
+// them: a malformed project id, an unknown project, an unknown cluster, and
+// (when f is not nil) a cluster of the kind f does not serve.
+func (s *Server) clusterLocked(groupID, clusterName string, f *family) (*clusterState, *apiError) {
 	if !hexIDPattern.MatchString(groupID) {
 		return nil, newAPIError(http.StatusNotFound, codeInvalidGroupID,
 			fmt.Sprintf("The specified group ID %s is invalid.", groupID), groupID)
@@ -324,9 +331,19 @@ func (s *Server) clusterLocked(groupID, clusterName string) (*clusterState, *api
 			fmt.Sprintf("No group with ID %s exists.", groupID), groupID)
 	}
 	c := p.clusters[clusterName]
-	if c == nil {
+	switch {
+	case c == nil && f != nil && f.flex:
+		return nil, newAPIError(http.StatusNotFound, f.clusterNotFound,
+			fmt.Sprintf("No flex cluster named %s exists in group %s.", clusterName, groupID), clusterName, groupID)
+	case c == nil:
 		return nil, newAPIError(http.StatusNotFound, codeClusterNotFound,
 			fmt.Sprintf("No cluster named %s exists in group %s.", clusterName, groupID), clusterName, groupID)
+	case f != nil && c.flex && !f.flex:
+		return nil, newAPIError(http.StatusBadRequest, codeFlexInClusterAPI,
+			fmt.Sprintf("Flex cluster %s cannot be used in the Cluster API. Use the Flex Cluster API instead.", clusterName), clusterName)
+	case f != nil && !c.flex && f.flex:
+		return nil, newAPIError(http.StatusBadRequest, codeNonFlexInFlexAPI,
+			fmt.Sprintf("Cluster %s is not a flex cluster and cannot be used in the Flex Cluster API. Use the Cluster API instead.", clusterName), clusterName)
 	}
 	return c, nil
 }
@@ -416,7 +433,7 @@ func (s *Server) AddSnapshot(projectID, clusterName string, snap SeedSnapshot) e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cs, apiErr := s.clusterLocked(projectID, clusterName)
+	cs, apiErr := s.clusterLocked(projectID, clusterName, nil)
 	if apiErr != nil {
 		return errors.New("atlassim: " + apiErr.Detail)
 	}

@@ -13,11 +13,37 @@ import (
 // "GET /api/atlas/v1.0/groups/{groupId}/clusters/{clusterName}/backup/tenant/restores/{restoreId}"),
 // then by status code as a string. Requests that match no route are counted
 // under "<METHOD> (no route)".
+//
+// Faults counts the faults the simulator injected (a dropped request is also
+// counted under its route with the status it would have had), and
+// JobsCreated the download jobs created through the API, by
+// "<projectId>/<clusterName>" (a dropped request's job included).
 type Stats struct {
 	TotalRequests    int64                       `json:"totalRequests"`
 	DigestChallenges int64                       `json:"digestChallenges"`
 	Routes           map[string]map[string]int64 `json:"routes"`
+	Faults           FaultCounts                 `json:"faults"`
+	JobsCreated      map[string]int64            `json:"jobsCreated"`
 }
+
+// FaultCounts counts injected faults by kind.
+type FaultCounts struct {
+	RateLimited int64 `json:"rateLimited"`
+	Injected5xx int64 `json:"injected5xx"`
+	Dropped     int64 `json:"dropped"`
+	StaleNonce  int64 `json:"staleNonce"`
+}
+
+// faultKind is the fault, if any, injected into one request.
+type faultKind int
+
+const (
+	noFault faultKind = iota
+	faultRateLimited
+	faultInjected5xx
+	faultDropped
+	faultStaleNonce
+)
 
 type statsRecorder struct {
 	mu sync.Mutex
@@ -25,15 +51,31 @@ type statsRecorder struct {
 }
 
 func newStatsRecorder() *statsRecorder {
-	return &statsRecorder{s: Stats{Routes: map[string]map[string]int64{}}}
+	return &statsRecorder{s: Stats{Routes: map[string]map[string]int64{}, JobsCreated: map[string]int64{}}}
 }
 
-func (r *statsRecorder) record(routeKey string, status int, challenged bool) {
+func (r *statsRecorder) jobCreated(projectID, clusterName string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.s.JobsCreated[projectID+"/"+clusterName]++
+}
+
+func (r *statsRecorder) record(routeKey string, status int, challenged bool, fault faultKind) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.s.TotalRequests++
 	if challenged {
 		r.s.DigestChallenges++
+	}
+	switch fault {
+	case faultRateLimited:
+		r.s.Faults.RateLimited++
+	case faultInjected5xx:
+		r.s.Faults.Injected5xx++
+	case faultDropped:
+		r.s.Faults.Dropped++
+	case faultStaleNonce:
+		r.s.Faults.StaleNonce++
 	}
 	byStatus := r.s.Routes[routeKey]
 	if byStatus == nil {
@@ -50,6 +92,11 @@ func (r *statsRecorder) snapshot() Stats {
 		TotalRequests:    r.s.TotalRequests,
 		DigestChallenges: r.s.DigestChallenges,
 		Routes:           make(map[string]map[string]int64, len(r.s.Routes)),
+		Faults:           r.s.Faults,
+		JobsCreated:      make(map[string]int64, len(r.s.JobsCreated)),
+	}
+	for k, n := range r.s.JobsCreated {
+		out.JobsCreated[k] = n
 	}
 	for k, v := range r.s.Routes {
 		m := make(map[string]int64, len(v))
@@ -91,8 +138,8 @@ func (w *recordingWriter) finalStatus() int {
 	return w.status
 }
 
-// Unwrap lets http.ResponseController reach the connection, which a
-// dropped-connection fault will need.
+// Unwrap lets http.ResponseController reach the connection, which the
+// dropped-connection fault needs.
 func (w *recordingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Hijack is kept for the same reason, for callers that type-assert.
