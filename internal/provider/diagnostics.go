@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -42,14 +43,24 @@ func addAtlasError(diags *diag.Diagnostics, kind downloadKind, op string, err er
 // explain picks a summary, advice and, where one argument is at fault, its
 // name, from Atlas's answer.
 func explain(e *atlas.Error, kind downloadKind) (summary, hint, attr string) {
+	if kind.family.Name == "tenant" && (e.StatusCode == http.StatusGone || e.ErrorCode == "VERSION_GONE" ||
+		(e.StatusCode == http.StatusNotFound && strings.Contains(strings.ToLower(e.Detail), "sunset"))) {
+		return "Atlas Tenant Backup Endpoints Retired", "Atlas retired the M2/M5 (tenant) backup endpoints on " +
+			"2026-01-22 and moved those clusters to Flex. Use atlas_flex_snapshot_download (and the atlas_flex_* " +
+			"data sources) with name = the cluster's name instead.", ""
+	}
 	switch e.ErrorCode {
 	case "GROUP_NOT_FOUND", "INVALID_GROUP_ID", "RESOURCE_NOT_FOUND":
 		return "Atlas Project Not Found", "Check project_id, and that the API key belongs to that project's organization.", "project_id"
-	case "CLUSTER_NOT_FOUND":
-		return "Atlas Cluster Not Found", fmt.Sprintf("Check %s and project_id.", kind.clusterAttr), kind.clusterAttr
+	case "CLUSTER_NOT_FOUND", "FLEX_CLUSTER_NOT_FOUND":
+		hint := fmt.Sprintf("Check %s and project_id.", kind.clusterAttr)
+		if kind.family.Name == "tenant" {
+			hint += " M2/M5 clusters became Flex clusters on 2026-01-22: if this was one, use atlas_flex_snapshot_download (and the atlas_flex_* data sources) with name = the cluster's name."
+		}
+		return "Atlas Cluster Not Found", hint, kind.clusterAttr
 	case "TENANT_SNAPSHOT_NOT_FOUND", "SNAPSHOT_NOT_FOUND", "INVALID_SNAPSHOT_ID":
 		return "Atlas Snapshot Not Found", "Check snapshot_id: it must be a snapshot of this cluster. Snapshots expire, so an old id may be gone.", "snapshot_id"
-	case "TENANT_RESTORE_NOT_FOUND":
+	case "TENANT_RESTORE_NOT_FOUND", "FLEX_BACKUP_RESTORE_NOT_FOUND", "RESTORE_JOB_NOT_FOUND":
 		return "Atlas Download Job Not Found", "The job may have been removed by Atlas.", ""
 	case "CANNOT_DOWNLOAD_INCOMPLETE_SNAPSHOT":
 		return "Snapshot Not Ready for Download", "Atlas can only download a COMPLETED snapshot. Wait for the snapshot to finish, then apply again.", "snapshot_id"

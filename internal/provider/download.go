@@ -54,55 +54,20 @@ type downloadJob struct {
 	Triggers          types.Map      `tfsdk:"triggers"`
 	Timeouts          timeouts.Value `tfsdk:"timeouts"`
 
-	ID                       types.String `tfsdk:"id"`
-	Status                   types.String `tfsdk:"status"`
-	SnapshotURL              types.String `tfsdk:"snapshot_url"`
-	ExpirationDate           types.String `tfsdk:"expiration_date"`
-	DeliveryType             types.String `tfsdk:"delivery_type"`
-	RestoreScheduledDate     types.String `tfsdk:"restore_scheduled_date"`
-	RestoreFinishedDate      types.String `tfsdk:"restore_finished_date"`
-	SnapshotFinishedDate     types.String `tfsdk:"snapshot_finished_date"`
-	TargetProjectID          types.String `tfsdk:"target_project_id"`
-	TargetDeploymentItemName types.String `tfsdk:"target_deployment_item_name"`
+	jobAttrs
 }
 
-// fill copies Atlas's answer into the computed attributes.
+// fill copies Atlas's answer into the job's attributes.
 func (m *downloadJob) fill(j *atlas.RestoreJob) {
-	m.ID = types.StringValue(j.ID)
-	m.Status = types.StringValue(j.Status)
-	m.SnapshotURL = optionalString(j.SnapshotURL)
-	m.ExpirationDate = optionalString(j.ExpirationDate)
-	m.DeliveryType = optionalString(j.DeliveryType)
-	m.RestoreScheduledDate = optionalString(j.RestoreScheduledDate)
-	m.RestoreFinishedDate = optionalString(j.RestoreFinishedDate)
-	m.SnapshotFinishedDate = optionalString(j.SnapshotFinishedDate)
-	m.TargetProjectID = optionalString(j.TargetProjectID)
-	m.TargetDeploymentItemName = optionalString(j.TargetDeploymentItemName)
+	m.jobAttrs.fill(j)
 	if j.SnapshotID != "" {
 		m.SnapshotID = types.StringValue(j.SnapshotID)
 	}
 }
 
-// jobOf is the part of the stored job that waiting looks at.
-func jobOf(m *downloadJob) *atlas.RestoreJob {
-	return &atlas.RestoreJob{ID: m.ID.ValueString(), Status: m.Status.ValueString(),
-		SnapshotURL: m.SnapshotURL.ValueString(), SnapshotID: m.SnapshotID.ValueString()}
-}
-
-// unknownJob marks every computed attribute as known only after apply.
-func (m *downloadJob) unknownJob() {
-	for _, v := range []*types.String{&m.ID, &m.Status, &m.SnapshotURL, &m.ExpirationDate, &m.DeliveryType,
-		&m.RestoreScheduledDate, &m.RestoreFinishedDate, &m.SnapshotFinishedDate, &m.TargetProjectID,
-		&m.TargetDeploymentItemName} {
-		*v = types.StringUnknown()
-	}
-}
-
-func optionalString(s string) types.String {
-	if s == "" {
-		return types.StringNull()
-	}
-	return types.StringValue(s)
+// jobOf is the part of a stored job that waiting looks at.
+func jobOf(m *jobAttrs) *atlas.RestoreJob {
+	return &atlas.RestoreJob{ID: m.ID.ValueString(), Status: m.Status.ValueString(), SnapshotURL: m.SnapshotURL.ValueString()}
 }
 
 // downloadModel is a download resource's whole model: the shared part and
@@ -132,74 +97,63 @@ func (r *downloadResource[M, P]) Configure(_ context.Context, req resource.Confi
 }
 
 func (r *downloadResource[M, P]) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
-	computed := func(desc string) schema.StringAttribute {
-		return schema.StringAttribute{Computed: true, MarkdownDescription: desc, PlanModifiers: keep}
-	}
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	attrs := map[string]schema.Attribute{
+		"project_id": schema.StringAttribute{
+			Required:            true,
+			MarkdownDescription: "Id of the Atlas project (group) that holds the cluster: 24 lowercase hexadecimal digits. Changing it requests a new download.",
+			Validators:          []validator.String{idValidator()},
+			PlanModifiers:       replace,
+		},
+		r.kind.clusterAttr: schema.StringAttribute{
+			Required:            true,
+			MarkdownDescription: "Name of the " + r.kind.clusterNoun + " whose snapshot to download. Changing it requests a new download.",
+			Validators:          clusterNameValidators(),
+			PlanModifiers:       replace,
+		},
+		"snapshot_id": schema.StringAttribute{
+			Required:            true,
+			MarkdownDescription: "Id of the backup snapshot to download: 24 lowercase hexadecimal digits. The snapshot must be `COMPLETED`. Changing it requests a new download.",
+			Validators:          []validator.String{idValidator()},
+			PlanModifiers:       replace,
+		},
+		"wait_for_completion": schema.BoolAttribute{
+			Optional: true,
+			Computed: true,
+			Default:  booldefault.StaticBool(true),
+			MarkdownDescription: "Whether `terraform apply` waits until Atlas has prepared the download link " +
+				"(`status` `COMPLETED`). When `false`, the resource is created as soon as Atlas accepts the " +
+				"request, and `snapshot_url` may be empty until a later refresh. Defaults to `true`.",
+		},
+		"renew_before": schema.StringAttribute{
+			Optional: true,
+			MarkdownDescription: "A duration such as `30m` or `1h30m`. When the link will expire within this " +
+				"window at plan time, the plan replaces the resource to request a fresh link, so a pipeline " +
+				"never receives a link that dies mid-download. Must be shorter than the link's four-hour " +
+				"lifetime. Without it, the link is renewed once it has expired.",
+			Validators: []validator.String{durationValidator{max: linkLifetime}},
+		},
+		"triggers": schema.MapAttribute{
+			ElementType: types.StringType,
+			Optional:    true,
+			MarkdownDescription: "Arbitrary strings that, when any of them changes, request a new download " +
+				"(for example the `id` of a `time_rotating` resource, or a snapshot id read from a data source).",
+			PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
+		},
+	}
+	resourceJobAttributes(attrs)
+	attrs["snapshot_url"] = schema.StringAttribute{
+		Computed:  true,
+		Sensitive: true,
+		MarkdownDescription: "Address from which the compressed snapshot can be downloaded, valid for four " +
+			"hours after the request. Anyone holding it can read the data: it is sensitive, and it is " +
+			"stored in the Terraform state, so protect the state (or use the ephemeral resource of the " +
+			"same name, which never stores it).",
+		PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: r.kind.description,
-		Attributes: map[string]schema.Attribute{
-			"project_id": schema.StringAttribute{
-				Required:            true,
-				MarkdownDescription: "Id of the Atlas project (group) that holds the cluster: 24 lowercase hexadecimal digits. Changing it requests a new download.",
-				Validators:          []validator.String{idValidator()},
-				PlanModifiers:       replace,
-			},
-			r.kind.clusterAttr: schema.StringAttribute{
-				Required:            true,
-				MarkdownDescription: "Name of the " + r.kind.clusterNoun + " whose snapshot to download. Changing it requests a new download.",
-				Validators:          clusterNameValidators(),
-				PlanModifiers:       replace,
-			},
-			"snapshot_id": schema.StringAttribute{
-				Required:            true,
-				MarkdownDescription: "Id of the backup snapshot to download: 24 lowercase hexadecimal digits. The snapshot must be `COMPLETED`. Changing it requests a new download.",
-				Validators:          []validator.String{idValidator()},
-				PlanModifiers:       replace,
-			},
-			"wait_for_completion": schema.BoolAttribute{
-				Optional: true,
-				Computed: true,
-				Default:  booldefault.StaticBool(true),
-				MarkdownDescription: "Whether `terraform apply` waits until Atlas has prepared the download link " +
-					"(`status` `COMPLETED`). When `false`, the resource is created as soon as Atlas accepts the " +
-					"request, and `snapshot_url` may be empty until a later refresh. Defaults to `true`.",
-			},
-			"renew_before": schema.StringAttribute{
-				Optional: true,
-				MarkdownDescription: "A duration such as `30m` or `1h30m`. When the link will expire within this " +
-					"window at plan time, the plan replaces the resource to request a fresh link, so a pipeline " +
-					"never receives a link that dies mid-download. Must be shorter than the link's four-hour " +
-					"lifetime. Without it, the link is renewed once it has expired.",
-				Validators: []validator.String{durationValidator{max: linkLifetime}},
-			},
-			"triggers": schema.MapAttribute{
-				ElementType: types.StringType,
-				Optional:    true,
-				MarkdownDescription: "Arbitrary strings that, when any of them changes, request a new download " +
-					"(for example the `id` of a `time_rotating` resource, or a snapshot id read from a data source).",
-				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
-			},
-			"id":     computed("Id of the download job (Atlas restore job) that Atlas created."),
-			"status": computed("Phase of the download job: `PENDING`, `QUEUED`, `RUNNING`, `FAILED` or `COMPLETED`."),
-			"snapshot_url": schema.StringAttribute{
-				Computed:  true,
-				Sensitive: true,
-				MarkdownDescription: "Address from which the compressed snapshot can be downloaded, valid for four " +
-					"hours after the request. Anyone holding it can read the data: it is sensitive, and it is " +
-					"stored in the Terraform state, so protect the state (or use the ephemeral resource of the " +
-					"same name, which never stores it).",
-				PlanModifiers: keep,
-			},
-			"expiration_date":             computed("When `snapshot_url` stops working (RFC 3339, UTC)."),
-			"delivery_type":               computed("How Atlas delivers the snapshot; `DOWNLOAD` for this resource."),
-			"restore_scheduled_date":      computed("When Atlas scheduled the download job (RFC 3339, UTC)."),
-			"restore_finished_date":       computed("When Atlas finished preparing the download (RFC 3339, UTC)."),
-			"snapshot_finished_date":      computed("When Atlas finished writing the snapshot (RFC 3339, UTC)."),
-			"target_project_id":           computed("Project id Atlas records as the job's target."),
-			"target_deployment_item_name": computed("Cluster name Atlas records as the job's target."),
-		},
+		Attributes:          attrs,
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true}),
 		},
@@ -213,6 +167,7 @@ func (r *downloadResource[M, P]) cluster(m P) atlas.Cluster {
 }
 
 func (r *downloadResource[M, P]) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	ctx = r.data.logContext(ctx)
 	var m M
 	p := P(&m)
 	resp.Diagnostics.Append(req.Plan.Get(ctx, p)...)
@@ -253,24 +208,28 @@ func (r *downloadResource[M, P]) waitAndStore(ctx context.Context, client *atlas
 	job, err := waitForJob(ctx, client, cl, job, client.Now().Add(timeout))
 	p.job().fill(job)
 	diags.Append(state.Set(ctx, p)...)
+	addWaitError(diags, r.kind, job, err, timeout, "The job is kept in the state and marked tainted, so the next apply requests a new link.")
+}
+
+// addWaitError explains why waiting for a job ended without a link, if it
+// did; kept says what became of the job.
+func addWaitError(diags *diag.Diagnostics, kind downloadKind, job *atlas.RestoreJob, err error, timeout time.Duration, kept string) {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		diags.AddError("Timed Out Waiting for the Download Link",
-			fmt.Sprintf("Atlas accepted download job %s, but it was still %s when the %s timeout ran out. "+
-				"The job is kept in the state and marked tainted, so the next apply requests a new link; "+
-				"raise the timeout with a timeouts block, or set wait_for_completion = false to take the job "+
-				"as soon as Atlas accepts it.", job.ID, job.Status, timeout))
+			fmt.Sprintf("Atlas accepted download job %s, but it was still %s when the %s timeout ran out. %s "+
+				"Raise the timeout with a timeouts block, or set wait_for_completion = false to take the job "+
+				"as soon as Atlas accepts it.", job.ID, job.Status, timeout, kept))
 	case errors.Is(err, context.Canceled):
 		diags.AddError("Waiting for the Download Link Was Interrupted",
 			fmt.Sprintf("Atlas accepted download job %s (last seen %s), and the wait for its link was "+
-				"interrupted. The job is kept in the state and marked tainted.", job.ID, job.Status))
+				"interrupted. %s", job.ID, job.Status, kept))
 	case err != nil:
-		addAtlasError(diags, r.kind, "read download job "+job.ID, err)
+		addAtlasError(diags, kind, "read download job "+job.ID, err)
 	case job.Status == atlas.StatusFailed:
 		diags.AddError("Download Job Failed",
-			fmt.Sprintf("Atlas reports download job %s for snapshot %s as FAILED. The job is kept in the state "+
-				"and marked tainted, so the next apply requests a new download. Check the snapshot in the "+
-				"Atlas UI if it fails again.", job.ID, job.SnapshotID))
+			fmt.Sprintf("Atlas reports download job %s for snapshot %s as FAILED. %s Check the snapshot in "+
+				"the Atlas UI if it fails again.", job.ID, job.SnapshotID, kept))
 	}
 }
 
@@ -313,6 +272,7 @@ func waitForJob(ctx context.Context, client *atlas.Client, cl atlas.Cluster, job
 }
 
 func (r *downloadResource[M, P]) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	ctx = r.data.logContext(ctx)
 	var m M
 	p := P(&m)
 	resp.Diagnostics.Append(req.State.Get(ctx, p)...)
@@ -342,6 +302,7 @@ func (r *downloadResource[M, P]) Read(ctx context.Context, req resource.ReadRequ
 // Update changes only the provider-side settings (waiting, renewal window,
 // timeouts); the job stays. Turning waiting on waits for an unfinished job.
 func (r *downloadResource[M, P]) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	ctx = r.data.logContext(ctx)
 	var m, prior M
 	p, pp := P(&m), P(&prior)
 	resp.Diagnostics.Append(req.Plan.Get(ctx, p)...)
@@ -359,7 +320,7 @@ func (r *downloadResource[M, P]) Update(ctx context.Context, req resource.Update
 	if resp.Diagnostics.HasError() || !p.job().WaitForCompletion.ValueBool() {
 		return
 	}
-	job := jobOf(p.job())
+	job := jobOf(&p.job().jobAttrs)
 	if finished(job) {
 		return
 	}
@@ -384,6 +345,7 @@ func (r *downloadResource[M, P]) Update(ctx context.Context, req resource.Update
 // Delete only forgets the job: Atlas has no call to delete or cancel a
 // download job, and the link expires by itself.
 func (r *downloadResource[M, P]) Delete(ctx context.Context, req resource.DeleteRequest, _ *resource.DeleteResponse) {
+	ctx = r.data.logContext(ctx)
 	var id types.String
 	req.State.GetAttribute(ctx, path.Root("id"), &id)
 	tflog.Debug(ctx, "forgetting download job; Atlas has no call to delete it", map[string]any{"job_id": id.ValueString()})
@@ -392,6 +354,7 @@ func (r *downloadResource[M, P]) Delete(ctx context.Context, req resource.Delete
 // ModifyPlan plans a replacement when the link has expired, or will within
 // renew_before, by the provider's clock.
 func (r *downloadResource[M, P]) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	ctx = r.data.logContext(ctx)
 	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() || r.data == nil {
 		return
 	}
@@ -402,12 +365,10 @@ func (r *downloadResource[M, P]) ModifyPlan(ctx context.Context, req resource.Mo
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !req.Plan.Raw.Equal(req.State.Raw) && pp.job().WaitForCompletion.ValueBool() && !finished(jobOf(sp.job())) {
+	if !req.Plan.Raw.Equal(req.State.Raw) && pp.job().WaitForCompletion.ValueBool() && !finished(jobOf(&sp.job().jobAttrs)) {
 		// An update that turns waiting on will wait, and the job's values
 		// may change while it does.
-		id := pp.job().ID
-		pp.job().unknownJob()
-		pp.job().ID = id
+		pp.job().unknown()
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, pp)...)
 		return
 	}
@@ -428,7 +389,8 @@ func (r *downloadResource[M, P]) ModifyPlan(ctx context.Context, req resource.Mo
 		why = fmt.Sprintf("The download link of job %s expires at %s, within renew_before (%s).",
 			sp.job().ID.ValueString(), expires.Format(time.RFC3339), pp.job().RenewBefore.ValueString())
 	}
-	pp.job().unknownJob()
+	pp.job().unknown()
+	pp.job().ID = types.StringUnknown()
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, pp)...)
 	resp.RequiresReplace = append(resp.RequiresReplace, path.Root("expiration_date"))
 	resp.Diagnostics.AddWarning("Download Link Will Be Renewed", why+" This plan replaces the resource to request a new link.")

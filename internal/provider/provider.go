@@ -221,15 +221,19 @@ func resolve(v types.String, env []string) (string, string) {
 func (p *atlasProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newTenantSnapshotDownloadResource,
+		newFlexSnapshotDownloadResource,
 	}
 }
 
 func (p *atlasProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return nil
+	return append(dataSourcesFor(tenantDownload), dataSourcesFor(flexDownload)...)
 }
 
 func (p *atlasProvider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {
-	return nil
+	return []func() ephemeral.EphemeralResource{
+		newTenantSnapshotDownloadEphemeral,
+		newFlexSnapshotDownloadEphemeral,
+	}
 }
 
 // providerData is what Configure hands to every resource: the client, or

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -11,6 +12,8 @@ var (
 	_ resource.ResourceWithConfigure   = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
 	_ resource.ResourceWithImportState = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
 	_ resource.ResourceWithModifyPlan  = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
+
+	_ ephemeral.EphemeralResourceWithConfigure = (*downloadEphemeral[tenantEphemeralModel, *tenantEphemeralModel])(nil)
 )
 
 var tenantDownload = downloadKind{
@@ -31,6 +34,10 @@ func newTenantSnapshotDownloadResource() resource.Resource {
 	return &downloadResource[tenantDownloadModel, *tenantDownloadModel]{kind: tenantDownload}
 }
 
+func newTenantSnapshotDownloadEphemeral() ephemeral.EphemeralResource {
+	return &downloadEphemeral[tenantEphemeralModel, *tenantEphemeralModel]{kind: tenantDownload}
+}
+
 type tenantDownloadModel struct {
 	ProjectID   types.String `tfsdk:"project_id"`
 	ClusterName types.String `tfsdk:"cluster_name"`
@@ -45,4 +52,16 @@ func (m *tenantDownloadModel) target() (string, string) {
 
 func (m *tenantDownloadModel) setTarget(projectID, cluster string) {
 	m.ProjectID, m.ClusterName = types.StringValue(projectID), types.StringValue(cluster)
+}
+
+type tenantEphemeralModel struct {
+	ProjectID   types.String `tfsdk:"project_id"`
+	ClusterName types.String `tfsdk:"cluster_name"`
+	ephemeralDownload
+}
+
+func (m *tenantEphemeralModel) download() *ephemeralDownload { return &m.ephemeralDownload }
+
+func (m *tenantEphemeralModel) target() (string, string) {
+	return m.ProjectID.ValueString(), m.ClusterName.ValueString()
 }

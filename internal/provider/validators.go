@@ -107,3 +107,22 @@ func (v durationValidator) ValidateString(_ context.Context, req validator.Strin
 				"renew the link.", req.Path, s, v.max))
 	}
 }
+
+// rfc3339Validator accepts a time such as 2026-11-01T00:00:00Z.
+type rfc3339Validator struct{}
+
+func (rfc3339Validator) Description(context.Context) string {
+	return "must be an RFC 3339 time such as 2026-11-01T00:00:00Z"
+}
+
+func (v rfc3339Validator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (rfc3339Validator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := time.Parse(time.RFC3339, req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Time",
+			fmt.Sprintf("The value of %s (%q) is not an RFC 3339 time; write it like 2026-11-01T00:00:00Z.", req.Path, req.ConfigValue.ValueString()))
+	}
+}

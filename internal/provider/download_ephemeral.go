@@ -1,0 +1,127 @@
+package provider
+
+import (
+	"context"
+
+	ephtimeouts "github.com/hashicorp/terraform-plugin-framework-timeouts/ephemeral/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
+)
+
+// ephemeralDownload is what every ephemeral download shares: the snapshot,
+// how to wait, and the job Atlas made.
+type ephemeralDownload struct {
+	SnapshotID        types.String      `tfsdk:"snapshot_id"`
+	WaitForCompletion types.Bool        `tfsdk:"wait_for_completion"`
+	Timeouts          ephtimeouts.Value `tfsdk:"timeouts"`
+	jobAttrs
+}
+
+type ephemeralModel interface {
+	download() *ephemeralDownload
+	target() (projectID, cluster string)
+}
+
+// downloadEphemeral requests a link while Terraform plans or applies and
+// hands it to ephemeral contexts only: it is never written to a plan or a
+// state. Atlas cannot renew or revoke a link, so there is no Renew or Close
+// work to do.
+type downloadEphemeral[M any, P interface {
+	*M
+	ephemeralModel
+}] struct {
+	kind downloadKind
+	data *providerData
+}
+
+func (e *downloadEphemeral[M, P]) Metadata(_ context.Context, req ephemeral.MetadataRequest, resp *ephemeral.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_" + e.kind.typeSuffix
+}
+
+func (e *downloadEphemeral[M, P]) Configure(_ context.Context, req ephemeral.ConfigureRequest, resp *ephemeral.ConfigureResponse) {
+	e.data = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (e *downloadEphemeral[M, P]) Schema(ctx context.Context, _ ephemeral.SchemaRequest, resp *ephemeral.SchemaResponse) {
+	attrs := map[string]schema.Attribute{
+		"project_id": schema.StringAttribute{
+			Required:            true,
+			MarkdownDescription: projectIDDoc,
+			Validators:          []validator.String{idValidator()},
+		},
+		e.kind.clusterAttr: schema.StringAttribute{
+			Required:            true,
+			MarkdownDescription: clusterDoc(e.kind),
+			Validators:          clusterNameValidators(),
+		},
+		"snapshot_id": schema.StringAttribute{
+			Required:            true,
+			MarkdownDescription: snapshotIDDoc,
+			Validators:          []validator.String{idValidator()},
+		},
+		"wait_for_completion": schema.BoolAttribute{
+			Optional: true,
+			MarkdownDescription: "Whether to wait until Atlas has prepared the link (`status` `COMPLETED`). " +
+				"Defaults to `true`; when `false`, `snapshot_url` may be empty.",
+		},
+	}
+	ephemeralJobAttributes(attrs)
+	resp.Schema = schema.Schema{
+		MarkdownDescription: e.kind.description + "\n\nAs an ephemeral resource (Terraform 1.10 and later), it " +
+			"requests a new link each time Terraform opens it and passes it only to ephemeral contexts " +
+			"(provider configuration, write-only arguments, ephemeral outputs): the link is never stored in " +
+			"a plan or state file.",
+		Attributes: attrs,
+		Blocks:     map[string]schema.Block{"timeouts": ephtimeouts.Block(ctx)},
+	}
+}
+
+func (e *downloadEphemeral[M, P]) Open(ctx context.Context, req ephemeral.OpenRequest, resp *ephemeral.OpenResponse) {
+	var m M
+	p := P(&m)
+	resp.Diagnostics.Append(req.Config.Get(ctx, p)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, diags := e.data.Client()
+	resp.Diagnostics.Append(diags...)
+	d := p.download()
+	timeout, diags := d.Timeouts.Open(ctx, defaultCreateTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	project, name := p.target()
+	cl := atlas.Cluster{Family: e.kind.family, ProjectID: project, Name: name}
+	job, err := client.RequestDownload(ctx, cl, d.SnapshotID.ValueString())
+	if err != nil {
+		addAtlasError(&resp.Diagnostics, e.kind, "request a download of snapshot "+d.SnapshotID.ValueString(), err)
+		return
+	}
+	if d.WaitForCompletion.IsNull() || d.WaitForCompletion.ValueBool() {
+		job, err = waitForJob(ctx, client, cl, job, client.Now().Add(timeout))
+		addWaitError(&resp.Diagnostics, e.kind, job, err, timeout, "Atlas keeps the job; nothing was stored.")
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	d.fill(job)
+	resp.Diagnostics.Append(resp.Result.Set(ctx, p)...)
+}
+
+// Shared descriptions of the arguments that address a snapshot.
+const (
+	projectIDDoc  = "Id of the Atlas project (group) that holds the cluster: 24 lowercase hexadecimal digits."
+	snapshotIDDoc = "Id of the backup snapshot to download: 24 lowercase hexadecimal digits. The snapshot must be `COMPLETED`."
+)
+
+func clusterDoc(k downloadKind) string {
+	return "Name of the " + k.clusterNoun + "."
+}
