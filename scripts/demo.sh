@@ -96,8 +96,15 @@ export TF_VAR_base_url="$base_url"
 export MONGODB_ATLAS_PUBLIC_KEY="$public_key"
 export MONGODB_ATLAS_PRIVATE_KEY="$private_key"
 
-cp examples/demo/*.tf "$workdir/"
-cd "$workdir"
+# DEMO_EXAMPLE picks another runnable example under examples/ (such as
+# flex-latest); the whole tree is copied so relative module sources work.
+example="${DEMO_EXAMPLE:-demo}"
+if [[ ! -d "examples/$example" ]]; then
+  echo "demo: no example named $example under examples/" >&2
+  exit 1
+fi
+cp -R examples "$workdir/"
+cd "$workdir/examples/$example"
 
 step "terraform init (provider from the local mirror)"
 "$TERRAFORM" init ${color_args[@]+"${color_args[@]}"}

@@ -1,0 +1,10 @@
+# The download jobs of a Flex cluster, newest first.
+data "atlas_flex_restore_jobs" "downloads" {
+  project_id    = "6568a1b2c3d4e5f601234567"
+  name          = "Flex0"
+  delivery_type = "DOWNLOAD"
+}
+
+output "download_job_ids" {
+  value = data.atlas_flex_restore_jobs.downloads.restore_jobs[*].id
+}

@@ -1,0 +1,22 @@
+# Every snapshot of an M2/M5 cluster, newest first, and the newest completed one.
+data "atlas_tenant_snapshots" "all" {
+  project_id   = "6568a1b2c3d4e5f601234567"
+  cluster_name = "Cluster0"
+}
+
+# Only completed snapshots taken in November 2026.
+data "atlas_tenant_snapshots" "november" {
+  project_id   = "6568a1b2c3d4e5f601234567"
+  cluster_name = "Cluster0"
+  status       = "COMPLETED"
+  since        = "2026-11-01T00:00:00Z"
+  until        = "2026-12-01T00:00:00Z"
+}
+
+output "latest_completed_snapshot" {
+  value = data.atlas_tenant_snapshots.all.latest_completed_id
+}
+
+output "november_snapshot_ids" {
+  value = data.atlas_tenant_snapshots.november.snapshots[*].id
+}
