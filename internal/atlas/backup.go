@@ -147,13 +147,23 @@ func (c *Client) RequestDownload(ctx context.Context, cl Cluster, snapshotID str
 	}
 	path := cl.path("download")
 	var job RestoreJob
+	lk := c.downloads.lock(cl, snapshotID)
 	req := request{
 		method:    http.MethodPost,
 		path:      path,
 		body:      map[string]string{"snapshotId": snapshotID},
 		mediaType: cl.Family.mediaType,
+		guard: func() func(*response) {
+			lk.RLock()
+			return func(resp *response) {
+				c.downloads.claimAnswer(resp)
+				lk.RUnlock()
+			}
+		},
 		recover: func(ctx context.Context, since time.Time) (bool, error) {
-			found, err := c.findDownloadSince(ctx, cl, snapshotID, since)
+			lk.Lock()
+			defer lk.Unlock()
+			found, err := c.findUnclaimedDownload(ctx, cl, snapshotID, since)
 			if err != nil || found == nil {
 				return false, err
 			}
@@ -161,18 +171,21 @@ func (c *Client) RequestDownload(ctx context.Context, cl Cluster, snapshotID str
 			return true, nil
 		},
 	}
-	if err := c.do(ctx, req, &job); err != nil {
+	answer, err := fetch(ctx, c, req, decodeRestoreJob)
+	if err != nil {
 		return nil, err
 	}
-	if err := job.check(); err != nil {
-		return nil, invalidAnswer(req.method, path, err)
+	if answer == nil { // lost, then found by recover
+		return &job, nil
 	}
-	return &job, nil
+	return answer, nil
 }
 
-// findDownloadSince returns the newest download job for the snapshot that
-// Atlas scheduled at or after since, if there is one.
-func (c *Client) findDownloadSince(ctx context.Context, cl Cluster, snapshotID string, since time.Time) (*RestoreJob, error) {
+// findUnclaimedDownload claims and returns the oldest download job of the
+// snapshot that Atlas scheduled at or after since and that no request of
+// this client has claimed, if there is one. The caller holds the
+// snapshot's ledger lock.
+func (c *Client) findUnclaimedDownload(ctx context.Context, cl Cluster, snapshotID string, since time.Time) (*RestoreJob, error) {
 	jobs, err := c.AllRestoreJobs(ctx, cl)
 	if err != nil {
 		return nil, err
@@ -181,16 +194,19 @@ func (c *Client) findDownloadSince(ctx context.Context, cl Cluster, snapshotID s
 	var bestAt time.Time
 	for i := range jobs {
 		j := &jobs[i]
-		if j.SnapshotID != snapshotID || (j.DeliveryType != "" && j.DeliveryType != "DOWNLOAD") {
+		if j.SnapshotID != snapshotID || (j.DeliveryType != "" && j.DeliveryType != "DOWNLOAD") || c.downloads.isClaimed(j.ID) {
 			continue
 		}
 		at, err := time.Parse(time.RFC3339, j.RestoreScheduledDate)
 		if err != nil || at.Before(since.Truncate(time.Second)) {
 			continue
 		}
-		if best == nil || at.After(bestAt) {
+		if best == nil || at.Before(bestAt) {
 			best, bestAt = j, at
 		}
+	}
+	if best != nil {
+		c.downloads.claim(best.ID)
 	}
 	return best, nil
 }
@@ -201,14 +217,7 @@ func (c *Client) GetRestoreJob(ctx context.Context, cl Cluster, jobID string) (*
 		return nil, err
 	}
 	path := cl.path(cl.Family.restores, jobID)
-	var job RestoreJob
-	if err := c.do(ctx, request{method: http.MethodGet, path: path, mediaType: cl.Family.mediaType, idempotent: true}, &job); err != nil {
-		return nil, err
-	}
-	if err := job.check(); err != nil {
-		return nil, invalidAnswer(http.MethodGet, path, err)
-	}
-	return &job, nil
+	return fetch(ctx, c, request{method: http.MethodGet, path: path, mediaType: cl.Family.mediaType, idempotent: true}, decodeRestoreJob)
 }
 
 // ListRestoreJobs reads one page of a cluster's restore and download jobs.
@@ -217,16 +226,7 @@ func (c *Client) ListRestoreJobs(ctx context.Context, cl Cluster, opts ListOptio
 		return nil, err
 	}
 	path := cl.path(cl.Family.restores)
-	var page Page[RestoreJob]
-	if err := c.do(ctx, request{method: http.MethodGet, path: path, query: opts.query(), mediaType: cl.Family.mediaType, idempotent: true}, &page); err != nil {
-		return nil, err
-	}
-	for i := range page.Results {
-		if err := page.Results[i].check(); err != nil {
-			return nil, invalidAnswer(http.MethodGet, path, err)
-		}
-	}
-	return &page, nil
+	return fetch(ctx, c, request{method: http.MethodGet, path: path, query: opts.query(), mediaType: cl.Family.mediaType, idempotent: true}, decodeRestoreJobPage)
 }
 
 // GetSnapshot reads one snapshot.
@@ -235,14 +235,7 @@ func (c *Client) GetSnapshot(ctx context.Context, cl Cluster, snapshotID string)
 		return nil, err
 	}
 	path := cl.path("snapshots", snapshotID)
-	var s Snapshot
-	if err := c.do(ctx, request{method: http.MethodGet, path: path, mediaType: cl.Family.mediaType, idempotent: true}, &s); err != nil {
-		return nil, err
-	}
-	if err := s.check(); err != nil {
-		return nil, invalidAnswer(http.MethodGet, path, err)
-	}
-	return &s, nil
+	return fetch(ctx, c, request{method: http.MethodGet, path: path, mediaType: cl.Family.mediaType, idempotent: true}, decodeSnapshot)
 }
 
 // ListSnapshots reads one page of a cluster's snapshots.
@@ -251,16 +244,7 @@ func (c *Client) ListSnapshots(ctx context.Context, cl Cluster, opts ListOptions
 		return nil, err
 	}
 	path := cl.path("snapshots")
-	var page Page[Snapshot]
-	if err := c.do(ctx, request{method: http.MethodGet, path: path, query: opts.query(), mediaType: cl.Family.mediaType, idempotent: true}, &page); err != nil {
-		return nil, err
-	}
-	for i := range page.Results {
-		if err := page.Results[i].check(); err != nil {
-			return nil, invalidAnswer(http.MethodGet, path, err)
-		}
-	}
-	return &page, nil
+	return fetch(ctx, c, request{method: http.MethodGet, path: path, query: opts.query(), mediaType: cl.Family.mediaType, idempotent: true}, decodeSnapshotPage)
 }
 
 // maxPages stops a server that always links a next page.

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,6 +56,13 @@ type Config struct {
 
 	// Log receives one line per retry and wait. Fields never hold secrets.
 	Log func(ctx context.Context, msg string, fields map[string]any)
+	// LogHTTP, when set, receives one entry per HTTP exchange on the wire,
+	// digest probes and retries included (see logTransport for what is
+	// redacted). The context is the caller's.
+	LogHTTP LogFunc
+	// RootCAs are the certificate authorities the default transport
+	// trusts; nil means the system roots.
+	RootCAs *x509.CertPool
 }
 
 // Client calls Atlas. It is safe for concurrent use; make one per set of
@@ -63,6 +71,7 @@ type Client struct {
 	base      *url.URL
 	http      *http.Client
 	digest    *digestTransport
+	downloads downloadLedger
 	userAgent string
 	retry     RetryPolicy
 	now       func() time.Time
@@ -86,7 +95,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	tr := cfg.Transport
 	if tr == nil {
-		tr = defaultTransport()
+		tr = defaultTransport(cfg.RootCAs)
+	}
+	if cfg.LogHTTP != nil {
+		tr = &logTransport{base: tr, log: cfg.LogHTTP}
 	}
 	timeout := cfg.Timeout
 	if timeout == 0 {
@@ -187,14 +199,14 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func defaultTransport() *http.Transport {
+func defaultTransport(roots *x509.CertPool) *http.Transport {
 	return &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
 		DialContext: (&net.Dialer{
 			Timeout:   10 * time.Second,
 			KeepAlive: 30 * time.Second,
 		}).DialContext,
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots},
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
 		MaxIdleConnsPerHost:   64,
@@ -229,6 +241,9 @@ type request struct {
 	// recover is asked, after an ambiguous failure of a non-idempotent
 	// request, whether the server acted after all. since is in server time.
 	recover func(ctx context.Context, since time.Time) (found bool, err error)
+	// guard, when set, is held around each attempt; release gets the
+	// answer (nil on failure) before the guard is let go.
+	guard func() (release func(*response))
 }
 
 // response is a successful answer's body.
@@ -238,22 +253,6 @@ type response struct {
 	// recovered: the answer was lost, and the request's recover function
 	// found and filled in what the server had done.
 	recovered bool
-}
-
-// do runs req with retries and decodes a 2xx JSON answer into out.
-func (c *Client) do(ctx context.Context, req request, out any) error {
-	resp, err := c.send(ctx, req)
-	if err != nil {
-		return err
-	}
-	if out == nil || resp.recovered {
-		return nil
-	}
-	if err := decodeJSON(resp.body, out); err != nil {
-		return fmt.Errorf("atlas: %s %s: HTTP %d with a body that is not the expected JSON (%v): %s",
-			req.method, req.path, resp.status, err, Excerpt(resp.body))
-	}
-	return nil
 }
 
 func decodeJSON(body []byte, out any) error {
@@ -277,7 +276,12 @@ func (c *Client) send(ctx context.Context, req request) (*response, error) {
 	}
 	since := c.ServerNow()
 	for attempt := 1; ; attempt++ {
+		release := func(*response) {}
+		if req.guard != nil {
+			release = req.guard()
+		}
 		resp, err := c.once(ctx, req, payload)
+		release(resp)
 		if err == nil {
 			return resp, nil
 		}

@@ -58,8 +58,8 @@ func TestDigestWrongKeysFailFast(t *testing.T) {
 	if !errors.As(err, &ae) || ae.StatusCode != 401 || ae.ErrorCode != "USER_UNAUTHORIZED" {
 		t.Fatalf("err = %v, want a 401 USER_UNAUTHORIZED *Error", err)
 	}
-	if got := as.requests.Load(); got != 3 {
-		t.Errorf("round trips = %d, want 3 (probe, signed, signed with the renewed challenge)", got)
+	if got := as.requests.Load(); got != 4 {
+		t.Errorf("round trips = %d, want 4 (probe, signed, then two fresh challenges)", got)
 	}
 	if strings.Contains(err.Error(), "wrong-private-key") {
 		t.Errorf("error text holds the private key: %v", err)

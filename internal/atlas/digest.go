@@ -152,19 +152,40 @@ func (t *digestTransport) signed(req *http.Request, attempt int, chal *digest.Ch
 	if !replayable(req) {
 		return resp, nil, nil
 	}
-	drain(resp)
-	resp, err = t.send(req, attempt+1, fresh, 1)
-	if err != nil {
-		return nil, fresh, err
-	}
-	if resp.StatusCode == http.StatusUnauthorized {
-		if _, ferr := digest.FindChallenge(resp.Header); ferr == nil {
-			t.challenges.Add(1)
+	// stale=true says the credentials were right and only the nonce was
+	// old, so a nonce that expires before its first use (a slow network)
+	// is renewed a few times more. Another 401 is given one more try:
+	// net/http resends an idempotent request by itself when a reused
+	// connection drops, and the resent copy repeats a spent nonce count.
+	// A third refusal is final: the keys are wrong.
+	refusals := 0
+	for renewals := 0; ; renewals++ {
+		drain(resp)
+		attempt++
+		resp, err = t.send(req, attempt, fresh, 1)
+		if err != nil {
+			return nil, fresh, err
 		}
-		return resp, nil, nil
+		if resp.StatusCode != http.StatusUnauthorized {
+			return resp, fresh, nil
+		}
+		next, ferr := digest.FindChallenge(resp.Header)
+		if ferr != nil {
+			return resp, nil, nil
+		}
+		t.challenges.Add(1)
+		if !next.Stale {
+			refusals++
+		}
+		if refusals > 1 || renewals >= maxStaleRenewals {
+			return resp, nil, nil
+		}
+		fresh = next
 	}
-	return resp, fresh, nil
 }
+
+// maxStaleRenewals bounds the renewals of nonces that keep expiring.
+const maxStaleRenewals = 3
 
 func replayable(req *http.Request) bool {
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil

@@ -99,7 +99,13 @@ func DecodeError(method, path string, status int, body []byte) *Error {
 	return decodeError(method, path, status, body)
 }
 
-var urlQuery = regexp.MustCompile(`(?i)(https?://[^\s"'<>?]*)\?[^\s"'<>]*`)
+// urlQuery matches a URL's query string, also with JSON-escaped slashes.
+var urlQuery = regexp.MustCompile(`(?i)(https?:(?:\\?/){2}[^\s"'<>?]*)\?[^\s"'<>]*`)
+
+// secretParam matches a credential-like parameter outside a whole URL.
+// No word boundary is required before the name: sessiontoken= and
+// x-goog-signature= are secrets too (the fuzzer found 0token=0 slipping by).
+var secretParam = regexp.MustCompile(`(?i)([a-z0-9_.-]*(?:token|signature|credential|sig|secret))=[^&\s"'<>\\]+`)
 
 // Excerpt returns at most 80 characters of b, with control characters
 // replaced and the query string of any URL removed, so a presigned link
@@ -112,6 +118,13 @@ func Excerpt(b []byte) string {
 
 func sanitise(s string, limit int) string {
 	s = urlQuery.ReplaceAllString(s, "$1?[redacted]")
+	s = secretParam.ReplaceAllString(s, "$1=[redacted]")
+	return printable(s, limit)
+}
+
+// printable replaces invalid UTF-8 and control characters and cuts s to
+// limit characters.
+func printable(s string, limit int) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}

@@ -1,0 +1,106 @@
+package atlas
+
+import (
+	"context"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
+)
+
+// TestParallelDownloadsUnderFaults requests many downloads of one snapshot
+// at once from a simulator that loses answers after acting, fails requests
+// without acting, rate limits, expires nonces and checks nonce counts
+// strictly. Every call must end with its own job, and the simulator must
+// hold exactly one job per call.
+func TestParallelDownloadsUnderFaults(t *testing.T) {
+	clock := &testClock{now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
+	sim, err := atlassim.New(atlassim.Config{Now: clock.Now, Faults: atlassim.Faults{
+		ErrorRate:         0.15,
+		DropRate:          0.15,
+		RateLimitCapacity: 40,
+		RateLimitRefill:   40,
+		RateLimitPeriod:   time.Second,
+		NonceLifetime:     2 * time.Second,
+		StrictNonceCount:  true,
+		RandSeed:          7,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	c, err := New(Config{
+		BaseURL: srv.URL, PublicKey: atlassim.DefaultPublicKey, PrivateKey: atlassim.DefaultPrivateKey,
+		Retry: RetryPolicy{MaxAttempts: 20, MinDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond},
+		// Waits move the simulator's clock, so rate limits refill and
+		// nonces expire without real time passing.
+		Now:   clock.Now,
+		Sleep: clock.Sleep,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := Cluster{Family: TenantV1, ProjectID: atlassim.DefaultProjectID, Name: atlassim.DefaultClusterName}
+	const n = 60
+	ids := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			job, err := c.RequestDownload(context.Background(), cl, atlassim.DefaultSnapshotID)
+			errs[i] = err
+			if err == nil {
+				ids[i] = job.ID
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("call %d: %v", i, errs[i])
+		}
+		if seen[ids[i]] {
+			t.Fatalf("job %s was handed to two calls", ids[i])
+		}
+		seen[ids[i]] = true
+	}
+	jobs := sim.Jobs()
+	if len(jobs) != n {
+		t.Fatalf("simulator holds %d jobs for %d calls", len(jobs), n)
+	}
+	for _, j := range jobs {
+		if !seen[j.ID] {
+			t.Errorf("job %s belongs to no call (an orphan)", j.ID)
+		}
+	}
+	st := sim.Stats()
+	t.Logf("requests %d, challenges %d, faults %+v", st.TotalRequests, st.DigestChallenges, st.Faults)
+	if st.Faults.Dropped == 0 || st.Faults.Injected5xx == 0 {
+		t.Errorf("the faults did not fire: %+v", st.Faults)
+	}
+}
+
+// testClock is a clock that waits advance.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+	return ctx.Err()
+}
