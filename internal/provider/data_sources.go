@@ -141,6 +141,7 @@ func (d *snapshotsDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 }
 
 func (d *snapshotsDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	ctx = d.data.logContext(ctx)
 	client, cl := d.cluster(ctx, req.Config, &resp.Diagnostics)
 	status := readString(ctx, req.Config, "status", &resp.Diagnostics)
 	since := readString(ctx, req.Config, "since", &resp.Diagnostics)
@@ -205,6 +206,7 @@ func (d *snapshotDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 }
 
 func (d *snapshotDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	ctx = d.data.logContext(ctx)
 	client, cl := d.cluster(ctx, req.Config, &resp.Diagnostics)
 	id := readString(ctx, req.Config, "snapshot_id", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
@@ -267,6 +269,7 @@ func (d *restoreJobsDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 }
 
 func (d *restoreJobsDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	ctx = d.data.logContext(ctx)
 	client, cl := d.cluster(ctx, req.Config, &resp.Diagnostics)
 	kind := readString(ctx, req.Config, "delivery_type", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
@@ -308,6 +311,7 @@ func (d *restoreJobDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 }
 
 func (d *restoreJobDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	ctx = d.data.logContext(ctx)
 	client, cl := d.cluster(ctx, req.Config, &resp.Diagnostics)
 	id := readString(ctx, req.Config, "job_id", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {

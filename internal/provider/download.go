@@ -215,6 +215,13 @@ func (r *downloadResource[M, P]) waitAndStore(ctx context.Context, client *atlas
 // did; kept says what became of the job.
 func addWaitError(diags *diag.Diagnostics, kind downloadKind, job *atlas.RestoreJob, err error, timeout time.Duration, kept string) {
 	switch {
+	case errors.Is(err, context.DeadlineExceeded) && job.Status == atlas.StatusCompleted && job.SnapshotURL == "":
+		// Atlas said COMPLETED without a link: waiting treated the job as
+		// unfinished, since a download without a link is no download.
+		diags.AddError("Atlas Gave No Download Link",
+			fmt.Sprintf("Atlas reports download job %s as COMPLETED, but its answer has no snapshotUrl, and none "+
+				"came before the %s timeout ran out. %s If this repeats, the job is broken on the Atlas side: "+
+				"request a new download (terraform apply -replace) or contact MongoDB support.", job.ID, timeout, kept))
 	case errors.Is(err, context.DeadlineExceeded):
 		diags.AddError("Timed Out Waiting for the Download Link",
 			fmt.Sprintf("Atlas accepted download job %s, but it was still %s when the %s timeout ran out. %s "+

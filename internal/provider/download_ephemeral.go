@@ -81,6 +81,7 @@ func (e *downloadEphemeral[M, P]) Schema(ctx context.Context, _ ephemeral.Schema
 }
 
 func (e *downloadEphemeral[M, P]) Open(ctx context.Context, req ephemeral.OpenRequest, resp *ephemeral.OpenResponse) {
+	ctx = e.data.logContext(ctx)
 	var m M
 	p := P(&m)
 	resp.Diagnostics.Append(req.Config.Get(ctx, p)...)

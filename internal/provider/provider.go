@@ -120,6 +120,7 @@ func (p *atlasProvider) ValidateConfig(ctx context.Context, req provider.Validat
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	validateKeyArguments(cfg, &resp.Diagnostics)
 	if cfg.BaseURL.IsNull() || cfg.BaseURL.IsUnknown() {
 		return
 	}
@@ -141,6 +142,8 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 
 	publicKey, pubFrom := resolve(cfg.PublicKey, envPublicKey)
 	privateKey, privFrom := resolve(cfg.PrivateKey, envPrivateKey)
+	data.secrets = []string{privateKey}
+	ctx = data.logContext(ctx)
 	baseURL, baseFrom := resolve(cfg.BaseURL, envBaseURL)
 	if baseFrom == "" {
 		baseURL, baseFrom = atlas.DefaultBaseURL, "the default"
@@ -178,7 +181,9 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		Log: func(ctx context.Context, msg string, fields map[string]any) {
 			tflog.Debug(ctx, msg, fields)
 		},
+		LogHTTP: httpLogger(privateKey),
 	}
+	data.maskLogs(&ccfg) // before tweakClient, so tests see the production wiring
 	if p.tweakClient != nil {
 		p.tweakClient(&ccfg)
 	}
@@ -242,6 +247,9 @@ type providerData struct {
 	client  *atlas.Client
 	missing diag.Diagnostic
 	now     func() time.Time
+	logMasks
+	// secrets are masked in every log line of the operations that use it.
+	secrets []string
 }
 
 // Client returns the Atlas client, or the diagnostic saying why the

@@ -29,11 +29,27 @@ func checkID(s string) string {
 	case len(s) == 24 && idPattern.MatchString(strings.ToLower(s)):
 		return fmt.Sprintf("(%q) has upper-case letters; Atlas ids are 24 lowercase hexadecimal digits", s)
 	case strings.TrimSpace(s) != s:
-		return fmt.Sprintf("(%q) has leading or trailing white space", s)
+		return fmt.Sprintf("(%+q) has leading or trailing white space", s)
+	case utf8.RuneCountInString(s) != 24:
+		return fmt.Sprintf("(%+q) is not 24 lowercase hexadecimal digits: it is %d characters long", s, utf8.RuneCountInString(s))
 	default:
-		return fmt.Sprintf("(%q) is not 24 lowercase hexadecimal digits", s)
+		return fmt.Sprintf("(%+q) is not 24 lowercase hexadecimal digits: %s", s, firstOutside(s, "0123456789abcdef"))
 	}
 }
+
+// firstOutside names the first character of s not in allowed, so that a
+// look-alike (a Cyrillic а, a fullwidth digit, a null byte) is pointed at
+// rather than left for the reader to spot.
+func firstOutside(s, allowed string) string {
+	for i, r := range []rune(s) {
+		if !strings.ContainsRune(allowed, r) {
+			return fmt.Sprintf("character %d is %U %+q", i+1, r, r)
+		}
+	}
+	return "no character is out of place"
+}
+
+const clusterNameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
 
 // checkClusterName says what is wrong with a cluster name, or "".
 func checkClusterName(s string) string {
@@ -44,8 +60,11 @@ func checkClusterName(s string) string {
 		return fmt.Sprintf("is %d characters long; Atlas allows at most %d", utf8.RuneCountInString(s), maxClusterName)
 	case clusterPattern.MatchString(s):
 		return ""
+	case s[0] == '-':
+		return fmt.Sprintf("(%+q) may only hold ASCII letters, digits and hyphens, and must start with a letter or digit, not a hyphen", s)
 	default:
-		return fmt.Sprintf("(%q) may only hold ASCII letters, digits and hyphens, and must start with a letter or digit", s)
+		return fmt.Sprintf("(%+q) may only hold ASCII letters, digits and hyphens, and must start with a letter or digit: %s",
+			s, firstOutside(s, clusterNameChars))
 	}
 }
 

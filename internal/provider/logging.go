@@ -1,0 +1,107 @@
+package provider
+
+import (
+	"context"
+	"regexp"
+
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
+)
+
+// httpSubsystem is the tflog subsystem of the client's wire log. Its level
+// follows TF_LOG_PROVIDER_ATLAS_HTTP, else the provider's level.
+const httpSubsystem = "atlas_http"
+
+// Environment variable naming the HTTP subsystem's level: tflog joins the
+// parts as TF_LOG_PROVIDER_ATLAS_HTTP.
+const (
+	envLogProviderAtlas = "TF_LOG_PROVIDER_ATLAS"
+	envLogHTTPSuffix    = "HTTP"
+)
+
+// secretFieldKeys are log field names whose values are masked whatever they
+// hold: a second line of defence should a secret ever be logged by name.
+var secretFieldKeys = []string{
+	"private_key", "snapshot_url", "token", "authorization", "password",
+}
+
+// secretPatterns mask what a presigned link's query or a digest answer
+// look like, wherever they would appear in a message or a field.
+var secretPatterns = []*regexp.Regexp{
+	regexp.MustCompile(`(?i)\b(token|signature|x-amz-[a-z-]+|sig)=[^&\s"'<>]+`),
+	regexp.MustCompile(`(?i)\bresponse="?[0-9a-f]{32,128}`),
+}
+
+// urlWithQuery masks the query of any URL in the provider's own lines; the
+// wire log keeps its paging parameters, having redacted the rest itself.
+var urlWithQuery = regexp.MustCompile(`(?i)(https?://[^\s"'<>?]*)\?[^\s"'<>]+`)
+
+// maskSecrets returns ctx with the provider logger masking the private key
+// and anything shaped like a link token or a digest answer. Every operation
+// that may log calls it on its own context (tflog masks live in contexts).
+func maskSecrets(ctx context.Context, secrets ...string) context.Context {
+	var known []string
+	for _, s := range secrets {
+		if s != "" {
+			known = append(known, s)
+		}
+	}
+	patterns := append([]*regexp.Regexp{urlWithQuery}, secretPatterns...)
+	ctx = tflog.MaskFieldValuesWithFieldKeys(ctx, secretFieldKeys...)
+	ctx = tflog.MaskAllFieldValuesRegexes(ctx, patterns...)
+	ctx = tflog.MaskMessageRegexes(ctx, patterns...)
+	if len(known) > 0 {
+		ctx = tflog.MaskAllFieldValuesStrings(ctx, known...)
+		ctx = tflog.MaskMessageStrings(ctx, known...)
+	}
+	return ctx
+}
+
+// maskSubsystem is maskSecrets for the HTTP subsystem's logger.
+func maskSubsystem(ctx context.Context, subsystem string, secrets ...string) context.Context {
+	var known []string
+	for _, s := range secrets {
+		if s != "" {
+			known = append(known, s)
+		}
+	}
+	ctx = tflog.SubsystemMaskFieldValuesWithFieldKeys(ctx, subsystem, secretFieldKeys...)
+	ctx = tflog.SubsystemMaskAllFieldValuesRegexes(ctx, subsystem, secretPatterns...)
+	ctx = tflog.SubsystemMaskMessageRegexes(ctx, subsystem, secretPatterns...)
+	if len(known) > 0 {
+		ctx = tflog.SubsystemMaskAllFieldValuesStrings(ctx, subsystem, known...)
+		ctx = tflog.SubsystemMaskMessageStrings(ctx, subsystem, known...)
+	}
+	return ctx
+}
+
+// httpLogger sends the client's wire log to the atlas_http subsystem, at
+// TRACE, on the context of the operation that made the call.
+func httpLogger(secrets ...string) atlas.LogFunc {
+	return func(ctx context.Context, msg string, fields map[string]any) {
+		ctx = tflog.NewSubsystem(ctx, httpSubsystem, tflog.WithLevelFromEnv(envLogProviderAtlas, envLogHTTPSuffix))
+		ctx = maskSubsystem(ctx, httpSubsystem, secrets...)
+		tflog.SubsystemTrace(ctx, httpSubsystem, msg, fields)
+	}
+}
+
+// logMasks are the secrets an operation's log must not show; providerData
+// embeds it.
+type logMasks struct{ secrets []string }
+
+// maskLogs records cfg's private key for masking and sends the client's
+// wire log to the atlas_http subsystem.
+func (m *logMasks) maskLogs(cfg *atlas.Config) {
+	m.secrets = []string{cfg.PrivateKey}
+	cfg.LogHTTP = httpLogger(cfg.PrivateKey)
+}
+
+// logContext masks secrets in an operation's context; d may be nil (a
+// provider not configured yet).
+func (d *providerData) logContext(ctx context.Context) context.Context {
+	if d == nil {
+		return maskSecrets(ctx)
+	}
+	return maskSecrets(ctx, d.secrets...)
+}

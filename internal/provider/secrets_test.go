@@ -1,0 +1,315 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
+)
+
+// digestAnswer is what the response of a digest Authorization looks like.
+var digestAnswer = regexp.MustCompile(`(?i)response=\\?"?[0-9a-f]{32}`)
+
+// secretsIn lists the secrets of env found in text, by description.
+func (e *testEnv) secretsIn(text string) []string {
+	e.t.Helper()
+	var found []string
+	// Pieces count too: a secret cut short or split is still a leak.
+	for _, piece := range strings.Split(atlassim.DefaultPrivateKey, "-") {
+		if len(piece) >= 8 && strings.Contains(text, piece) {
+			found = append(found, "a piece of the private key ("+piece[:3]+"…)")
+		}
+	}
+	if m := digestAnswer.FindString(text); m != "" {
+		found = append(found, "a digest response ("+m+")")
+	}
+	for _, tok := range e.linkTokens() {
+		if strings.Contains(text, tok[:12]) || strings.Contains(text, tok[len(tok)-12:]) {
+			found = append(found, "(a piece of) the snapshot URL token "+tok[:4]+"…")
+		}
+	}
+	return found
+}
+
+// linkTokens are the token= values of every download link the simulator
+// has made; the test fails if there are none, so that a search for them
+// cannot pass vacuously.
+func (e *testEnv) linkTokens() []string {
+	e.t.Helper()
+	var tokens []string
+	for _, j := range e.sim.Jobs() {
+		if j.SnapshotURL == "" {
+			continue
+		}
+		u, err := url.Parse(j.SnapshotURL)
+		if err != nil {
+			e.t.Fatalf("simulator link does not parse: %v", err)
+		}
+		if tok := u.Query().Get("token"); len(tok) >= 16 {
+			tokens = append(tokens, tok)
+		}
+	}
+	if len(tokens) == 0 {
+		e.t.Fatal("the simulator made no download link with a token: nothing to look for")
+	}
+	return tokens
+}
+
+// TestAccSecrets_neverLogged runs the whole lifecycle with every log at
+// TRACE, the provider's in-process log and Terraform's in one file, and
+// searches that file for the secrets.
+func TestAccSecrets_neverLogged(t *testing.T) {
+	logDir := t.TempDir()
+	t.Setenv("TF_LOG", "TRACE")     // the in-process provider's log sink
+	t.Setenv("TF_ACC_LOG", "TRACE") // Terraform CLI
+	t.Setenv("TF_LOG_PROVIDER_ATLAS_HTTP", "TRACE")
+	t.Setenv("TF_LOG_PATH_MASK", filepath.Join(logDir, "%s.log"))
+	unsetAtlasEnv(t)
+
+	env := newTestEnv(t, atlassim.Config{QueuedFor: time.Minute})
+	cfg := env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{RefreshState: true},
+			{
+				ResourceName:      tenantAddr,
+				ImportState:       true,
+				ImportStateVerify: true,
+				ImportStateIdFunc: func(s *terraform.State) (string, error) {
+					rs := s.RootModule().Resources[tenantAddr]
+					return fmt.Sprintf("%s/%s/%s", rs.Primary.Attributes["project_id"],
+						rs.Primary.Attributes["cluster_name"], rs.Primary.ID), nil
+				},
+			},
+			{
+				// The link has expired: the plan renews it.
+				PreConfig: func() { env.clock.Advance(4*time.Hour + time.Minute) },
+				Config:    cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(tenantAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+			},
+		},
+	})
+
+	data, err := os.ReadFile(filepath.Join(logDir, t.Name()+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := withoutHarnessConfig(t, string(data))
+	if n := len(env.linkTokens()); n < 2 {
+		t.Errorf("want two links (the first and its renewal), got %d", n)
+	}
+	// The log must hold what it is searched for, or the search proves
+	// nothing: Terraform's own lines, the wire log with statuses, the digest
+	// probe, and the redacted Authorization header.
+	lines := strings.Split(log, "\n")
+	for _, want := range [][]string{
+		{"[TRACE]", "terraform"},
+		{".atlas_http: Atlas HTTP exchange:", "method=POST", "status=200", "/backup/tenant/download"},
+		{".atlas_http: Atlas HTTP exchange:", "method=GET", "status=200", "/backup/tenant/restores/"},
+		{".atlas_http: Atlas HTTP exchange:", "status=401", `nonce=\"[redacted]\"`, "error_excerpt="},
+		{".atlas_http: Atlas HTTP exchange:", `request_header_authorization="Digest username=\"` + atlassim.DefaultPublicKey + `\", [redacted]"`},
+	} {
+		if !anyLineHasAll(lines, want) {
+			t.Errorf("the log (%d lines) has no line with all of %q", len(lines), want)
+		}
+	}
+	for _, leak := range env.secretsIn(log) {
+		for _, line := range strings.Split(log, "\n") {
+			if len(env.secretsIn(line)) > 0 {
+				t.Logf("leaking line: %.300s", line)
+				break
+			}
+		}
+		t.Errorf("the log holds %s", leak)
+	}
+}
+
+func anyLineHasAll(lines, subs []string) bool {
+	for _, l := range lines {
+		all := true
+		for _, s := range subs {
+			all = all && strings.Contains(l, s)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+// logEntryStart begins each hclog entry; other lines continue the entry
+// before them.
+var logEntryStart = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d`)
+
+// withoutHarnessConfig drops the entries in which terraform-plugin-testing
+// echoes the test's own configuration (which holds the key, as the test
+// wrote it there); every line Terraform and the provider wrote stays.
+func withoutHarnessConfig(t *testing.T, log string) string {
+	t.Helper()
+	var out strings.Builder
+	skipping, skipped := false, 0
+	for _, line := range strings.SplitAfter(log, "\n") {
+		if logEntryStart.MatchString(line) {
+			skipping = strings.Contains(line, "sdk.helper_resource: Setting Terraform configuration:")
+			if skipping {
+				skipped++
+			}
+		}
+		if !skipping {
+			out.WriteString(line)
+		}
+	}
+	if skipped == 0 {
+		t.Log("no harness configuration entries to drop")
+	}
+	return out.String()
+}
+
+// TestAccSecrets_notInCLIOutput runs terraform itself against the provider
+// served from this process, and searches what plan, apply, show and output
+// print for the secrets.
+func TestAccSecrets_notInCLIOutput(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("set TF_ACC=1 to run terraform")
+	}
+	tfPath := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if tfPath == "" {
+		var err error
+		if tfPath, err = exec.LookPath("terraform"); err != nil {
+			t.Skip("no terraform on PATH")
+		}
+	}
+	unsetAtlasEnv(t)
+	env := newTestEnv(t, atlassim.Config{QueuedFor: time.Minute})
+	reattach := env.serveForCLI(t)
+
+	dir := t.TempDir()
+	cfg := env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "") + `
+output "link" {
+  value     = atlas_tenant_snapshot_download.test.snapshot_url
+  sensitive = true
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cliConfig := filepath.Join(dir, "cli.tfrc")
+	if err := os.WriteFile(cliConfig, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(tfPath, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "TF_REATTACH_PROVIDERS="+reattach, "CHECKPOINT_DISABLE=1",
+			"TF_IN_AUTOMATION=1", "TF_CLI_CONFIG_FILE="+cliConfig, "TF_LOG=", "TF_LOG_PATH=")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out.String())
+		}
+		return out.String()
+	}
+	outputs := map[string]string{}
+	run("init", "-no-color", "-input=false")
+	outputs["plan"] = run("plan", "-no-color", "-input=false")
+	outputs["apply"] = run("apply", "-no-color", "-input=false", "-auto-approve")
+	outputs["show"] = run("show", "-no-color")
+	outputs["state show"] = run("state", "show", "-no-color", tenantAddr)
+	outputs["output"] = run("output", "-no-color")
+	env.clock.Advance(4*time.Hour + time.Minute)
+	outputs["renewal plan"] = run("plan", "-no-color", "-input=false")
+
+	// Each output must be what it claims, or the search proves nothing.
+	for name, want := range map[string]string{
+		"plan":         "snapshot_url                = (sensitive value)",
+		"apply":        "Apply complete! Resources: 1 added",
+		"show":         "snapshot_url                = (sensitive value)",
+		"state show":   "snapshot_url                = (sensitive value)",
+		"output":       "link = <sensitive>",
+		"renewal plan": "Download Link Will Be Renewed",
+	} {
+		if !strings.Contains(outputs[name], want) {
+			t.Errorf("terraform %s printed no %q:\n%s", name, want, outputs[name])
+		}
+	}
+	for name, out := range outputs {
+		for _, leak := range env.secretsIn(out) {
+			t.Errorf("terraform %s printed %s", name, leak)
+		}
+	}
+}
+
+// serveForCLI serves the provider from this process the way
+// terraform-plugin-testing does, and returns the TF_REATTACH_PROVIDERS
+// value that points terraform at it.
+func (e *testEnv) serveForCLI(t *testing.T) string {
+	t.Helper()
+	server := providerserver.NewProtocol6(New("test",
+		WithClock(e.clock.Now, e.clock.Sleep),
+		WithClientConfig(func(c *atlas.Config) { c.Jitter = func() float64 { return 0.5 } }),
+	)())
+	ctx, cancel := context.WithCancel(context.Background())
+	configCh := make(chan *plugin.ReattachConfig, 1)
+	closeCh := make(chan struct{})
+	serveErr := make(chan error, 1)
+	go func() {
+		serveErr <- tf6server.Serve("registry.terraform.io/hashicorp/atlas",
+			server,
+			tf6server.WithDebug(ctx, configCh, closeCh),
+			tf6server.WithLoggingSink(t),
+			tf6server.WithGoPluginLogger(hclog.NewNullLogger()),
+			tf6server.WithoutLogStderrOverride(),
+		)
+	}()
+	var rc *plugin.ReattachConfig
+	select {
+	case rc = <-configCh:
+	case err := <-serveErr:
+		cancel()
+		t.Fatalf("serving the provider: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-closeCh
+	})
+	type addr struct{ Network, String string }
+	type reattach struct {
+		Protocol        string
+		ProtocolVersion int
+		Pid             int
+		Test            bool
+		Addr            addr
+	}
+	b, err := json.Marshal(map[string]reattach{"registry.terraform.io/hashicorp/atlas": {
+		Protocol: string(rc.Protocol), ProtocolVersion: rc.ProtocolVersion, Pid: rc.Pid, Test: true,
+		Addr: addr{Network: rc.Addr.Network(), String: rc.Addr.String()},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
