@@ -58,6 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	runningFor := fs.Duration("running-for", 0, "how long a download job then stays RUNNING")
 	allowNonLoopback := fs.Bool("allow-non-loopback", false, "allow listening on a non-loopback address")
 	quiet := fs.Bool("quiet", false, "do not log requests to stderr")
+	maxConns := fs.Int("max-conns", 256, "most connections served at once; more wait to be accepted")
 	tenantSunset := fs.Bool("tenant-sunset", false, "answer tenant paths as after their 2026-01-22 sunset (v2: 410 VERSION_GONE, v1.0: 404)")
 	faults := faultFlags(fs)
 	fs.Usage = func() {
@@ -126,10 +127,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("atlas-sim: %w", err)
 	}
 
+	if *maxConns < 1 {
+		return fmt.Errorf("atlas-sim: -max-conns must be at least 1")
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("atlas-sim: %w", err)
 	}
+	ln = limitListener(ln, *maxConns)
 	srv := &http.Server{
 		Handler:           limitBody(sim),
 		ReadHeaderTimeout: 10 * time.Second,

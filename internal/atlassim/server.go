@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -221,6 +222,7 @@ type call struct {
 	// dropped is set when the answer was thrown away and the connection
 	// closed; droppedStatus is the status the client would have seen.
 	dropped       bool
+	hijackedConn  net.Conn
 	hijacked      bool
 	droppedStatus int
 }
@@ -334,6 +336,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			outcome += ", connection dropped"
 		}
 		s.logf("%s %s -> %s (%s)", r.Method, r.URL.Path, outcome, s.now().Sub(start).Round(time.Microsecond))
+	}
+	if c.hijackedConn != nil {
+		_ = c.hijackedConn.Close()
 	}
 	if c.dropped && !c.hijacked {
 		// No connection to take over (HTTP/2, a recorder): abort the
@@ -460,8 +465,9 @@ func (s *Server) serveAPI(c *call, rt *route) {
 	c.droppedStatus = cmp.Or(discard.status, http.StatusOK)
 	conn, _, err := http.NewResponseController(real).Hijack()
 	if err == nil {
-		c.hijacked = true
-		_ = conn.Close()
+		// Closed by ServeHTTP once the request is counted, so a client
+		// that sees the hang-up also sees it in the stats.
+		c.hijacked, c.hijackedConn = true, conn
 	}
 }
 
