@@ -218,11 +218,16 @@ func (d *snapshotDataSource) Read(ctx context.Context, req datasource.ReadReques
 		return
 	}
 	v := newSnapshotValue(*s)
-	for name, val := range map[string]types.String{
+	setStrings(ctx, &resp.State, &resp.Diagnostics, map[string]types.String{
 		"status": v.Status, "mongodb_version": v.MongoDBVersion, "scheduled_time": v.ScheduledTime,
 		"start_time": v.StartTime, "finish_time": v.FinishTime, "expiration": v.Expiration,
-	} {
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(name), val)...)
+	})
+}
+
+// setStrings writes top-level string attributes of a data source's state.
+func setStrings(ctx context.Context, state *tfsdk.State, diags *diag.Diagnostics, values map[string]types.String) {
+	for name, val := range values {
+		diags.Append(state.SetAttribute(ctx, path.Root(name), val)...)
 	}
 }
 
@@ -323,15 +328,13 @@ func (d *restoreJobDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		return
 	}
 	v := newRestoreJobValue(j)
-	for name, val := range map[string]types.String{
+	setStrings(ctx, &resp.State, &resp.Diagnostics, map[string]types.String{
 		"snapshot_id": v.SnapshotID, "status": v.Status, "snapshot_url": v.SnapshotURL,
 		"expiration_date": v.ExpirationDate, "delivery_type": v.DeliveryType,
 		"restore_scheduled_date": v.RestoreScheduledDate, "restore_finished_date": v.RestoreFinishedDate,
 		"snapshot_finished_date": v.SnapshotFinishedDate, "target_project_id": v.TargetProjectID,
 		"target_deployment_item_name": v.TargetDeploymentItemName,
-	} {
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(name), val)...)
-	}
+	})
 }
 
 // dataSourcesFor returns the four data sources of a family.
