@@ -130,7 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *maxConns < 1 {
 		return fmt.Errorf("atlas-sim: -max-conns must be at least 1")
 	}
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("atlas-sim: %w", err)
 	}

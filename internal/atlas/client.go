@@ -171,7 +171,7 @@ func ParseBaseURL(raw string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("base URL %q cannot be parsed: %v", raw, err)
+		return nil, fmt.Errorf("base URL %q cannot be parsed: %w", raw, err)
 	}
 	switch {
 	case u.Scheme != "https" && u.Scheme != "http":
@@ -295,7 +295,7 @@ func (c *Client) send(ctx context.Context, req request) (*response, error) {
 		if verdict == checkFirst && req.recover != nil {
 			found, rerr := req.recover(ctx, since.Add(-2*time.Second))
 			if rerr != nil {
-				return nil, fmt.Errorf("%w (and looking for whether Atlas acted on it failed: %v)", err, rerr)
+				return nil, fmt.Errorf("%w (and looking for whether Atlas acted on it failed: %w)", err, rerr)
 			}
 			if found {
 				c.log(ctx, "atlas request had succeeded before its answer was lost", map[string]any{

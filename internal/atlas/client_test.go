@@ -380,7 +380,9 @@ func (d *downloadServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			hangUp(w, r)
 		default:
 			code := 0
-			fmt.Sscan(step, &code)
+			if _, err := fmt.Sscan(step, &code); err != nil {
+				panic("bad step " + step)
+			}
 			status(code)(w, r)
 		}
 		return

@@ -117,7 +117,7 @@ func (t *digestTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	fresh, ferr := digest.FindChallenge(resp.Header)
 	if ferr != nil {
 		t.endProbe(nil)
-		return resp, nil // a 401 without a digest challenge is final
+		return resp, nil //nolint:nilerr // a 401 without a digest challenge is a final answer, not an error
 	}
 	t.challenges.Add(1)
 	if !replayable(req) {
@@ -146,7 +146,7 @@ func (t *digestTransport) signed(req *http.Request, attempt int, chal *digest.Ch
 	}
 	fresh, ferr := digest.FindChallenge(resp.Header)
 	if ferr != nil {
-		return resp, nil, nil
+		return resp, nil, nil //nolint:nilerr // a 401 without a challenge is the answer
 	}
 	t.challenges.Add(1)
 	if !replayable(req) {
@@ -171,7 +171,7 @@ func (t *digestTransport) signed(req *http.Request, attempt int, chal *digest.Ch
 		}
 		next, ferr := digest.FindChallenge(resp.Header)
 		if ferr != nil {
-			return resp, nil, nil
+			return resp, nil, nil //nolint:nilerr // a 401 without a challenge is the answer
 		}
 		t.challenges.Add(1)
 		if !next.Stale {

@@ -35,19 +35,16 @@ func (l *downloadLedger) lock(cl Cluster, snapshotID string) *sync.RWMutex {
 	return lk
 }
 
-// claim records that a job belongs to a request of this client; it is
-// false when the job was already claimed.
-func (l *downloadLedger) claim(id string) bool {
+// claim records that a job belongs to a request of this client.
+func (l *downloadLedger) claim(id string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.claimed == nil {
 		l.claimed = map[string]bool{}
 	}
-	if id == "" || l.claimed[id] {
-		return false
+	if id != "" {
+		l.claimed[id] = true
 	}
-	l.claimed[id] = true
-	return true
 }
 
 func (l *downloadLedger) isClaimed(id string) bool {

@@ -194,7 +194,7 @@ func (fs *faultState) bucket(project string, now time.Time, consume bool) (rateD
 	}
 	if n := now.Sub(b.since) / period; n > 0 {
 		b.tokens = int(min(int64(capacity), int64(b.tokens)+int64(n)*int64(refill)))
-		b.since = b.since.Add(n * period)
+		b.since = b.since.Add(time.Duration(int64(n) * int64(period)))
 	}
 	d := rateDecision{limit: capacity}
 	if b.tokens == 0 {

@@ -27,7 +27,6 @@ const specEnv = "ATLAS_OPENAPI_SPEC"
 
 // exchange is one API request and the answer the simulator gave.
 type exchange struct {
-	test      string
 	method    string
 	target    string // request URI
 	reqHeader http.Header
@@ -109,10 +108,9 @@ func TestMain(m *testing.M) {
 		list := recorded.list
 		recorded.Unlock()
 		v, why := loadSpecValidator()
-		switch {
-		case v == nil:
+		if v == nil {
 			fmt.Printf("atlassim: %s; the %d recorded API answers were not validated against the OpenAPI description\n", why, len(list))
-		default:
+		} else {
 			problems, checked := v.validateAll(list, false)
 			if len(problems) > 0 {
 				fmt.Fprintf(os.Stderr, "atlassim: %d of %d recorded API answers disagree with %s:\n  %s\n",

@@ -239,7 +239,7 @@ func jsonSyntaxError(data []byte, err error) error {
 				col++
 			}
 		}
-		return fmt.Errorf("invalid JSON at line %d, column %d: %v", line, col, se)
+		return fmt.Errorf("invalid JSON at line %d, column %d: %w", line, col, se)
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return errors.New("invalid JSON: unexpected end of input")
@@ -399,17 +399,14 @@ func (e *seedErrors) status(path, v string) {
 	}
 }
 
-// date checks an optional RFC 3339 date and returns it (zero when empty or bad).
-func (e *seedErrors) date(path, v string) time.Time {
+// date checks an optional RFC 3339 date.
+func (e *seedErrors) date(path, v string) {
 	if v == "" {
-		return time.Time{}
+		return
 	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
+	if _, err := time.Parse(time.RFC3339, v); err != nil {
 		e.add("%s: %q is not an RFC 3339 date like 2026-11-28T14:03:00Z", path, v)
-		return time.Time{}
 	}
-	return t.UTC()
 }
 
 func (e *seedErrors) err() error {

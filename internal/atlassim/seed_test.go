@@ -39,12 +39,12 @@ const goodSeed = `{"projects":[{"id":"aaaaaaaaaaaaaaaaaaaaaaaa","clusters":[{"na
    "deliveryType":"DOWNLOAD","restoreScheduledDate":"2026-11-28T13:00:00Z"}]}]}]}`
 
 func TestParseSeedErrors(t *testing.T) {
-	// edit turns goodSeed into a bad one by replacing old with new.
-	edit := func(old, new string) string {
+	// edit turns goodSeed into a bad one by replacing old.
+	edit := func(old, replacement string) string {
 		if !strings.Contains(goodSeed, old) {
 			t.Fatalf("goodSeed lacks %q", old)
 		}
-		return strings.Replace(goodSeed, old, new, 1)
+		return strings.Replace(goodSeed, old, replacement, 1)
 	}
 	const snap = "projects[0].clusters[0].snapshots[0]"
 	const job = "projects[0].clusters[0].restoreJobs[0]"

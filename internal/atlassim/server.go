@@ -227,24 +227,25 @@ type call struct {
 	droppedStatus int
 }
 
-func (c *call) writeJSON(status int, v any) {
+// writeJSON answers 200 with v.
+func (c *call) writeJSON(v any) {
 	body := encodeJSON(v, c.pretty)
 	c.w.Header().Set("Content-Type", c.contentType)
 	c.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	c.w.WriteHeader(status)
+	c.w.WriteHeader(http.StatusOK)
 	_, _ = c.w.Write(body)
 }
 
 // writeObject answers 200 with one object, enveloped when asked.
 func (c *call) writeObject(v any) {
 	if c.envelope {
-		c.writeJSON(http.StatusOK, struct {
+		c.writeJSON(struct {
 			Status  int `json:"status"`
 			Content any `json:"content"`
 		}{http.StatusOK, v})
 		return
 	}
-	c.writeJSON(http.StatusOK, v)
+	c.writeJSON(v)
 }
 
 // writeList answers 200 with one page of items.
@@ -261,7 +262,7 @@ func writeList[T any](c *call, items []T, p pageParams) {
 		st := http.StatusOK
 		page.Status = &st
 	}
-	c.writeJSON(http.StatusOK, page)
+	c.writeJSON(page)
 }
 
 // fail answers with an Atlas error body. Errors are never enveloped.
@@ -458,12 +459,12 @@ func (s *Server) serveAPI(c *call, rt *route) {
 	}
 	// Do the work, throw the answer away, and hang up.
 	c.fault, c.dropped = faultDropped, true
-	real := c.w
+	answer := c.w
 	discard := &discardWriter{header: http.Header{}}
 	c.w = discard
 	rt.handle(c)
 	c.droppedStatus = cmp.Or(discard.status, http.StatusOK)
-	conn, _, err := http.NewResponseController(real).Hijack()
+	conn, _, err := http.NewResponseController(answer).Hijack()
 	if err == nil {
 		// Closed by ServeHTTP once the request is counted, so a client
 		// that sees the hang-up also sees it in the stats.
@@ -570,7 +571,7 @@ func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.pretty = r.URL.Query().Get("pretty") == "true"
-	c.writeJSON(http.StatusOK, s.stats.snapshot())
+	c.writeJSON(s.stats.snapshot())
 }
 
 // Stats returns the same counts as GET /__sim/stats.
