@@ -41,8 +41,10 @@ type downloadKind struct {
 	clusterAttr string
 	// clusterNoun is how the docs speak of the cluster ("M2/M5 cluster").
 	clusterNoun string
-	// description introduces the resource in its docs.
+	// description introduces the resource in its docs; summary says in a
+	// phrase what is downloaded, for the ephemeral resource's docs.
 	description string
+	summary     string
 }
 
 // downloadJob holds the attributes every download resource shares: the

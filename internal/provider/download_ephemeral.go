@@ -71,10 +71,12 @@ func (e *downloadEphemeral[M, P]) Schema(ctx context.Context, _ ephemeral.Schema
 	}
 	ephemeralJobAttributes(attrs)
 	resp.Schema = schema.Schema{
-		MarkdownDescription: e.kind.description + "\n\nAs an ephemeral resource (Terraform 1.10 and later), it " +
-			"requests a new link each time Terraform opens it and passes it only to ephemeral contexts " +
+		MarkdownDescription: "Requests a download link for " + e.kind.summary + " and waits until Atlas has " +
+			"prepared it. As an ephemeral resource (Terraform 1.10 and later), it " +
+			"passes the link only to ephemeral contexts " +
 			"(provider configuration, write-only arguments, ephemeral outputs): the link is never stored in " +
-			"a plan or state file.",
+			"a plan or state file. Terraform opens it in every plan and every apply, and each opening " +
+			"requests a new download job (Atlas keeps them; they expire by themselves).",
 		Attributes: attrs,
 		Blocks:     map[string]schema.Block{"timeouts": ephtimeouts.Block(ctx)},
 	}

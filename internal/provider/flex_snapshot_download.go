@@ -19,6 +19,7 @@ var flexDownload = downloadKind{
 	family:      atlas.Flex,
 	clusterAttr: "name",
 	clusterNoun: "Flex cluster",
+	summary:     "a backup snapshot of an Atlas Flex cluster",
 	description: "Requests a download link for a backup snapshot of an Atlas Flex cluster, waits until Atlas " +
 		"has prepared it, and keeps the link and its expiry.\n\n" +
 		"Atlas keeps a link valid for four hours. Flex clusters replaced M2/M5 clusters on 2026-01-22; " +

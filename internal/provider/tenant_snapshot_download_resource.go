@@ -21,6 +21,7 @@ var tenantDownload = downloadKind{
 	family:      atlas.TenantV1,
 	clusterAttr: "cluster_name",
 	clusterNoun: "M2/M5 (tenant) cluster",
+	summary:     "a backup snapshot of an Atlas M2/M5 (tenant) cluster",
 	description: "Requests a download link for a backup snapshot of an Atlas M2/M5 (tenant) cluster, waits " +
 		"until Atlas has prepared it, and keeps the link and its expiry in the state.\n\n" +
 		"Atlas keeps a link valid for four hours. A plan after that (or within `renew_before` of it) " +

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// spread is a median with the smallest and largest value.
+type spread struct{ med, lo, hi float64 }
+
+func spreadOf(vs []float64) spread {
+	if len(vs) == 0 {
+		return spread{math.NaN(), math.NaN(), math.NaN()}
+	}
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	m := s[len(s)/2]
+	if len(s)%2 == 0 {
+		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return spread{m, s[0], s[len(s)-1]}
+}
+
+func (s spread) format(verb string) string {
+	med, lo, hi := fmt.Sprintf(verb, s.med), fmt.Sprintf(verb, s.lo), fmt.Sprintf(verb, s.hi)
+	if lo == hi {
+		return med
+	}
+	return fmt.Sprintf("%s (%s–%s)", med, lo, hi)
+}
+
+func collect[T any](xs []T, f func(T) float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
+}
+
+func ratio(a, b int64) float64 {
+	if b == 0 {
+		return math.NaN()
+	}
+	return float64(a) / float64(b)
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "**met**"
+	}
+	return "**not met**"
+}
+
+func renderReport(o options, b *bench, res *results) string {
+	var w strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
+	ss := res.samples
+	waves := int(math.Ceil(float64(o.n) / float64(o.parallelism)))
+
+	p("# Benchmarks\n\n")
+	p("Written by `make bench` (the harness is [`cmd/atlasbench`](cmd/atlasbench)); do not edit by hand.\n")
+	p("Everything runs on this machine against `atlas-sim` on 127.0.0.1. Each run measures every\n")
+	p("comparison side by side; the tables give the **median (min–max) over %d runs**. No test asserts\n", len(ss))
+	p("any of these numbers.\n\n")
+
+	p("## Machine\n\n| | |\n|---|---|\n")
+	for _, row := range machineRows(b.o.terraform) {
+		p("| %s | %s |\n", row[0], row[1])
+	}
+	p("| date | %s |\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	p("| settings | N = %d resources, %d runs, `-parallelism=%d`, added latency %s |\n", o.n, len(ss), o.parallelism, o.latency)
+	p("| harness time | %s |\n\n", res.elapsed.Round(time.Second))
+
+	// 1. Round trips.
+	p("## 1. Round trips per API call\n\n")
+	p("HTTP requests the simulator saw (`/__sim/stats`) for one Terraform command on N = %d\n", o.n)
+	p("`atlas_tenant_snapshot_download` resources, divided by the API calls made (requests not answered\n")
+	p("with a digest challenge). Each command starts the provider afresh, so each learns the digest\n")
+	p("challenge once. Target: 1.00 requests per API call, at most one digest challenge per apply.\n\n")
+	p("| command | HTTP requests | digest challenges | API calls | requests per API call |\n|---|---|---|---|---|\n")
+	for _, row := range []struct {
+		name string
+		get  func(sample) simStats
+	}{
+		{fmt.Sprintf("`terraform apply` (%d creates)", o.n), func(s sample) simStats { return s.Apply }},
+		{fmt.Sprintf("`terraform plan` afterwards (%d refreshes)", o.n), func(s sample) simStats { return s.Plan }},
+	} {
+		p("| %s | %s | %s | %s | %s |\n", row.name,
+			spreadOf(collect(ss, func(s sample) float64 { return float64(row.get(s).TotalRequests) })).format("%.0f"),
+			spreadOf(collect(ss, func(s sample) float64 { return float64(row.get(s).DigestChallenges) })).format("%.0f"),
+			spreadOf(collect(ss, func(s sample) float64 { return float64(row.get(s).apiCalls()) })).format("%.0f"),
+			spreadOf(collect(ss, func(s sample) float64 { return ratio(row.get(s).TotalRequests, row.get(s).apiCalls()) })).format("%.2f"))
+	}
+	applyRatio := spreadOf(collect(ss, func(s sample) float64 { return ratio(s.Apply.TotalRequests, s.Apply.apiCalls()) }))
+	maxChallenges := spreadOf(collect(ss, func(s sample) float64 { return float64(s.Apply.DigestChallenges) })).hi
+	// One request per API call, plus the one challenge allowed: requests
+	// never exceed API calls + 1.
+	worstExtra := spreadOf(collect(ss, func(s sample) float64 { return float64(s.Apply.TotalRequests - s.Apply.apiCalls()) })).hi
+	p("\nTarget for apply, 1.00 requests per API call apart from at most one digest challenge (requests ≤ API calls + 1 in every run): %s",
+		verdict(worstExtra <= 1 && maxChallenges <= 1))
+	p(" (ratio %s; API calls per resource %s).\n\n", applyRatio.format("%.3f"),
+		spreadOf(collect(ss, func(s sample) float64 { return float64(s.Apply.apiCalls()) / float64(o.n) })).format("%.2f"))
+	p("Requests by route and status during `terraform apply` (median over the runs):\n\n")
+	p("| route | status | requests |\n|---|---|---|\n")
+	for _, rs := range routeMedians(collect2(ss, func(s sample) simStats { return s.Apply })) {
+		p("| `%s` | %s | %s |\n", rs.route, rs.status, rs.count)
+	}
+	p("\n")
+
+	// 2. Apply time with latency.
+	how := "the simulator's `-latency` flag"
+	if !b.latencyByFlag {
+		how = "a proxy in the harness that waits before forwarding each request (this `atlas-sim` has no `-latency` flag)"
+	}
+	p("## 2. Apply time with %s per request\n\n", o.latency)
+	p("`terraform apply` of N = %d downloads with %s added to every request (by %s), next to\n", o.n, o.latency, how)
+	p("`terraform apply` of N = %d `terraform_data` resources in the same run. The limit is Terraform's own\n", o.n)
+	p("time plus one request's latency for each wave of parallel resources: terraform_data + ceil(%d/%d) × %s.\n", o.n, o.parallelism, o.latency)
+	p("Target: downloads within 1.2 × the limit. The ratio is computed within each run, then summarized.\n\n")
+	limit := func(s sample) float64 { return s.DataApplySeconds + float64(waves)*o.latency.Seconds() }
+	ratios := collect(ss, func(s sample) float64 { return s.LatencyApplySeconds / limit(s) })
+	p("| measurement | seconds |\n|---|---|\n")
+	p("| apply %d downloads, +%s per request | %s |\n", o.n, o.latency, spreadOf(collect(ss, func(s sample) float64 { return s.LatencyApplySeconds })).format("%.2f"))
+	p("| apply %d `terraform_data` | %s |\n", o.n, spreadOf(collect(ss, func(s sample) float64 { return s.DataApplySeconds })).format("%.2f"))
+	p("| limit: `terraform_data` + %d × %s | %s |\n", waves, o.latency, spreadOf(collect(ss, limit)).format("%.2f"))
+	p("| **ratio downloads / limit** | **%s** |\n", spreadOf(ratios).format("%.2f"))
+	p("| apply %d downloads, no added latency (section 1) | %s |\n", o.n, spreadOf(collect(ss, func(s sample) float64 { return s.ApplySeconds })).format("%.2f"))
+	p("| HTTP requests during the apply with latency | %s |\n", spreadOf(collect(ss, func(s sample) float64 { return float64(s.LatencyApply.TotalRequests) })).format("%.0f"))
+	p("| provider processes one apply starts (untimed extra apply through the wrapper) | %s |\n",
+		spreadOf(collect(ss, func(s sample) float64 { return float64(s.ApplyProviderStarts) })).format("%.0f"))
+	p("| their lifetimes added up | %s |\n",
+		spreadOf(collect(ss, func(s sample) float64 {
+			var sum float64
+			for _, v := range s.ApplyProviderSeconds {
+				sum += v
+			}
+			return sum
+		})).format("%.2f"))
+	p("| CPU time of the timed apply (Terraform and provider processes) | %s |\n",
+		spreadOf(collect(ss, func(s sample) float64 { return s.LatencyApplyCPUSeconds })).format("%.2f"))
+	p("| of which provider processes (from the wrapped apply) | %s |\n",
+		spreadOf(collect(ss, func(s sample) float64 { return s.ApplyProviderCPUSeconds })).format("%.2f"))
+	p("\nTarget (median ratio ≤ 1.20): %s.\n\n", verdict(spreadOf(ratios).med <= 1.2))
+
+	// 3. Start-up and size.
+	p("## 3. Provider start-up and size\n\n")
+	p("`terraform providers schema -json` in a configuration with one `atlas_tenant_snapshot_download`,\n")
+	p("next to one with a single `terraform_data` (no provider to start). Peak memory is the `maxrss` of the\n")
+	p("command, which is that of its largest process; the provider's own is measured by starting it\n")
+	p("through a small wrapper that records its child's `maxrss`.\n\n")
+	mib := func(kib float64) float64 { return kib / 1024 }
+	p("| configuration | wall time (s) | peak RSS (MiB) |\n|---|---|---|\n")
+	p("| `terraform_data` only | %s | %s |\n",
+		spreadOf(collect(ss, func(s sample) float64 { return s.EmptySchemaSeconds })).format("%.3f"),
+		spreadOf(collect(ss, func(s sample) float64 { return mib(float64(s.EmptySchemaRSSKiB)) })).format("%.1f"))
+	p("| with the atlas provider | %s | %s |\n",
+		spreadOf(collect(ss, func(s sample) float64 { return s.SchemaSeconds })).format("%.3f"),
+		spreadOf(collect(ss, func(s sample) float64 { return mib(float64(s.SchemaMaxRSSKiB)) })).format("%.1f"))
+	p("| the provider process alone | | %s |\n",
+		spreadOf(collect(ss, func(s sample) float64 { return mib(float64(s.ProviderRSSKiB)) })).format("%.1f"))
+	p("\n| provider binary | size (MiB) |\n|---|---|\n")
+	p("| release build (`-trimpath -ldflags \"-s -w\"`, as `.goreleaser.yml`) | %.1f |\n", float64(b.providerSize)/(1<<20))
+	if b.devBinSize > 0 {
+		p("| `make build` (`bin/terraform-provider-atlas`, with symbols) | %.1f |\n", float64(b.devBinSize)/(1<<20))
+	}
+	p("\n")
+
+	// 4. Go benchmarks.
+	if len(res.goBench) > 0 {
+		p("## 4. Client request path (Go benchmarks)\n\n")
+		p("`internal/atlas/bench_test.go`: `GetRestoreJob` and `RequestDownload` against an in-process\n")
+		p("digest-checking `httptest` server, with the challenge already learnt, serially and with\n")
+		p("`b.RunParallel` (GOMAXPROCS = %d). `reqs/op` and `challenges/op` count what the server saw.\n\n", runtime.GOMAXPROCS(0))
+		units := []string{"ns/op", "B/op", "allocs/op", "reqs/op", "challenges/op"}
+		p("| benchmark | %s |\n|---|%s\n", strings.Join(units, " | "), strings.Repeat("---|", len(units)))
+		for _, r := range res.goBench {
+			cells := make([]string, len(units))
+			for i, u := range units {
+				verb := "%.0f"
+				if u == "reqs/op" || u == "challenges/op" {
+					verb = "%.2f"
+				}
+				cells[i] = spreadOf(r.Metrics[u]).format(verb)
+			}
+			p("| `%s` | %s |\n", r.Name, strings.Join(cells, " | "))
+		}
+		p("\n")
+	}
+
+	p("## Reproduce\n\n```sh\n")
+	p("make bench                                   # builds, runs all of the above, rewrites this file\n")
+	p("BENCH_RUNS=%d BENCH_N=%d make bench            # the settings of this report\n", len(ss), o.n)
+	p("go run ./bench/cmd/atlasbench -h             # flags: -latency, -parallelism, -go-bench=false, -keep, ...\n")
+	p("go %s   # section 4 alone\n", strings.Join(goBenchArgs(o), " "))
+	p("```\n\nRaw samples of the last run are in `bench/out/` (not committed).\n")
+	return w.String()
+}
+
+func collect2(ss []sample, f func(sample) simStats) []simStats {
+	out := make([]simStats, len(ss))
+	for i, s := range ss {
+		out[i] = f(s)
+	}
+	return out
+}
+
+type routeStat struct{ route, status, count string }
+
+func routeMedians(sts []simStats) []routeStat {
+	keys := map[[2]string]bool{}
+	for _, st := range sts {
+		for route, byStatus := range st.Routes {
+			for code := range byStatus {
+				keys[[2]string{route, code}] = true
+			}
+		}
+	}
+	var out []routeStat
+	for k := range keys {
+		vs := collect(sts, func(st simStats) float64 { return float64(st.Routes[k[0]][k[1]]) })
+		out = append(out, routeStat{k[0], k[1], spreadOf(vs).format("%.0f")})
+	}
+	slices.SortFunc(out, func(a, b routeStat) int {
+		return strings.Compare(a.route+" "+a.status, b.route+" "+b.status)
+	})
+	return out
+}
+
+func machineRows(terraform string) [][2]string {
+	rows := [][2]string{
+		{"CPU", cpuModel()},
+		{"logical CPUs (`nproc`)", fmt.Sprint(runtime.NumCPU())},
+		{"memory", memTotal()},
+		{"OS", runtime.GOOS + "/" + runtime.GOARCH + " " + kernel()},
+		{"Go", firstLine(exec.CommandContext(context.Background(), "go", "version"))},
+		{"Terraform", firstLine(exec.CommandContext(context.Background(), terraform, "version"))},
+	}
+	return rows
+}
+
+func firstLine(cmd *exec.Cmd) string {
+	out, err := cmd.Output()
+	if err != nil {
+		return "unknown"
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return line
+}
+
+func cpuModel() string {
+	if v := procField("/proc/cpuinfo", "model name"); v != "" {
+		return v
+	}
+	return runtime.GOARCH
+}
+
+func memTotal() string {
+	v := procField("/proc/meminfo", "MemTotal")
+	var kib int64
+	if _, err := fmt.Sscanf(v, "%d kB", &kib); err != nil || kib == 0 {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.1f GiB", float64(kib)/(1<<20))
+}
+
+func kernel() string {
+	data, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(data))
+}
+
+// procField returns the value of the first "name : value" line of a /proc
+// file.
+func procField(path, name string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == name {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
