@@ -134,7 +134,8 @@ func TestVersionMediaTypes(t *testing.T) {
 		{"tenant, in a list with parameters", "GET", tenantV2Base + "/snapshots", []string{"Accept", "application/json;q=0.5, " + strings.ToUpper(mediaTypeTenantV2) + ";charset=utf-8"}, 200},
 		{"flex, the tenant version", "GET", flexBase + "/snapshots", []string{"Accept", mediaTypeTenantV2}, 406},
 		{"flex, right", "GET", flexBase + "/snapshots", []string{"Accept", mediaTypeFlex}, 200},
-		{"flex POST, json body type", "POST", flexBase + "/download", []string{"Accept", mediaTypeFlex, "Content-Type", "application/json"}, 406},
+		{"flex POST, json body type", "POST", flexBase + "/download", []string{"Accept", mediaTypeFlex, "Content-Type", "application/json"}, 200},
+		{"flex POST, other body type", "POST", flexBase + "/download", []string{"Accept", mediaTypeFlex, "Content-Type", "text/plain"}, 406},
 		{"flex POST, versioned body type", "POST", flexBase + "/download", []string{"Accept", mediaTypeFlex, "Content-Type", mediaTypeFlex}, 200},
 		{"v1.0 needs no version", "GET", tenantBase + "/snapshots", []string{"Accept", ""}, 200},
 	}

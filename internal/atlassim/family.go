@@ -145,8 +145,11 @@ func (f *family) gate(c *call) *apiError {
 		return f.notAcceptable("Accept", c.r.Header.Get("Accept"))
 	}
 	if c.r.Method == http.MethodPost {
+		// Atlas's own curl examples send the body as application/json
+		// with the version in Accept, so both body types are taken.
 		mt, _, _ := strings.Cut(c.r.Header.Get("Content-Type"), ";")
-		if !strings.EqualFold(strings.TrimSpace(mt), f.mediaType) {
+		mt = strings.TrimSpace(mt)
+		if !strings.EqualFold(mt, f.mediaType) && !strings.EqualFold(mt, "application/json") {
 			return f.notAcceptable("Content-Type", c.r.Header.Get("Content-Type"))
 		}
 	}
