@@ -2,8 +2,8 @@ package atlas
 
 import (
 	"context"
-	"runtime"
 	"net/http/httptest"
+	"runtime"
 	"sync"
 	"testing"
 	"time"

@@ -277,7 +277,7 @@ func (e *testEnv) serveForCLI(t *testing.T) string {
 	closeCh := make(chan struct{})
 	serveErr := make(chan error, 1)
 	go func() {
-		serveErr <- tf6server.Serve("registry.terraform.io/hashicorp/atlas",
+		serveErr <- tf6server.Serve(reattachAddress(),
 			server,
 			tf6server.WithDebug(ctx, configCh, closeCh),
 			tf6server.WithLoggingSink(t),
@@ -304,7 +304,7 @@ func (e *testEnv) serveForCLI(t *testing.T) string {
 		Test            bool
 		Addr            addr
 	}
-	b, err := json.Marshal(map[string]reattach{"registry.terraform.io/hashicorp/atlas": {
+	b, err := json.Marshal(map[string]reattach{reattachAddress(): {
 		Protocol: string(rc.Protocol), ProtocolVersion: rc.ProtocolVersion, Pid: rc.Pid, Test: true,
 		Addr: addr{Network: rc.Addr.Network(), String: rc.Addr.String()},
 	}})
@@ -312,4 +312,15 @@ func (e *testEnv) serveForCLI(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// reattachAddress is the provider address the configurations imply, on the
+// registry host the CLI under test uses (TF_ACC_PROVIDER_HOST, as the
+// testing framework reads it: registry.opentofu.org for OpenTofu).
+func reattachAddress() string {
+	host := os.Getenv("TF_ACC_PROVIDER_HOST")
+	if host == "" {
+		host = "registry.terraform.io"
+	}
+	return host + "/hashicorp/atlas"
 }

@@ -149,6 +149,15 @@ func renderReport(o options, b *bench, res *results) string {
 	p("| of which provider processes (from the wrapped apply) | %s |\n",
 		spreadOf(collect(ss, func(s sample) float64 { return s.ApplyProviderCPUSeconds })).format("%.2f"))
 	p("\nTarget (median ratio ≤ 1.20): %s.\n\n", verdict(spreadOf(ratios).med <= 1.2))
+	// Where the time goes: what the added latency cost (the same apply with
+	// and without it, in the same run), and the rest over terraform_data.
+	latencyCost := spreadOf(collect(ss, func(s sample) float64 { return s.LatencyApplySeconds - s.ApplySeconds }))
+	overhead := spreadOf(collect(ss, func(s sample) float64 { return s.ApplySeconds - s.DataApplySeconds }))
+	p("What the time is made of (medians of per-run differences): the added latency cost %.2f s over the\n", latencyCost.med)
+	p("same apply without it (the limit allows %.2f s); the apply without added latency took %.2f s more\n",
+		float64(waves)*o.latency.Seconds(), overhead.med)
+	p("than `terraform_data`, time spent in Terraform and the provider processes per resource (see the CPU\n")
+	p("rows) and in starting the provider, not waiting for the network.\n\n")
 
 	// 3. Start-up and size.
 	p("## 3. Provider start-up and size\n\n")
@@ -199,7 +208,13 @@ func renderReport(o options, b *bench, res *results) string {
 	p("make bench                                   # builds, runs all of the above, rewrites this file\n")
 	p("BENCH_RUNS=%d BENCH_N=%d make bench            # the settings of this report\n", len(ss), o.n)
 	p("go run ./bench/cmd/atlasbench -h             # flags: -latency, -parallelism, -go-bench=false, -keep, ...\n")
-	p("go %s   # section 4 alone\n", strings.Join(goBenchArgs(o), " "))
+	args := goBenchArgs(o)
+	for i, a := range args {
+		if strings.ContainsAny(a, "^$") {
+			args[i] = "'" + a + "'"
+		}
+	}
+	p("go %s   # section 4 alone\n", strings.Join(args, " "))
 	p("```\n\nRaw samples of the last run are in `bench/out/` (not committed).\n")
 	return w.String()
 }
