@@ -617,3 +617,47 @@ func TestRequestHeaders(t *testing.T) {
 		t.Errorf("body %s", bodyText)
 	}
 }
+
+func TestRetriesAreLogged(t *testing.T) {
+	seq := &sequence{steps: []func(http.ResponseWriter, *http.Request){status(429, "Retry-After", "2"), status(503), body(jobJSON)}}
+	as := newAuthServer(t, seq)
+	srv := httptest.NewServer(as)
+	defer srv.Close()
+	type entry struct {
+		msg    string
+		fields map[string]any
+	}
+	var logged []entry
+	c, err := New(Config{
+		BaseURL: srv.URL, PublicKey: testUser, PrivateKey: testPass,
+		Sleep:  func(ctx context.Context, d time.Duration) error { return ctx.Err() },
+		Jitter: func() float64 { return 0 },
+		Log: func(_ context.Context, msg string, fields map[string]any) {
+			logged = append(logged, entry{msg, fields})
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetRestoreJob(context.Background(), testCluster, "6568a1b2c3d4e5f6000000b1"); err != nil {
+		t.Fatal(err)
+	}
+	if len(logged) != 2 {
+		t.Fatalf("logged %d entries, want one per retry (2): %+v", len(logged), logged)
+	}
+	for i, want := range []struct {
+		attempt int
+		status  string
+		delay   string
+	}{{1, "HTTP 429 E429", "2s"}, {2, "HTTP 503 E503", "500ms"}} {
+		f := logged[i].fields
+		if logged[i].msg != "retrying atlas request" || f["attempt"] != want.attempt || f["error"] != want.status || f["delay"] != want.delay {
+			t.Errorf("entry %d = %q %v, want attempt %d, %s, delay %s", i, logged[i].msg, f, want.attempt, want.status, want.delay)
+		}
+		for _, v := range f {
+			if strings.Contains(fmt.Sprint(v), testPass) {
+				t.Errorf("entry %d holds the private key", i)
+			}
+		}
+	}
+}

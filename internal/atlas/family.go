@@ -32,16 +32,6 @@ var TenantV1 = &Family{
 	restores:  "restores",
 }
 
-// TenantV2 is the same API under v2 with its dated media type.
-var TenantV2 = &Family{
-	Name:      "tenant",
-	prefix:    "/api/atlas/v2",
-	mediaType: "application/vnd.atlas.2023-01-01+json",
-	clusters:  "clusters",
-	backup:    "backup/tenant",
-	restores:  "restores",
-}
-
 // Flex is the v2 Flex cluster backup API.
 var Flex = &Family{
 	Name:      "flex",
