@@ -193,22 +193,31 @@ func (r *downloadResource[M, P]) Create(ctx context.Context, req resource.Create
 		addAtlasError(&resp.Diagnostics, r.kind, "request a download of snapshot "+snapshotID, err)
 		return
 	}
-	p.job().fill(job)
-	// The job exists in Atlas from here on: record it before waiting, so an
-	// interrupted apply leaves a tainted resource rather than a lost job.
-	resp.Diagnostics.Append(resp.State.Set(ctx, p)...)
-	if resp.Diagnostics.HasError() || !p.job().WaitForCompletion.ValueBool() {
+	if !p.job().WaitForCompletion.ValueBool() {
+		p.job().fill(job)
+		resp.Diagnostics.Append(resp.State.Set(ctx, p)...)
 		return
 	}
 	r.waitAndStore(ctx, client, cl, p, job, timeout, &resp.State, &resp.Diagnostics)
 }
 
-// waitAndStore polls the job until it is finished, stores every answer,
-// and turns a failed or unfinished job into an error.
+// waitAndStore stores job, polls it until it is finished, stores the last
+// answer, and turns a failed or unfinished job into an error.
 func (r *downloadResource[M, P]) waitAndStore(ctx context.Context, client *atlas.Client, cl atlas.Cluster, p P,
 	job *atlas.RestoreJob, timeout time.Duration, state stateSetter, diags *diag.Diagnostics) {
-	job, err := waitForJob(ctx, client, cl, job, client.Now().Add(timeout))
 	p.job().fill(job)
+	var err error
+	if !finished(job) {
+		// The job exists in Atlas from here on: record it before waiting, so
+		// an interrupted apply leaves a tainted resource rather than a lost
+		// job. (A job finished at once is stored only once, below.)
+		diags.Append(state.Set(ctx, p)...)
+		if diags.HasError() {
+			return
+		}
+		job, err = waitForJob(ctx, client, cl, job, client.Now().Add(timeout))
+		p.job().fill(job)
+	}
 	diags.Append(state.Set(ctx, p)...)
 	addWaitError(diags, r.kind, job, err, timeout, "The job is kept in the state and marked tainted, so the next apply requests a new link.")
 }

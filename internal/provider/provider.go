@@ -181,9 +181,8 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		Log: func(ctx context.Context, msg string, fields map[string]any) {
 			tflog.Debug(ctx, msg, fields)
 		},
-		LogHTTP: httpLogger(privateKey),
+		LogHTTP: wireLog(privateKey),
 	}
-	data.maskLogs(&ccfg) // before tweakClient, so tests see the production wiring
 	if p.tweakClient != nil {
 		p.tweakClient(&ccfg)
 	}
@@ -247,7 +246,6 @@ type providerData struct {
 	client  *atlas.Client
 	missing diag.Diagnostic
 	now     func() time.Time
-	logMasks
 	// secrets are masked in every log line of the operations that use it.
 	secrets []string
 }

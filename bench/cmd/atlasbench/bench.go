@@ -30,13 +30,14 @@ type bench struct {
 	tmp string
 
 	providerBin   string // the release-like build the runs use
+	floorBin      string // bench/cmd/floorprovider, built the same way
 	providerSize  int64  // its size
 	devBinSize    int64  // bin/terraform-provider-atlas, if built
 	latencyByFlag bool   // the simulator has -latency
 
 	dirDownloads, dirData, dirSchema, dirEmpty, dirWrapped string
-	dirWrappedDownloads                                    string
-	cliConfig, cliConfigWrapped                            string
+	dirWrappedDownloads, dirFloor                          string
+	cliConfig, cliConfigWrapped, cliConfigFloor            string
 	wrapOut                                                string
 }
 
@@ -47,11 +48,14 @@ type sample struct {
 	LatencyApply        simStats
 	LatencyApplySeconds float64
 	DataApplySeconds    float64
-	SchemaSeconds       float64
-	SchemaMaxRSSKiB     int64
-	EmptySchemaSeconds  float64
-	EmptySchemaRSSKiB   int64
-	ProviderRSSKiB      int64 // the provider process alone, during schema
+	// Applies of the floor provider (bench/cmd/floorprovider), by the
+	// name of the variant in floorVariants.
+	FloorApplySeconds  map[string]float64
+	SchemaSeconds      float64
+	SchemaMaxRSSKiB    int64
+	EmptySchemaSeconds float64
+	EmptySchemaRSSKiB  int64
+	ProviderRSSKiB     int64 // the provider process alone, during schema
 	// Provider processes one apply (with latency) starts, and their
 	// lifetimes, from an extra untimed apply through the wrapper.
 	ApplyProviderStarts     int
@@ -60,7 +64,9 @@ type sample struct {
 	// CPU time of the whole timed apply with latency (Terraform and
 	// provider processes together).
 	LatencyApplyCPUSeconds float64
-	TerraformDataFirst     bool
+	// Order is the order in which the timed applies of section 2 ran; it
+	// turns from run to run so that none always runs on a warmer machine.
+	Order []string
 }
 
 type results struct {
@@ -81,11 +87,15 @@ func newBench(ctx context.Context, o options, tmp string) (*bench, error) {
 	mirror := filepath.Join(tmp, "mirror")
 	b.providerBin = plugin(mirror)
 	logf("building the provider (release flags) into a filesystem mirror")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", //nolint:gosec // builds this module
-		"-ldflags", "-s -w -X main.version="+providerVersion, "-o", b.providerBin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build: %w\n%s", err, out)
+	if err := releaseBuild(ctx, b.providerBin, "."); err != nil {
+		return nil, err
+	}
+	// The floor, as its own provider in its own mirror.
+	mirrorFloor := filepath.Join(tmp, "mirror-floor")
+	b.floorBin = plugin(mirrorFloor)
+	logf("building the floor provider into a second mirror")
+	if err := releaseBuild(ctx, b.floorBin, "./bench/cmd/floorprovider"); err != nil {
+		return nil, err
 	}
 	fi, err := os.Stat(b.providerBin)
 	if err != nil {
@@ -110,7 +120,8 @@ func newBench(ctx context.Context, o options, tmp string) (*bench, error) {
 
 	b.cliConfig = filepath.Join(tmp, "terraform.rc")
 	b.cliConfigWrapped = filepath.Join(tmp, "terraform-wrapped.rc")
-	for path, m := range map[string]string{b.cliConfig: mirror, b.cliConfigWrapped: mirrorWrapped} {
+	b.cliConfigFloor = filepath.Join(tmp, "terraform-floor.rc")
+	for path, m := range map[string]string{b.cliConfig: mirror, b.cliConfigWrapped: mirrorWrapped, b.cliConfigFloor: mirrorFloor} {
 		rc := fmt.Sprintf("provider_installation {\n  filesystem_mirror {\n    path    = %q\n    include = [%q]\n  }\n  direct {\n    exclude = [%q]\n  }\n}\n",
 			m, providerAddr, providerAddr)
 		if err := os.WriteFile(path, []byte(rc), 0o600); err != nil {
@@ -132,6 +143,7 @@ func newBench(ctx context.Context, o options, tmp string) (*bench, error) {
 		{&b.dirEmpty, "empty", terraformDataConfig(1), b.cliConfig},
 		{&b.dirWrapped, "schema-wrapped", downloadsConfig(1), b.cliConfigWrapped},
 		{&b.dirWrappedDownloads, "downloads-wrapped", downloadsConfig(o.n), b.cliConfigWrapped},
+		{&b.dirFloor, "floor", downloadsConfig(o.n), b.cliConfigFloor},
 	}
 	for _, d := range dirs {
 		*d.dir = filepath.Join(tmp, d.name)
@@ -147,6 +159,34 @@ func newBench(ctx context.Context, o options, tmp string) (*bench, error) {
 		}
 	}
 	return b, nil
+}
+
+// releaseBuild builds the package pkg of this module to out as a release
+// does (.goreleaser.yml: CGO off, -trimpath, -s -w), so that size and
+// start-up are what users get.
+func releaseBuild(ctx context.Context, out, pkg string) error {
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", //nolint:gosec // builds this module
+		"-ldflags", "-s -w -X main.version="+providerVersion, "-o", out, pkg)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
+	}
+	return nil
+}
+
+// floorVariant is one way of running the floor provider: this schema or
+// the minimal one, through terraform-plugin-framework or answering the
+// protocol itself.
+type floorVariant struct {
+	name, schema, server string
+	env                  []string
+}
+
+var floorVariants = []floorVariant{
+	{"framework", "this resource's", "terraform-plugin-framework", nil},
+	{"raw", "this resource's", "the plugin protocol directly (no framework)", []string{"ATLAS_FLOOR_SERVER=raw"}},
+	{"framework-minimal", "minimal", "terraform-plugin-framework", []string{"ATLAS_FLOOR_SCHEMA=minimal"}},
+	{"raw-minimal", "minimal", "the plugin protocol directly (no framework)", []string{"ATLAS_FLOOR_SCHEMA=minimal", "ATLAS_FLOOR_SERVER=raw"}},
 }
 
 func downloadsConfig(n int) string {
@@ -290,14 +330,14 @@ func (b *bench) measure(ctx context.Context) (*results, error) {
 			return nil, err
 		}
 
-		// 2. Apply time with latency, next to terraform_data, in
-		// alternating order so neither always runs on a warmer machine.
+		// 2. Apply time with latency, next to terraform_data and the
+		// floor, in an order that turns from run to run so that none
+		// always runs on a warmer machine.
 		sm, err = startSim(ctx, b.o.simBin, filepath.Join(b.o.rawDir, "sim-latency.log"), b.o.latency, b.latencyByFlag)
 		if err != nil {
 			return nil, err
 		}
 		env = []string{"TF_VAR_base_url=" + sm.baseURL}
-		s.TerraformDataFirst = i%2 == 1
 		err = func() error {
 			defer sm.stop()
 			data := func() error {
@@ -326,12 +366,30 @@ func (b *bench) measure(ctx context.Context) (*results, error) {
 				s.LatencyApply = st1.minus(st0)
 				return err
 			}
-			steps := []func() error{downloads, data}
-			if s.TerraformDataFirst {
-				steps = []func() error{data, downloads}
+			s.FloorApplySeconds = map[string]float64{}
+			floor := func(v floorVariant) func() error {
+				return func() error {
+					if err := removeState(b.dirFloor); err != nil {
+						return err
+					}
+					fenv := append([]string{"ATLAS_FLOOR_WAIT=" + b.o.latency.String()}, v.env...)
+					r, err := b.terraform(ctx, b.dirFloor, b.cliConfigFloor, fenv, "apply", "-auto-approve", "-no-color", par)
+					s.FloorApplySeconds[v.name] = r.seconds
+					return err
+				}
 			}
-			for _, step := range steps {
-				if err := step(); err != nil {
+			type step struct {
+				name string
+				run  func() error
+			}
+			steps := []step{{"downloads", downloads}, {"terraform_data", data}}
+			for _, v := range floorVariants {
+				steps = append(steps, step{"floor-" + v.name, floor(v)})
+			}
+			for k := range steps {
+				step := steps[(i+k)%len(steps)]
+				s.Order = append(s.Order, step.name)
+				if err := step.run(); err != nil {
 					return err
 				}
 			}
@@ -379,8 +437,9 @@ func (b *bench) measure(ctx context.Context) (*results, error) {
 			s.ProviderRSSKiB = max(s.ProviderRSSKiB, p.rssKiB)
 		}
 
-		logf("  apply %.2fs (%d requests, %d challenges), with latency %.2fs vs terraform_data %.2fs, schema %.2fs",
-			s.ApplySeconds, s.Apply.TotalRequests, s.Apply.DigestChallenges, s.LatencyApplySeconds, s.DataApplySeconds, s.SchemaSeconds)
+		logf("  apply %.2fs (%d requests, %d challenges), with latency %.2fs vs terraform_data %.2fs, floors %v, schema %.2fs",
+			s.ApplySeconds, s.Apply.TotalRequests, s.Apply.DigestChallenges, s.LatencyApplySeconds, s.DataApplySeconds,
+			s.FloorApplySeconds, s.SchemaSeconds)
 		res.samples = append(res.samples, s)
 	}
 	return res, nil

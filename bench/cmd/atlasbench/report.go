@@ -158,6 +158,25 @@ func renderReport(o options, b *bench, res *results) string {
 		float64(waves)*o.latency.Seconds(), overhead.med)
 	p("than `terraform_data`, time spent in Terraform and the provider processes per resource (see the CPU\n")
 	p("rows) and in starting the provider, not waiting for the network.\n\n")
+	p("### Floors\n\n")
+	p("The floor provider (`cmd/floorprovider`) separates what this provider costs from what any provider\n")
+	p("of the same shape costs. It serves `atlas_tenant_snapshot_download` with exactly this provider's\n")
+	p("schema (validators, defaults, plan modifiers, the timeouts block), and its Create waits %s, as one\n", o.latency)
+	p("API call would, then fills the computed attributes without calling anything. It runs in four\n")
+	p("variants, timed in the same runs as the rows above: with this schema or a minimal one (the three\n")
+	p("required arguments and `id`), and through terraform-plugin-framework or answering the resource's\n")
+	p("validate, plan and apply calls from the raw protocol values itself (no validation, defaults\n")
+	p("applied, computed attributes unknown until apply), which is what Terraform and the plugin protocol\n")
+	p("cost with no framework at all.\n\n")
+	p("| schema | served by | apply %d, %s wait per Create (s) | ratio to the limit |\n|---|---|---|---|\n", o.n, o.latency)
+	for _, v := range floorVariants {
+		p("| %s | %s | %s | %s |\n", v.schema, v.server,
+			spreadOf(collect(ss, func(s sample) float64 { return s.FloorApplySeconds[v.name] })).format("%.2f"),
+			spreadOf(collect(ss, func(s sample) float64 { return s.FloorApplySeconds[v.name] / limit(s) })).format("%.2f"))
+	}
+	p("\nThis provider against the floor with its own schema on the framework (its own cost over what the\n")
+	p("framework and Terraform cost anyway): %s.\n\n",
+		spreadOf(collect(ss, func(s sample) float64 { return s.LatencyApplySeconds / s.FloorApplySeconds["framework"] })).format("%.2f"))
 
 	// 3. Start-up and size.
 	p("## 3. Provider start-up and size\n\n")
