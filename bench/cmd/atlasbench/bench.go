@@ -30,7 +30,6 @@ type bench struct {
 	tmp string
 
 	providerBin   string // the release-like build the runs use
-	floorBin      string // bench/cmd/floorprovider, built the same way
 	providerSize  int64  // its size
 	devBinSize    int64  // bin/terraform-provider-atlas, if built
 	latencyByFlag bool   // the simulator has -latency
@@ -92,9 +91,8 @@ func newBench(ctx context.Context, o options, tmp string) (*bench, error) {
 	}
 	// The floor, as its own provider in its own mirror.
 	mirrorFloor := filepath.Join(tmp, "mirror-floor")
-	b.floorBin = plugin(mirrorFloor)
 	logf("building the floor provider into a second mirror")
-	if err := releaseBuild(ctx, b.floorBin, "./bench/cmd/floorprovider"); err != nil {
+	if err := releaseBuild(ctx, plugin(mirrorFloor), "./bench/cmd/floorprovider"); err != nil {
 		return nil, err
 	}
 	fi, err := os.Stat(b.providerBin)
