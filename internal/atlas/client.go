@@ -369,6 +369,20 @@ func (c *Client) learnSkew(date string) {
 	c.serverSkew.Store(int64(t.Sub(c.now())))
 }
 
+// Unreachable reports whether err is a request that got no complete HTTP
+// answer from the server (as opposed to an answer the client refused).
+func Unreachable(err error) bool {
+	var te *transportError
+	return errors.As(err, &te)
+}
+
+// PermanentCause says, for a transport failure that repeating cannot mend
+// (an untrusted certificate, a host name that does not resolve, a refused
+// redirect), what is wrong in a short phrase; it is "" for any other error.
+func PermanentCause(err error) string {
+	return ""
+}
+
 // transportError is a request that got no complete HTTP answer.
 type transportError struct {
 	method, path string

@@ -50,6 +50,19 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound
 }
 
+// jobNotFoundCodes are the errorCodes with which Atlas says that a restore
+// (download) job does not exist: the tenant, Flex and generic spellings.
+var jobNotFoundCodes = []string{"TENANT_RESTORE_NOT_FOUND", "FLEX_BACKUP_RESTORE_NOT_FOUND", "RESTORE_JOB_NOT_FOUND"}
+
+// IsJobNotFound reports whether err is Atlas saying that the addressed
+// restore job is gone. Unlike IsNotFound it is false for a 404 about the
+// project or cluster, for a retired endpoint, and for a 404 from something
+// that is not Atlas (a proxy, a wrong host), which carry other codes or none.
+func IsJobNotFound(err error) bool {
+	var ae *Error
+	return errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && HasErrorCode(err, jobNotFoundCodes...)
+}
+
 // HasErrorCode reports whether err is an Atlas error carrying one of codes.
 func HasErrorCode(err error, codes ...string) bool {
 	var ae *Error

@@ -55,6 +55,12 @@ func (c *Client) Backoff(attempt int, retryAfter time.Duration) time.Duration {
 	return c.retry.delay(attempt, retryAfter, c.jitter())
 }
 
+// PollDelay is the wait before poll number attempt (1-based) of a job that
+// has been waited for elapsed so far.
+func (c *Client) PollDelay(attempt int, elapsed time.Duration) time.Duration {
+	return c.retry.delay(attempt, 0, c.jitter())
+}
+
 // Sleep waits d on the client's clock, or until ctx ends.
 func (c *Client) Sleep(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) }
 

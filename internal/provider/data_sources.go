@@ -341,16 +341,16 @@ func (d *restoreJobDataSource) Read(ctx context.Context, req datasource.ReadRequ
 func dataSourcesFor(k downloadKind) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		func() datasource.DataSource {
-			return &snapshotsDataSource{clusterDataSource{kind: k, suffix: "snapshots"}}
+			return &snapshotsDataSource{clusterDataSource{kind: k.as("snapshots"), suffix: "snapshots"}}
 		},
 		func() datasource.DataSource {
-			return &snapshotDataSource{clusterDataSource{kind: k, suffix: "snapshot"}}
+			return &snapshotDataSource{clusterDataSource{kind: k.as("snapshot"), suffix: "snapshot"}}
 		},
 		func() datasource.DataSource {
-			return &restoreJobsDataSource{clusterDataSource{kind: k, suffix: "restore_jobs"}}
+			return &restoreJobsDataSource{clusterDataSource{kind: k.as("restore_jobs"), suffix: "restore_jobs"}}
 		},
 		func() datasource.DataSource {
-			return &restoreJobDataSource{clusterDataSource{kind: k, suffix: "restore_job"}}
+			return &restoreJobDataSource{clusterDataSource{kind: k.as("restore_job"), suffix: "restore_job"}}
 		},
 	}
 }

@@ -45,6 +45,17 @@ type downloadKind struct {
 	// phrase what is downloaded, for the ephemeral resource's docs.
 	description string
 	summary     string
+	// object is what a message names when it points to the other family's
+	// equivalent: the part of the type name after the family
+	// ("snapshot_download", or a data source's "restore_jobs"). "" means
+	// the download resource.
+	object string
+}
+
+// as is the kind as a data source of the given suffix speaks of itself.
+func (k downloadKind) as(object string) downloadKind {
+	k.object = object
+	return k
 }
 
 // downloadJob holds the attributes every download resource shares: the
@@ -207,7 +218,7 @@ func (r *downloadResource[M, P]) waitAndStore(ctx context.Context, client *atlas
 	job *atlas.RestoreJob, timeout time.Duration, state stateSetter, diags *diag.Diagnostics) {
 	p.job().fill(job)
 	var err error
-	if !finished(job) {
+	if !job.Finished() {
 		// The job exists in Atlas from here on: record it before waiting, so
 		// an interrupted apply leaves a tainted resource rather than a lost
 		// job. (A job finished at once is stored only once, below.)
@@ -215,7 +226,7 @@ func (r *downloadResource[M, P]) waitAndStore(ctx context.Context, client *atlas
 		if diags.HasError() {
 			return
 		}
-		job, err = waitForJob(ctx, client, cl, job, client.Now().Add(timeout))
+		job, err = client.WaitForJob(ctx, cl, job, client.Now().Add(timeout))
 		p.job().fill(job)
 	}
 	diags.Append(state.Set(ctx, p)...)
@@ -253,40 +264,6 @@ func addWaitError(diags *diag.Diagnostics, kind downloadKind, job *atlas.Restore
 
 type stateSetter interface {
 	Set(ctx context.Context, val any) diag.Diagnostics
-}
-
-// finished reports whether a job needs no more waiting.
-func finished(j *atlas.RestoreJob) bool {
-	return j.Status == atlas.StatusFailed || (j.Status == atlas.StatusCompleted && j.SnapshotURL != "")
-}
-
-// waitForJob polls the job with backoff and jitter until it is finished,
-// the deadline (on the client's clock) passes, or ctx ends, and returns the
-// last answer it saw.
-func waitForJob(ctx context.Context, client *atlas.Client, cl atlas.Cluster, job *atlas.RestoreJob, deadline time.Time) (*atlas.RestoreJob, error) {
-	for attempt := 1; !finished(job); attempt++ {
-		delay := client.Backoff(attempt, 0)
-		if left := deadline.Sub(client.Now()); left <= 0 {
-			return job, context.DeadlineExceeded
-		} else if delay > left {
-			delay = left
-		}
-		tflog.Debug(ctx, "waiting for download job", map[string]any{
-			"job_id": job.ID, "status": job.Status, "attempt": attempt, "delay": delay.String(),
-		})
-		if err := client.Sleep(ctx, delay); err != nil {
-			return job, err
-		}
-		next, err := client.GetRestoreJob(ctx, cl, job.ID)
-		if err != nil {
-			if ctx.Err() != nil {
-				return job, ctx.Err()
-			}
-			return job, err
-		}
-		job = next
-	}
-	return job, nil
 }
 
 func (r *downloadResource[M, P]) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -339,7 +316,7 @@ func (r *downloadResource[M, P]) Update(ctx context.Context, req resource.Update
 		return
 	}
 	job := jobOf(&p.job().jobAttrs)
-	if finished(job) {
+	if job.Finished() {
 		return
 	}
 	client, diags := r.data.Client()
@@ -383,7 +360,7 @@ func (r *downloadResource[M, P]) ModifyPlan(ctx context.Context, req resource.Mo
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !req.Plan.Raw.Equal(req.State.Raw) && pp.job().WaitForCompletion.ValueBool() && !finished(jobOf(&sp.job().jobAttrs)) {
+	if !req.Plan.Raw.Equal(req.State.Raw) && pp.job().WaitForCompletion.ValueBool() && !jobOf(&sp.job().jobAttrs).Finished() {
 		// An update that turns waiting on will wait, and the job's values
 		// may change while it does.
 		pp.job().unknown()

@@ -109,7 +109,7 @@ func (e *downloadEphemeral[M, P]) Open(ctx context.Context, req ephemeral.OpenRe
 		return
 	}
 	if d.WaitForCompletion.IsNull() || d.WaitForCompletion.ValueBool() {
-		job, err = waitForJob(ctx, client, cl, job, client.Now().Add(timeout))
+		job, err = client.WaitForJob(ctx, cl, job, client.Now().Add(timeout))
 		addWaitError(&resp.Diagnostics, e.kind, job, err, timeout, "Atlas keeps the job; nothing was stored.")
 		if resp.Diagnostics.HasError() {
 			return

@@ -1,0 +1,42 @@
+package atlas
+
+import (
+	"context"
+	"time"
+)
+
+// Finished reports whether a job needs no more waiting: it FAILED, or it is
+// COMPLETED with a link (a COMPLETED download without a link is no download).
+func (j *RestoreJob) Finished() bool {
+	return j.Status == StatusFailed || (j.Status == StatusCompleted && j.SnapshotURL != "")
+}
+
+// WaitForJob polls the job until it is finished, the deadline (on the
+// client's clock) passes, or ctx ends, and returns the last answer it saw
+// with nil, context.DeadlineExceeded, ctx's error or the failed read's error.
+func (c *Client) WaitForJob(ctx context.Context, cl Cluster, job *RestoreJob, deadline time.Time) (*RestoreJob, error) {
+	start := c.now()
+	for attempt := 1; !job.Finished(); attempt++ {
+		delay := c.PollDelay(attempt, c.now().Sub(start))
+		if left := deadline.Sub(c.now()); left <= 0 {
+			return job, context.DeadlineExceeded
+		} else if delay > left {
+			delay = left
+		}
+		c.log(ctx, "waiting for download job", map[string]any{
+			"job_id": job.ID, "status": job.Status, "attempt": attempt, "delay": delay.String(),
+		})
+		if err := c.sleep(ctx, delay); err != nil {
+			return job, err
+		}
+		next, err := c.GetRestoreJob(ctx, cl, job.ID)
+		if err != nil {
+			if ctx.Err() != nil {
+				return job, ctx.Err()
+			}
+			return job, err
+		}
+		job = next
+	}
+	return job, nil
+}
