@@ -70,7 +70,8 @@ func TestAccBadInput_planTime(t *testing.T) {
 		{"cluster_name with fullwidth digits", ok(func(a *args) { a.cluster = "Cluster０" }), `cluster_name.*character 8 is U\+FF10`},
 		{"cluster_name too long", ok(func(a *args) { a.cluster = strings.Repeat("c", 65) }), `cluster_name is 65 characters long`},
 		{"renew_before negative", ok(func(a *args) { a.extra = `renew_before = "-1h"` }), `renew_before.*is negative`},
-		{"renew_before the whole lifetime", ok(func(a *args) { a.extra = `renew_before = "4h"` }), `renew_before.*not shorter than the link's lifetime`},
+		{"renew_before the whole lifetime", ok(func(a *args) { a.extra = `renew_before = "4h"` }), `renew_before.*longer than 3h0m0s`},
+		{"renew_before just over 3h", ok(func(a *args) { a.extra = `renew_before = "3h1m"` }), `renew_before.*longer than 3h0m0s`},
 		{"renew_before not a duration", ok(func(a *args) { a.extra = `renew_before = "1 hour"` }), `renew_before.*is not a duration`},
 	}
 	for _, tt := range tests {

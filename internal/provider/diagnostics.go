@@ -18,18 +18,11 @@ import (
 func addAtlasError(diags *diag.Diagnostics, kind downloadKind, op string, err error) {
 	var ae *atlas.Error
 	if !errors.As(err, &ae) {
-		diags.AddError("Cannot Reach Atlas", fmt.Sprintf("Could not %s: %s.", op, err))
+		addOtherError(diags, op, err)
 		return
 	}
 	summary, hint, attr := explain(ae, kind)
-	detail := fmt.Sprintf("Could not %s: Atlas answered HTTP %d", op, ae.StatusCode)
-	if ae.ErrorCode != "" {
-		detail += " " + ae.ErrorCode
-	}
-	if ae.Detail != "" {
-		detail += ": " + ae.Detail
-	}
-	detail += "."
+	detail := describe(op, ae)
 	if hint != "" {
 		detail += "\n\n" + hint
 	}
@@ -40,46 +33,116 @@ func addAtlasError(diags *diag.Diagnostics, kind downloadKind, op string, err er
 	diags.AddError(summary, detail)
 }
 
+// describe says in a sentence which call failed and what Atlas answered.
+func describe(op string, ae *atlas.Error) string {
+	detail := fmt.Sprintf("Could not %s: Atlas answered HTTP %d", op, ae.StatusCode)
+	if ae.ErrorCode != "" {
+		detail += " " + ae.ErrorCode
+	}
+	if ae.Detail != "" {
+		detail += ": " + ae.Detail
+	}
+	return sentence(detail)
+}
+
+// addOtherError explains a failure that is not an Atlas error answer: no
+// answer at all, or an answer the client could not accept.
+func addOtherError(diags *diag.Diagnostics, op string, err error) {
+	msg := strings.TrimPrefix(err.Error(), "atlas: ")
+	switch {
+	case atlas.PermanentCause(err) != "":
+		diags.AddAttributeError(path.Root("base_url"), "Cannot Reach Atlas",
+			sentence(fmt.Sprintf("Could not %s: %s", op, atlas.PermanentCause(err)))+
+				" Trying again would not help, so the provider did not retry. Check the provider's base_url (or "+
+				"MONGODB_ATLAS_BASE_URL): it must be the Atlas address, such as "+atlas.DefaultBaseURL+", or that of a "+
+				"proxy or simulator this machine trusts.")
+	case atlas.Unreachable(err):
+		diags.AddError("Cannot Reach Atlas", sentence(fmt.Sprintf("Could not %s: %s", op, msg))+
+			" The provider retried with backoff until the time allowed ran out. Check the network, any proxy "+
+			"(HTTPS_PROXY, NO_PROXY), and the provider's base_url.")
+	default:
+		diags.AddError("Unexpected Answer from Atlas", sentence(fmt.Sprintf("Could not %s: %s", op, msg))+
+			" The server at base_url answered, but not as the Atlas Administration API does. Check that base_url "+
+			"points at Atlas and not at a proxy's or another service's page.")
+	}
+}
+
+// sentence ends s with a period unless it already ends a sentence, so
+// that Atlas details, which usually end with one, do not get two.
+func sentence(s string) string {
+	s = strings.TrimRight(s, " ")
+	if strings.HasSuffix(s, ".") || strings.HasSuffix(s, "!") || strings.HasSuffix(s, "?") {
+		return s
+	}
+	return s + "."
+}
+
+// otherFamily is what a message suggests when the cluster belongs to the
+// other endpoint family: the same kind of object there, and its cluster
+// argument, as in "atlas_flex_restore_jobs with name = the cluster's name".
+func otherFamily(kind downloadKind) string {
+	object := kind.object
+	if object == "" {
+		object = "snapshot_download"
+	}
+	if kind.family.Name == "tenant" {
+		return "atlas_flex_" + object + " with name = the cluster's name"
+	}
+	return "atlas_tenant_" + object + " with cluster_name = the cluster's name"
+}
+
 // explain picks a summary, advice and, where one argument is at fault, its
 // name, from Atlas's answer.
 func explain(e *atlas.Error, kind downloadKind) (summary, hint, attr string) {
-	if kind.family.Name == "tenant" && (e.StatusCode == http.StatusGone || e.ErrorCode == "VERSION_GONE" ||
+	tenant := kind.family.Name == "tenant"
+	if tenant && (e.StatusCode == http.StatusGone || e.ErrorCode == "VERSION_GONE" ||
 		(e.StatusCode == http.StatusNotFound && strings.Contains(strings.ToLower(e.Detail), "sunset"))) {
 		return "Atlas Tenant Backup Endpoints Retired", "Atlas retired the M2/M5 (tenant) backup endpoints on " +
-			"2026-01-22 and moved those clusters to Flex. Use atlas_flex_snapshot_download (and the atlas_flex_* " +
-			"data sources) with name = the cluster's name instead.", ""
+			"2026-01-22 and moved those clusters to Flex. Use " + otherFamily(kind) + " instead.", ""
 	}
 	switch e.ErrorCode {
 	case "GROUP_NOT_FOUND", "INVALID_GROUP_ID", "RESOURCE_NOT_FOUND":
 		return "Atlas Project Not Found", "Check project_id, and that the API key belongs to that project's organization.", "project_id"
 	case "CLUSTER_NOT_FOUND", "FLEX_CLUSTER_NOT_FOUND":
 		hint := fmt.Sprintf("Check %s and project_id.", kind.clusterAttr)
-		if kind.family.Name == "tenant" {
-			hint += " M2/M5 clusters became Flex clusters on 2026-01-22: if this was one, use atlas_flex_snapshot_download (and the atlas_flex_* data sources) with name = the cluster's name."
+		if tenant {
+			hint += " M2/M5 clusters became Flex clusters on 2026-01-22: if this was one, use " + otherFamily(kind) + "."
 		}
 		return "Atlas Cluster Not Found", hint, kind.clusterAttr
 	case "TENANT_SNAPSHOT_NOT_FOUND", "SNAPSHOT_NOT_FOUND", "INVALID_SNAPSHOT_ID":
 		return "Atlas Snapshot Not Found", "Check snapshot_id: it must be a snapshot of this cluster. Snapshots expire, so an old id may be gone.", "snapshot_id"
 	case "TENANT_RESTORE_NOT_FOUND", "FLEX_BACKUP_RESTORE_NOT_FOUND", "RESTORE_JOB_NOT_FOUND":
-		return "Atlas Download Job Not Found", "The job may have been removed by Atlas.", ""
+		return "Atlas Download Job Not Found", "Check the job id, and that the job belongs to this project and cluster. Atlas may also have removed the job.", ""
 	case "CANNOT_DOWNLOAD_INCOMPLETE_SNAPSHOT":
-		return "Snapshot Not Ready for Download", "Atlas can only download a COMPLETED snapshot. Wait for the snapshot to finish, then apply again.", "snapshot_id"
+		return "Snapshot Not Ready for Download", "Atlas can only download a COMPLETED snapshot. A snapshot that is still " +
+			"being taken can be downloaded once it finishes; a FAILED one never can, so choose another (the atlas_" +
+			kind.family.Name + "_snapshots data source lists a cluster's snapshots with their status).", "snapshot_id"
 	case "TOO_MANY_SNAPSHOT_DOWNLOADS", "CANNOT_DOWNLOAD_SNAPSHOT_CONCURRENTLY":
-		return "Atlas Download Limit Reached", "Atlas limits how many downloads run at once. Wait for running downloads to finish, or lower -parallelism.", ""
+		return "Atlas Download Limit Reached", "Atlas limits how many downloads run at once. The provider waited for " +
+			"running downloads to finish and asked again until the timeout ran out. Raise the create timeout, " +
+			"lower -parallelism, or try again later.", ""
 	case "ATLAS_NETWORK_PERMISSIONS_SIZE_EXCEEDED":
 		return "Atlas Access List Too Large", "Atlas refuses downloads for projects whose IP access list is too large.", ""
 	case "CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API":
-		return "Cluster Is a Flex Cluster", "This cluster is a Flex cluster: use the atlas_flex_snapshot_download resource instead.", ""
+		return "Cluster Is a Flex Cluster", "This cluster is a Flex cluster: use " + otherFamily(kind) + " instead.", ""
 	case "CANNOT_USE_NON_FLEX_CLUSTER_IN_FLEX_API":
-		return "Cluster Is Not a Flex Cluster", "This cluster is not a Flex cluster: use the atlas_tenant_snapshot_download resource instead.", ""
+		return "Cluster Is Not a Flex Cluster", "This cluster is not a Flex cluster: use " + otherFamily(kind) + " instead.", ""
 	}
 	switch e.StatusCode {
 	case http.StatusUnauthorized:
-		return "Atlas Rejected the API Key", "Check the public and private key (provider arguments or MONGODB_ATLAS_* environment variables) and that the key has the Project Owner role on the project (needed to request downloads; reading needs Project Read Only).", ""
+		role := "the Project Owner role on the project (needed to request downloads; reading needs Project Read Only)"
+		if !tenant {
+			role = "the Project Owner or Project Backup Export Operator role on the project (needed to request " +
+				"downloads of Flex snapshots; reading needs Project Read Only)"
+		}
+		return "Atlas Rejected the API Key", "Check the public and private key (provider arguments or MONGODB_ATLAS_* " +
+			"environment variables) and that the key has " + role + ".", ""
 	case http.StatusForbidden:
 		return "Atlas Denied Access", "Check the API key's roles and its IP access list.", ""
 	case http.StatusNotFound:
-		return "Atlas Object Not Found", "", ""
+		return "Atlas Object Not Found", "The answer carries no Atlas error code that names what is missing, so it " +
+			"may not come from Atlas at all: check the provider's base_url (and any proxy in between), then " +
+			"project_id and " + kind.clusterAttr + ".", ""
 	case http.StatusTooManyRequests:
 		return "Atlas Rate Limit Reached", "The provider retried with backoff until the time allowed ran out. Lower -parallelism or try again later.", ""
 	}

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -30,6 +31,10 @@ const defaultCreateTimeout = 30 * time.Minute
 
 // linkLifetime is how long Atlas keeps a download link valid.
 const linkLifetime = 4 * time.Hour
+
+// maxRenewBefore leaves a new link at least an hour of plans before a
+// renewal; closer to four hours every plan would renew it.
+const maxRenewBefore = 3 * time.Hour
 
 // downloadKind is what one download resource type says about itself; the
 // lifecycle below is shared by all of them.
@@ -136,15 +141,21 @@ func (r *downloadResource[M, P]) Schema(ctx context.Context, _ resource.SchemaRe
 			Default:  booldefault.StaticBool(true),
 			MarkdownDescription: "Whether `terraform apply` waits until Atlas has prepared the download link " +
 				"(`status` `COMPLETED`). When `false`, the resource is created as soon as Atlas accepts the " +
-				"request, and `snapshot_url` may be empty until a later refresh. Defaults to `true`.",
+				"request, and `snapshot_url` may be empty until a later refresh. While it is `true` (or not known " +
+				"until apply) and the job has no link yet, for example after an interrupted wait, after switching " +
+				"it from `false`, or after importing an unfinished job, every plan shows an update that waits for " +
+				"the link. Defaults to `true`.",
 		},
 		"renew_before": schema.StringAttribute{
 			Optional: true,
-			MarkdownDescription: "A duration such as `30m` or `1h30m`. When the link will expire within this " +
-				"window at plan time, the plan replaces the resource to request a fresh link, so a pipeline " +
-				"never receives a link that dies mid-download. Must be shorter than the link's four-hour " +
-				"lifetime. Without it, the link is renewed once it has expired.",
-			Validators: []validator.String{durationValidator{max: linkLifetime}},
+			MarkdownDescription: "A duration such as `30m` or `1h30m`, at most `3h`. When a refresh finds that " +
+				"the link expires within this window (by Atlas's clock), the plan replaces the resource to request " +
+				"a fresh link, so a pipeline never receives a link that dies mid-download. Without it, the link " +
+				"is renewed once it has expired. The decision is made at refresh from the value in the state, so " +
+				"a saved plan applies as approved however late, and a change to `renew_before` takes effect " +
+				"from the plan after the apply that stores it.",
+			Validators: []validator.String{durationValidator{max: maxRenewBefore, why: "a new link lives four hours, " +
+				"so a longer window would renew a link that is minutes old at nearly every plan. Use at most 3h."}},
 		},
 		"triggers": schema.MapAttribute{
 			ElementType: types.StringType,
@@ -198,10 +209,8 @@ func (r *downloadResource[M, P]) Create(ctx context.Context, req resource.Create
 	defer cancel()
 
 	cl := r.cluster(p)
-	snapshotID := p.job().SnapshotID.ValueString()
-	job, err := client.RequestDownload(ctx, cl, snapshotID)
-	if err != nil {
-		addAtlasError(&resp.Diagnostics, r.kind, "request a download of snapshot "+snapshotID, err)
+	job := requestDownload(ctx, client, r.kind, cl, p.job().SnapshotID.ValueString(), &resp.Diagnostics)
+	if job == nil {
 		return
 	}
 	if !p.job().WaitForCompletion.ValueBool() {
@@ -209,19 +218,21 @@ func (r *downloadResource[M, P]) Create(ctx context.Context, req resource.Create
 		resp.Diagnostics.Append(resp.State.Set(ctx, p)...)
 		return
 	}
-	r.waitAndStore(ctx, client, cl, p, job, timeout, &resp.State, &resp.Diagnostics)
+	r.waitAndStore(ctx, client, cl, p, job, timeout, &resp.State, &resp.Diagnostics,
+		"The job is kept in the state and Terraform marks the resource tainted, so the next apply requests a new download.")
 }
 
 // waitAndStore stores job, polls it until it is finished, stores the last
-// answer, and turns a failed or unfinished job into an error.
+// answer, and turns a failed or unfinished job into an error; kept says
+// what becomes of the job then.
 func (r *downloadResource[M, P]) waitAndStore(ctx context.Context, client *atlas.Client, cl atlas.Cluster, p P,
-	job *atlas.RestoreJob, timeout time.Duration, state stateSetter, diags *diag.Diagnostics) {
+	job *atlas.RestoreJob, timeout time.Duration, state stateSetter, diags *diag.Diagnostics, kept string) {
 	p.job().fill(job)
 	var err error
 	if !job.Finished() {
 		// The job exists in Atlas from here on: record it before waiting, so
-		// an interrupted apply leaves a tainted resource rather than a lost
-		// job. (A job finished at once is stored only once, below.)
+		// an interrupted apply never loses it. (A job finished at once is
+		// stored only once, below.)
 		diags.Append(state.Set(ctx, p)...)
 		if diags.HasError() {
 			return
@@ -230,7 +241,7 @@ func (r *downloadResource[M, P]) waitAndStore(ctx context.Context, client *atlas
 		p.job().fill(job)
 	}
 	diags.Append(state.Set(ctx, p)...)
-	addWaitError(diags, r.kind, job, err, timeout, "The job is kept in the state and marked tainted, so the next apply requests a new link.")
+	addWaitError(diags, r.kind, job, err, timeout, kept)
 }
 
 // addWaitError explains why waiting for a job ended without a link, if it
@@ -281,7 +292,10 @@ func (r *downloadResource[M, P]) Read(ctx context.Context, req resource.ReadRequ
 	}
 	id := p.job().ID.ValueString()
 	job, err := client.GetRestoreJob(ctx, r.cluster(p), id)
-	if atlas.IsNotFound(err) {
+	if atlas.IsJobNotFound(err) {
+		// Only Atlas's own "no such job" removes the resource: a retired
+		// endpoint, a proxy's 404 or a wrong host must not quietly plan a
+		// new download.
 		tflog.Warn(ctx, "download job no longer exists in Atlas; removing it from the state", map[string]any{"job_id": id})
 		resp.State.RemoveResource(ctx)
 		return
@@ -292,10 +306,13 @@ func (r *downloadResource[M, P]) Read(ctx context.Context, req resource.ReadRequ
 	}
 	p.job().fill(job)
 	resp.Diagnostics.Append(resp.State.Set(ctx, p)...)
+	resp.Diagnostics.Append(setRenewal(ctx, resp.Private, renewalDue(p.job(), client.ServerNow()))...)
 }
 
 // Update changes only the provider-side settings (waiting, renewal window,
-// timeouts); the job stays. Turning waiting on waits for an unfinished job.
+// timeouts); the job stays. A configuration that waits for an unfinished
+// job waits for it here (ModifyPlan plans this update until the job has
+// its link or has failed).
 func (r *downloadResource[M, P]) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	ctx = r.data.logContext(ctx)
 	var m, prior M
@@ -332,10 +349,16 @@ func (r *downloadResource[M, P]) Update(ctx context.Context, req resource.Update
 	latest, err := client.GetRestoreJob(ctx, cl, job.ID)
 	if err != nil {
 		addAtlasError(&resp.Diagnostics, r.kind, "read download job "+job.ID, err)
+		resp.Diagnostics.AddWarning("Download Job Kept", updateKept)
 		return
 	}
-	r.waitAndStore(ctx, client, cl, p, latest, timeout, &resp.State, &resp.Diagnostics)
+	r.waitAndStore(ctx, client, cl, p, latest, timeout, &resp.State, &resp.Diagnostics, updateKept)
 }
+
+// updateKept says what becomes of a job whose wait on the update path
+// ended without a link: Terraform taints only on create.
+const updateKept = "The job stays in the state with its last status. Until it has its link (or has failed), " +
+	"every plan shows this resource as an update, and the next apply waits for the job again."
 
 // Delete only forgets the job: Atlas has no call to delete or cancel a
 // download job, and the link expires by itself.
@@ -346,8 +369,14 @@ func (r *downloadResource[M, P]) Delete(ctx context.Context, req resource.Delete
 	tflog.Debug(ctx, "forgetting download job; Atlas has no call to delete it", map[string]any{"job_id": id.ValueString()})
 }
 
-// ModifyPlan plans a replacement when the link has expired, or will within
-// renew_before, by the provider's clock.
+// ModifyPlan plans what the state alone calls for, so that the plan made
+// again at apply time cannot differ from the one the user approved:
+//   - a FAILED job is replaced;
+//   - a link that the last refresh found expired, or within renew_before
+//     of it, is replaced (Read decides that, from the clock; see
+//     renewalDue);
+//   - a configuration that waits (wait_for_completion true, or not known
+//     yet) for a job that has no link yet plans an update that waits.
 func (r *downloadResource[M, P]) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	ctx = r.data.logContext(ctx)
 	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() || r.data == nil {
@@ -360,38 +389,107 @@ func (r *downloadResource[M, P]) ModifyPlan(ctx context.Context, req resource.Mo
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !req.Plan.Raw.Equal(req.State.Raw) && pp.job().WaitForCompletion.ValueBool() && !jobOf(&sp.job().jobAttrs).Finished() {
-		// An update that turns waiting on will wait, and the job's values
-		// may change while it does.
+	id := sp.job().ID.ValueString()
+	replace := func(at, summary, why string) {
+		pp.job().unknown()
+		pp.job().ID = types.StringUnknown()
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, pp)...)
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root(at))
+		resp.Diagnostics.AddWarning(summary, why)
+	}
+	if sp.job().Status.ValueString() == atlas.StatusFailed {
+		replace("status", "Failed Download Job Will Be Replaced", fmt.Sprintf("Atlas reports download job %s as FAILED, so it will never have a link. "+
+			"This plan replaces the resource to request a new download of snapshot %s.", id, sp.job().SnapshotID.ValueString()))
+		return
+	}
+	why, diags := getRenewal(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	if why != "" {
+		replace("expiration_date", "Download Link Will Be Renewed", why+" This plan replaces the resource to request a new link.")
+		return
+	}
+	wait := pp.job().WaitForCompletion
+	if (wait.IsUnknown() || wait.ValueBool()) && !jobOf(&sp.job().jobAttrs).Finished() {
+		// The apply will wait (or may: an unknown setting can become
+		// true), and the job's values change while it does.
 		pp.job().unknown()
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, pp)...)
-		return
 	}
-	expires, err := time.Parse(time.RFC3339, sp.job().ExpirationDate.ValueString())
+}
+
+// renewalKey names the private state entry in which Read leaves its
+// renewal decision for ModifyPlan.
+const renewalKey = "renewal"
+
+// renewalDue says why the job's link must be renewed at now (server
+// time), or "" when it need not: the link has expired, or expires within
+// the renew_before of the state. The expiry is Atlas's expirationDate, or
+// four hours after the request where Atlas sent none. It is decided at
+// refresh, from the state's values, like time_rotating does: a plan
+// applied later must not flip to a replacement when the clock moves on.
+func renewalDue(j *downloadJob, now time.Time) string {
+	expires, err := time.Parse(time.RFC3339, j.ExpirationDate.ValueString())
 	if err != nil {
-		return // not known yet (a job that never reported an expiry)
+		scheduled, serr := time.Parse(time.RFC3339, j.RestoreScheduledDate.ValueString())
+		if serr != nil {
+			return "" // nothing to go by
+		}
+		expires = scheduled.Add(linkLifetime)
 	}
 	window := time.Duration(0)
-	if rb := pp.job().RenewBefore; !rb.IsNull() && !rb.IsUnknown() {
+	if rb := j.RenewBefore; !rb.IsNull() && !rb.IsUnknown() {
 		window, _ = time.ParseDuration(rb.ValueString()) // validated at plan time
 	}
-	now := r.data.now()
-	if now.Add(window).Before(expires) {
-		return
+	switch {
+	case !now.Before(expires):
+		return fmt.Sprintf("The download link of job %s expired at %s (Atlas's clock).", j.ID.ValueString(), expires.Format(time.RFC3339))
+	case !now.Add(window).Before(expires):
+		return fmt.Sprintf("The download link of job %s expires at %s, within renew_before (%s) of the last refresh (%s, Atlas's clock).",
+			j.ID.ValueString(), expires.Format(time.RFC3339), j.RenewBefore.ValueString(), now.UTC().Format(time.RFC3339))
 	}
-	why := fmt.Sprintf("The download link of job %s expired at %s.", sp.job().ID.ValueString(), expires.Format(time.RFC3339))
-	if now.Before(expires) {
-		why = fmt.Sprintf("The download link of job %s expires at %s, within renew_before (%s).",
-			sp.job().ID.ValueString(), expires.Format(time.RFC3339), pp.job().RenewBefore.ValueString())
+	return ""
+}
+
+type privateSetter interface {
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+type privateGetter interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+}
+
+type renewalRecord struct {
+	Why string `json:"why"`
+}
+
+// setRenewal records Read's decision; "" clears it.
+func setRenewal(ctx context.Context, priv privateSetter, why string) diag.Diagnostics {
+	if why == "" {
+		return priv.SetKey(ctx, renewalKey, nil)
 	}
-	pp.job().unknown()
-	pp.job().ID = types.StringUnknown()
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, pp)...)
-	resp.RequiresReplace = append(resp.RequiresReplace, path.Root("expiration_date"))
-	resp.Diagnostics.AddWarning("Download Link Will Be Renewed", why+" This plan replaces the resource to request a new link.")
+	b, err := json.Marshal(renewalRecord{Why: why})
+	if err != nil {
+		var d diag.Diagnostics
+		d.AddError("Cannot Record the Renewal", err.Error())
+		return d
+	}
+	return priv.SetKey(ctx, renewalKey, b)
+}
+
+func getRenewal(ctx context.Context, priv privateGetter) (string, diag.Diagnostics) {
+	b, diags := priv.GetKey(ctx, renewalKey)
+	if len(b) == 0 || diags.HasError() {
+		return "", diags
+	}
+	var rec renewalRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return "", nil // an entry of another version: decide at the next refresh
+	}
+	return rec.Why, nil
 }
 
 func (r *downloadResource[M, P]) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	ctx = r.data.logContext(ctx)
 	project, name, jobID, err := parseImportID(req.ID, r.kind.clusterAttr)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Import ID", err.Error())
@@ -400,9 +498,23 @@ func (r *downloadResource[M, P]) ImportState(ctx context.Context, req resource.I
 	var m M
 	p := P(&m)
 	p.setTarget(project, name)
+	client, diags := r.data.Client()
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	// Read the job here rather than leave it to the refresh: a job that
+	// is not there, or a wrong project or cluster, then gets Atlas's own
+	// explanation instead of Terraform's generic "non-existent object".
+	job, err := client.GetRestoreJob(ctx, r.cluster(p), jobID)
+	if err != nil {
+		addAtlasError(&resp.Diagnostics, r.kind, fmt.Sprintf("import download job %s of %s %s in project %s", jobID, r.kind.clusterAttr, name, project), err)
+		return
+	}
 	j := p.job()
-	j.ID = types.StringValue(jobID)
+	j.fill(job)
 	j.WaitForCompletion = types.BoolValue(true)
+	j.RenewBefore = types.StringNull()
 	j.Triggers = types.MapNull(types.StringType)
 	j.Timeouts = timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
 		"create": types.StringType, "update": types.StringType,

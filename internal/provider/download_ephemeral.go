@@ -103,12 +103,12 @@ func (e *downloadEphemeral[M, P]) Open(ctx context.Context, req ephemeral.OpenRe
 
 	project, name := p.target()
 	cl := atlas.Cluster{Family: e.kind.family, ProjectID: project, Name: name}
-	job, err := client.RequestDownload(ctx, cl, d.SnapshotID.ValueString())
-	if err != nil {
-		addAtlasError(&resp.Diagnostics, e.kind, "request a download of snapshot "+d.SnapshotID.ValueString(), err)
+	job := requestDownload(ctx, client, e.kind, cl, d.SnapshotID.ValueString(), &resp.Diagnostics)
+	if job == nil {
 		return
 	}
 	if d.WaitForCompletion.IsNull() || d.WaitForCompletion.ValueBool() {
+		var err error
 		job, err = client.WaitForJob(ctx, cl, job, client.Now().Add(timeout))
 		addWaitError(&resp.Diagnostics, e.kind, job, err, timeout, "Atlas keeps the job; nothing was stored.")
 		if resp.Diagnostics.HasError() {

@@ -67,8 +67,8 @@ func TestAccDownload_wrongFamilyNamesTheRightResource(t *testing.T) {
 	tests := []struct {
 		name, config, want string
 	}{
-		{"flex cluster on the tenant resource", "tenant", `(?s)Cluster Is a Flex Cluster.*CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API.*use the atlas_flex_snapshot_download resource`},
-		{"tenant cluster on the flex resource", "flex", `(?s)Cluster Is Not a Flex Cluster.*CANNOT_USE_NON_FLEX_CLUSTER_IN_FLEX_API.*use the atlas_tenant_snapshot_download resource`},
+		{"flex cluster on the tenant resource", "tenant", `(?s)Cluster Is a Flex Cluster.*CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API.*use atlas_flex_snapshot_download with name =`},
+		{"tenant cluster on the flex resource", "flex", `(?s)Cluster Is Not a Flex Cluster.*CANNOT_USE_NON_FLEX_CLUSTER_IN_FLEX_API.*use atlas_tenant_snapshot_download with cluster_name =`},
 		{"tenant endpoints after the sunset", "sunset", `(?s)Atlas Tenant Backup Endpoints Retired.*Use atlas_flex_snapshot_download`},
 	}
 	for _, tt := range tests {
@@ -222,7 +222,7 @@ data "atlas_tenant_snapshots" "x" {
   project_id   = %q
   cluster_name = "Nope"
 }`, atlassim.DefaultProjectID),
-				ExpectError: wrapped(`(?s)Atlas Cluster Not Found.*CLUSTER_NOT_FOUND.*atlas_flex_snapshot_download`),
+				ExpectError: wrapped(`(?s)Atlas Cluster Not Found.*CLUSTER_NOT_FOUND.*atlas_flex_snapshots with name =`),
 			},
 			{
 				Config: env.providerBlock() + fmt.Sprintf(`

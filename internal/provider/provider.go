@@ -157,7 +157,7 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	case publicKey == "" || privateKey == "":
 		data.missing = diag.NewErrorDiagnostic("Missing Atlas API Key",
-			fmt.Sprintf("The provider needs an Atlas programmatic API key to call Atlas, and the %s is missing. "+
+			fmt.Sprintf("The provider needs an Atlas programmatic API key to call Atlas, and the %s missing. "+
 				"Give it either in the provider block (public_key and private_key) or in the environment "+
 				"(MONGODB_ATLAS_PUBLIC_KEY and MONGODB_ATLAS_PRIVATE_KEY; MONGODB_ATLAS_PUBLIC_API_KEY and "+
 				"MONGODB_ATLAS_PRIVATE_API_KEY are read too).", missingKeys(publicKey, privateKey)))
@@ -200,11 +200,11 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 func missingKeys(pub, priv string) string {
 	switch {
 	case pub == "" && priv == "":
-		return "public and the private key"
+		return "public key and the private key are"
 	case pub == "":
-		return "public key"
+		return "public key is"
 	default:
-		return "private key"
+		return "private key is"
 	}
 }
 

@@ -149,13 +149,21 @@ func TestAccTenantDownload_refreshSeesAtlasChanges(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
+				// The refresh sees FAILED: the plan replaces the job with a new
+				// download (which, with wait_for_completion = false, is QUEUED).
 				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(tenantAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					stateValue("status", knownvalue.StringExact("FAILED")),
+					stateValue("status", knownvalue.StringExact("QUEUED")),
 				},
 			},
 		},
 	})
+	if n := len(env.sim.Jobs()); n != 2 {
+		t.Errorf("simulator holds %d jobs, want 2 (the failed one and its replacement)", n)
+	}
 }
 
 func TestAccTenantDownload_waitsForCompletion(t *testing.T) {
@@ -274,7 +282,7 @@ func TestAccTenantDownload_badInputAtPlanTime(t *testing.T) {
 		{"cluster name too long", atlassim.DefaultProjectID, strings.Repeat("c", 67), atlassim.DefaultSnapshotID, "", `(?s)cluster_name is 67 characters long`},
 		{"snapshot id with white space", atlassim.DefaultProjectID, "Cluster0", " " + atlassim.DefaultSnapshotID, "", `(?s)snapshot_id.*leading or trailing white space`},
 		{"renew_before not a duration", atlassim.DefaultProjectID, "Cluster0", atlassim.DefaultSnapshotID, `  renew_before = "soon"`, `(?s)renew_before.*is not a duration`},
-		{"renew_before too long", atlassim.DefaultProjectID, "Cluster0", atlassim.DefaultSnapshotID, `  renew_before = "5h"`, `(?s)renew_before.*not shorter than the link's lifetime`},
+		{"renew_before too long", atlassim.DefaultProjectID, "Cluster0", atlassim.DefaultSnapshotID, `  renew_before = "5h"`, `(?s)renew_before.*longer than 3h0m0s`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -353,7 +361,7 @@ resource "atlas_tenant_snapshot_download" "test" {
 			},
 			{
 				Config:      cfg,
-				ExpectError: regexp.MustCompile(`(?s)Missing Atlas API Key.*public and the private key.*MONGODB_ATLAS_PUBLIC_KEY`),
+				ExpectError: regexp.MustCompile(`(?s)Missing Atlas API Key.*public key and the private key are missing.*MONGODB_ATLAS_PUBLIC_KEY`),
 			},
 		},
 	})

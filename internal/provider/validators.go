@@ -98,11 +98,15 @@ func clusterNameValidators() []validator.String {
 	}}
 }
 
-// durationValidator accepts a Go duration from zero up to (not including) max.
-type durationValidator struct{ max time.Duration }
+// durationValidator accepts a Go duration from zero up to max; why says
+// what a longer one would do.
+type durationValidator struct {
+	max time.Duration
+	why string
+}
 
 func (v durationValidator) Description(context.Context) string {
-	return fmt.Sprintf("must be a duration such as 30m or 1h30m, shorter than %s", v.max)
+	return fmt.Sprintf("must be a duration such as 30m or 1h30m, at most %s", v.max)
 }
 
 func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
@@ -120,10 +124,9 @@ func (v durationValidator) ValidateString(_ context.Context, req validator.Strin
 	case d < 0:
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration",
 			fmt.Sprintf("The value of %s (%q) is negative.", req.Path, s))
-	case d >= v.max:
+	case d > v.max:
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration",
-			fmt.Sprintf("The value of %s (%q) is not shorter than the link's lifetime of %s, so every plan would "+
-				"renew the link.", req.Path, s, v.max))
+			fmt.Sprintf("The value of %s (%q) is longer than %s: %s", req.Path, s, v.max, v.why))
 	}
 }
 
