@@ -3,8 +3,10 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,19 +69,44 @@ type testEnv struct {
 	clock *fakeClock
 	sim   *atlassim.Server
 	url   string
+	// front, when set, answers a request before the simulator does (a
+	// proxy, a fault); it returns false to let the simulator answer.
+	front atomic.Pointer[func(w http.ResponseWriter, r *http.Request) bool]
 }
 
 func newTestEnv(t *testing.T, cfg atlassim.Config) *testEnv {
+	return newSkewedTestEnv(t, cfg, 0)
+}
+
+// newSkewedTestEnv is newTestEnv with the simulator's clock ahead of the
+// provider's by ahead (behind when negative).
+func newSkewedTestEnv(t *testing.T, cfg atlassim.Config, ahead time.Duration) *testEnv {
 	t.Helper()
 	clock := &fakeClock{now: testStart}
-	cfg.Now = clock.Now
+	cfg.Now = func() time.Time { return clock.Now().Add(ahead) }
 	sim, err := atlassim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(sim)
+	e := &testEnv{t: t, clock: clock, sim: sim}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f := e.front.Load(); f != nil && (*f)(w, r) {
+			return
+		}
+		sim.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
-	return &testEnv{t: t, clock: clock, sim: sim, url: srv.URL}
+	e.url = srv.URL
+	return e
+}
+
+// setFront puts f in front of the simulator; nil takes it away.
+func (e *testEnv) setFront(f func(w http.ResponseWriter, r *http.Request) bool) {
+	if f == nil {
+		e.front.Store(nil)
+		return
+	}
+	e.front.Store(&f)
 }
 
 // factories serves the provider in-process, on the test's clock, with fast
