@@ -24,6 +24,11 @@ import (
 // implementation serves both the cluster_name (tenant) and name (Flex)
 // spellings of the cluster argument.
 
+var (
+	_ datasource.DataSourceWithConfigure      = (*snapshotsDataSource)(nil)
+	_ datasource.DataSourceWithValidateConfig = (*snapshotsDataSource)(nil)
+)
+
 // clusterDataSource is what every data source shares: its family and the
 // provider's client.
 type clusterDataSource struct {
@@ -140,6 +145,29 @@ func (d *snapshotsDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 	}
 }
 
+// ValidateConfig rejects a time window that cannot hold a snapshot, which
+// would otherwise list nothing without saying why. It checks only values
+// known at plan time; Read's filter assumes nothing of the order.
+func (d *snapshotsDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
+	var since, until types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("since"), &since)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("until"), &until)...)
+	if resp.Diagnostics.HasError() || !isKnown(since) || !isKnown(until) {
+		return
+	}
+	from, err1 := time.Parse(time.RFC3339, since.ValueString())
+	to, err2 := time.Parse(time.RFC3339, until.ValueString())
+	if err1 != nil || err2 != nil || from.Before(to) {
+		return // the attribute validators report a time that does not parse
+	}
+	resp.Diagnostics.AddAttributeError(path.Root("until"), "Empty Snapshot Time Window",
+		fmt.Sprintf("until (%q) must be later than since (%q): snapshots are kept when taken at or after since "+
+			"and before until, so no snapshot can match. Swap the two values, or leave one of them out.",
+			until.ValueString(), since.ValueString()))
+}
+
+func isKnown(v types.String) bool { return !v.IsNull() && !v.IsUnknown() }
+
 func (d *snapshotsDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	ctx = d.data.logContext(ctx)
 	client, cl := d.cluster(ctx, req.Config, &resp.Diagnostics)
@@ -251,6 +279,10 @@ func restoreJobObjectType() types.ObjectType {
 	return types.ObjectType{AttrTypes: t}
 }
 
+// linkStoredDoc is how the docs say that a download link reaches the state;
+// the resource and ephemeral resource schemas use the same words.
+const linkStoredDoc = "stored in the state and in saved plans, marked sensitive"
+
 // restoreJobsDataSource lists a cluster's restore and download jobs.
 type restoreJobsDataSource struct{ clusterDataSource }
 
@@ -259,13 +291,22 @@ func (d *restoreJobsDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 		"snapshot_id": schema.StringAttribute{Computed: true, MarkdownDescription: "Id of the snapshot the job restores or downloads."},
 	}
 	dataSourceJobAttributes(nested)
+	nested["snapshot_url"] = schema.StringAttribute{Computed: true, Sensitive: true,
+		MarkdownDescription: "Address from which the compressed snapshot can be downloaded, valid for four hours " +
+			"after the request; anyone holding it can read the data. Null unless `include_links` is true; when " +
+			"set, it is " + linkStoredDoc + "."}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: fmt.Sprintf("Lists the restore and download jobs of an Atlas %s, newest first. "+
-			"Download links (`snapshot_url`) are sensitive.", d.kind.clusterNoun),
+			"Each job's `snapshot_url` is null, so that no link reaches the state or a saved plan, unless "+
+			"`include_links` is true; the links are then "+linkStoredDoc+".", d.kind.clusterNoun),
 		Attributes: d.clusterAttributes(map[string]schema.Attribute{
 			"delivery_type": schema.StringAttribute{Optional: true,
 				Validators:          []validator.String{stringvalidator.OneOf("DOWNLOAD", "RESTORE")},
 				MarkdownDescription: "Only jobs of this kind: `DOWNLOAD` or `RESTORE`."},
+			"include_links": schema.BoolAttribute{Optional: true,
+				MarkdownDescription: "Whether to read each job's download link (`snapshot_url`); default `false`. " +
+					"Links requested by the ephemeral resources would reach the state too, so leave it off " +
+					"unless this configuration needs the links."},
 			"restore_jobs": schema.ListNestedAttribute{Computed: true,
 				MarkdownDescription: "The matching jobs, newest first. Every page Atlas has is read.",
 				NestedObject:        schema.NestedAttributeObject{Attributes: nested}},
@@ -277,6 +318,8 @@ func (d *restoreJobsDataSource) Read(ctx context.Context, req datasource.ReadReq
 	ctx = d.data.logContext(ctx)
 	client, cl := d.cluster(ctx, req.Config, &resp.Diagnostics)
 	kind := readString(ctx, req.Config, "delivery_type", &resp.Diagnostics)
+	var links types.Bool
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("include_links"), &links)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -289,7 +332,11 @@ func (d *restoreJobsDataSource) Read(ctx context.Context, req datasource.ReadReq
 	values := []restoreJobValue{}
 	for i := range jobs {
 		if kind.IsNull() || jobs[i].DeliveryType == kind.ValueString() {
-			values = append(values, newRestoreJobValue(&jobs[i]))
+			v := newRestoreJobValue(&jobs[i])
+			if !links.ValueBool() {
+				v.SnapshotURL = types.StringNull()
+			}
+			values = append(values, v)
 		}
 	}
 	list, diags := types.ListValueFrom(ctx, restoreJobObjectType(), values)
@@ -308,9 +355,13 @@ func (d *restoreJobDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 	}
 	dataSourceJobAttributes(attrs)
 	delete(attrs, "id")
+	attrs["snapshot_url"] = schema.StringAttribute{Computed: true, Sensitive: true,
+		MarkdownDescription: "Address from which the compressed snapshot can be downloaded, valid for four hours " +
+			"after the request; anyone holding it can read the data. It is " + linkStoredDoc + "."}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: fmt.Sprintf("Reads one restore or download job of an Atlas %s, for example one "+
-			"made outside this configuration. Its `snapshot_url` is sensitive.", d.kind.clusterNoun),
+			"made outside this configuration. Its `snapshot_url` is "+linkStoredDoc+"; to use a link "+
+			"without storing it, request it with the ephemeral resource instead.", d.kind.clusterNoun),
 		Attributes: d.clusterAttributes(attrs),
 	}
 }

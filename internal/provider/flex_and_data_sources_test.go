@@ -190,6 +190,8 @@ data "atlas_flex_restore_job" "latest" {
 						"snapshot_id":   knownvalue.StringExact(atlassim.DefaultFlexSnapshotID),
 						"delivery_type": knownvalue.StringExact("DOWNLOAD"),
 						"status":        knownvalue.StringExact("COMPLETED"),
+						// Without include_links the list holds no link.
+						"snapshot_url": knownvalue.Null(),
 					}),
 				})),
 				statecheck.ExpectSensitiveValue("data.atlas_flex_restore_jobs.downloads", tfjsonpath.New("restore_jobs").AtSliceIndex(0).AtMapKey("snapshot_url")),

@@ -13,6 +13,11 @@ import (
 
 // httpSubsystem is the tflog subsystem of the client's wire log. Its level
 // follows TF_LOG_PROVIDER_ATLAS_HTTP, else the provider's level.
+//
+// Terraform passes a provider's log lines on only at or above
+// TF_LOG_PROVIDER, else TF_LOG, whatever the provider's own variables say,
+// so the wire log is written at DEBUG: TF_LOG=DEBUG is enough to see it,
+// and TF_LOG_PROVIDER_ATLAS_HTTP can only leave it out (OFF, INFO).
 const httpSubsystem = "atlas_http"
 
 // Environment variable naming the HTTP subsystem's level: tflog joins the
@@ -79,12 +84,16 @@ func maskSubsystem(ctx context.Context, subsystem string, secrets ...string) con
 }
 
 // httpLogger sends the client's wire log to the atlas_http subsystem, at
-// TRACE, on the context of the operation that made the call.
+// DEBUG, on the context of the operation that made the call. A subsystem
+// takes the root logger's fields (tf_req_id, tf_rpc, the resource or data
+// source type) only when it is made, and they are the request's, so it is
+// made for each line on that request's context.
 func httpLogger(secrets ...string) atlas.LogFunc {
 	return func(ctx context.Context, msg string, fields map[string]any) {
-		ctx = tflog.NewSubsystem(ctx, httpSubsystem, tflog.WithLevelFromEnv(envLogProviderAtlas, envLogHTTPSuffix))
+		ctx = tflog.NewSubsystem(ctx, httpSubsystem,
+			tflog.WithLevelFromEnv(envLogProviderAtlas, envLogHTTPSuffix), tflog.WithRootFields())
 		ctx = maskSubsystem(ctx, httpSubsystem, secrets...)
-		tflog.SubsystemTrace(ctx, httpSubsystem, msg, fields)
+		tflog.SubsystemDebug(ctx, httpSubsystem, msg, fields)
 	}
 }
 
