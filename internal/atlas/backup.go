@@ -140,7 +140,12 @@ func invalidAnswer(method, path string, err error) error {
 // RequestDownload asks Atlas for a download link to a snapshot. The answer
 // is the new download job. The request is not idempotent: after an
 // ambiguous failure the client looks for the job it may have created
-// before sending it again, so one call never makes two jobs.
+// before sending it again, so one call never makes two jobs. When it cannot
+// finish looking, the error is an *UnconfirmedDownloadError.
+//
+// When Atlas refuses because download limits are reached (IsDownloadLimit),
+// it has done nothing, and the call waits and asks again until ctx ends,
+// however many times that takes; then it returns Atlas's last refusal.
 func (c *Client) RequestDownload(ctx context.Context, cl Cluster, snapshotID string) (*RestoreJob, error) {
 	if err := cl.check(snapshotID); err != nil {
 		return nil, err
@@ -148,67 +153,199 @@ func (c *Client) RequestDownload(ctx context.Context, cl Cluster, snapshotID str
 	path := cl.path("download")
 	var job RestoreJob
 	lk := c.downloads.lock(cl, snapshotID)
+	call := &downloadCall{}
+	defer c.downloads.settle(lk, call)
 	req := request{
 		method:    http.MethodPost,
 		path:      path,
 		body:      map[string]string{"snapshotId": snapshotID},
 		mediaType: cl.Family.mediaType,
-		guard: func() func(*response) {
+		guard: func() func(*response, *span) {
 			lk.RLock()
-			return func(resp *response) {
+			return func(resp *response, lost *span) {
 				c.downloads.claimAnswer(resp)
+				if lost != nil {
+					c.downloads.addLost(lk, call, *lost)
+				}
 				lk.RUnlock()
 			}
 		},
-		recover: func(ctx context.Context, since time.Time) (bool, error) {
+		recover: func(ctx context.Context, failed span) (bool, error) {
 			lk.Lock()
 			defer lk.Unlock()
-			found, err := c.findUnclaimedDownload(ctx, cl, snapshotID, since)
+			own, others := c.downloads.lostOf(lk, call)
+			found, err := c.findUnclaimedDownload(ctx, cl, snapshotID, own, others, failed)
 			if err != nil || found == nil {
+				// The lost attempts stay in the window of later searches:
+				// a job can show in the list late.
 				return false, err
 			}
+			c.downloads.settle(lk, call)
 			job = *found
 			return true, nil
 		},
 	}
-	answer, err := fetch(ctx, c, req, decodeRestoreJob)
-	if err != nil {
-		return nil, err
+	for wait := 1; ; wait++ {
+		answer, err := fetch(ctx, c, req, decodeRestoreJob)
+		if err == nil {
+			if answer == nil { // lost, then found by recover
+				return &job, nil
+			}
+			return answer, nil
+		}
+		var re *recoveryError
+		if errors.As(err, &re) {
+			own, _ := c.downloads.lostOf(lk, call)
+			return nil, &UnconfirmedDownloadError{
+				Cluster: cl, SnapshotID: snapshotID, Since: c.earliest(own),
+				Err: re.err, RecoveryErr: re.recoveryErr,
+			}
+		}
+		if !IsDownloadLimit(err) {
+			return nil, err
+		}
+		if own, _ := c.downloads.lostOf(lk, call); len(own) > 0 {
+			// After a lost answer, "one download of this snapshot at a
+			// time" may be our own job at work, listed late: look again.
+			found, rerr := req.recover(ctx, own[len(own)-1])
+			if rerr != nil {
+				return nil, &UnconfirmedDownloadError{
+					Cluster: cl, SnapshotID: snapshotID, Since: c.earliest(own), Err: err, RecoveryErr: rerr,
+				}
+			}
+			if found {
+				return &job, nil
+			}
+		}
+		// The limits clear as other downloads finish, which takes minutes:
+		// wait on the retry policy's curve, without its attempt limit.
+		delay := c.retry.delay(wait, retryAfter(err), c.jitter())
+		if dl, ok := ctx.Deadline(); ok && c.now().Add(delay).After(dl) {
+			return nil, err
+		}
+		var ae *Error
+		errors.As(err, &ae)
+		c.log(ctx, "waiting for atlas download limits", map[string]any{
+			"method": req.method, "path": req.path, "attempt": wait,
+			"error_code": ae.ErrorCode, "delay": delay.String(),
+		})
+		if c.sleep(ctx, delay) != nil {
+			return nil, err
+		}
 	}
-	if answer == nil { // lost, then found by recover
-		return &job, nil
-	}
-	return answer, nil
 }
 
-// findUnclaimedDownload claims and returns the oldest download job of the
-// snapshot that Atlas scheduled at or after since and that no request of
-// this client has claimed, if there is one. The caller holds the
-// snapshot's ledger lock.
-func (c *Client) findUnclaimedDownload(ctx context.Context, cl Cluster, snapshotID string, since time.Time) (*RestoreJob, error) {
+// earliest is the server time before which none of the attempts in lost
+// can have been stamped by Atlas (the zero time for none).
+func (c *Client) earliest(lost []span) time.Time {
+	var at time.Time
+	for _, sp := range lost {
+		if from, _ := c.serverWindow(sp); at.IsZero() || from.Before(at) {
+			at = from
+		}
+	}
+	return at
+}
+
+// findUnclaimedDownload claims and returns the download job of the snapshot
+// that the call's lost attempts (own) most likely made, if Atlas made one:
+// an unclaimed job whose restoreScheduledDate lies in the window of one of
+// them (see serverWindow: from just before the attempt was sent until just
+// after it failed, on the server clock, widened for the whole seconds of
+// Atlas's dates and the uncertainty of the clock skew). Of several, it
+// prefers one that no other call's lost attempts (others) could own, then
+// the one nearest the send time of the attempt that just failed. The caller
+// holds the snapshot's ledger lock.
+//
+// This relies on restoreScheduledDate being the time Atlas received the
+// request, to the second. The reference is silent; the simulator makes the
+// same assumption; simulator_contract_test.go breaks if either side changes.
+//
+// The edge that remains: a download of the same snapshot that another
+// client (another process, another Terraform run, the Atlas UI) requested
+// inside one of these windows looks exactly like ours. If Atlas made no job
+// for our attempt, the call adopts that one (the link is as good, but
+// shared); if it made both, it may adopt theirs and leave ours unclaimed,
+// to expire unused.
+func (c *Client) findUnclaimedDownload(ctx context.Context, cl Cluster, snapshotID string, own []span, others [][]span, failed span) (*RestoreJob, error) {
 	jobs, err := c.AllRestoreJobs(ctx, cl)
 	if err != nil {
 		return nil, err
 	}
+	lo, _, known := c.skew.get()
+	if !known {
+		lo = 0
+	}
+	near := failed.sent.Add(lo)
 	var best *RestoreJob
-	var bestAt time.Time
+	var bestRank candidateRank
 	for i := range jobs {
 		j := &jobs[i]
 		if j.SnapshotID != snapshotID || (j.DeliveryType != "" && j.DeliveryType != "DOWNLOAD") || c.downloads.isClaimed(j.ID) {
 			continue
 		}
 		at, err := time.Parse(time.RFC3339, j.RestoreScheduledDate)
-		if err != nil || at.Before(since.Truncate(time.Second)) {
+		if err != nil || !c.inWindows(at, own) {
 			continue
 		}
-		if best == nil || at.Before(bestAt) {
-			best, bestAt = j, at
+		rank := candidateRank{dist: secondDistance(near, at), at: at, id: j.ID}
+		for _, o := range others {
+			if c.inWindows(at, o) {
+				rank.shared++
+			}
+		}
+		if best == nil || rank.before(bestRank) {
+			best, bestRank = j, rank
 		}
 	}
 	if best != nil {
 		c.downloads.claim(best.ID)
 	}
 	return best, nil
+}
+
+// candidateRank orders the jobs a search may take: fewest other lost calls
+// that could own it, then nearest the failed attempt, then oldest, then by
+// id so that the choice does not depend on the list's order.
+type candidateRank struct {
+	shared int
+	dist   time.Duration
+	at     time.Time
+	id     string
+}
+
+func (r candidateRank) before(o candidateRank) bool {
+	switch {
+	case r.shared != o.shared:
+		return r.shared < o.shared
+	case r.dist != o.dist:
+		return r.dist < o.dist
+	case !r.at.Equal(o.at):
+		return r.at.Before(o.at)
+	}
+	return r.id < o.id
+}
+
+// inWindows reports whether a restoreScheduledDate lies in the window of
+// any of the attempts.
+func (c *Client) inWindows(at time.Time, attempts []span) bool {
+	for _, sp := range attempts {
+		if from, to := c.serverWindow(sp); !at.Before(from) && at.Before(to) {
+			return true
+		}
+	}
+	return false
+}
+
+// secondDistance is how far t lies from the second that starts at sec.
+func secondDistance(t, sec time.Time) time.Duration {
+	switch {
+	case t.Before(sec):
+		return sec.Sub(t)
+	case t.Before(sec.Add(time.Second)):
+		return 0
+	}
+	return t.Sub(sec.Add(time.Second))
 }
 
 // GetRestoreJob reads one restore or download job.

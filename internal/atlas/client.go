@@ -19,7 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 )
 
@@ -79,9 +79,9 @@ type Client struct {
 	jitter    func() float64
 	log       func(ctx context.Context, msg string, fields map[string]any)
 
-	// serverSkew is the server clock minus ours, learnt from Date headers,
-	// in nanoseconds.
-	serverSkew atomic.Int64
+	// skew is the server clock minus ours, learnt from the Date header of
+	// every answer on the wire (see skewTransport).
+	skew clockSkew
 }
 
 // New checks cfg and builds a Client.
@@ -104,15 +104,8 @@ func New(cfg Config) (*Client, error) {
 	if timeout == 0 {
 		timeout = 60 * time.Second
 	}
-	dt := &digestTransport{
-		username: cfg.PublicKey,
-		password: cfg.PrivateKey,
-		host:     base.Host,
-		base:     tr,
-	}
 	c := &Client{
 		base:      base,
-		digest:    dt,
 		userAgent: cfg.UserAgent,
 		retry:     cfg.Retry.withDefaults(),
 		now:       cfg.Now,
@@ -120,15 +113,24 @@ func New(cfg Config) (*Client, error) {
 		jitter:    cfg.Jitter,
 		log:       cfg.Log,
 	}
+	// The skew transport sits under the digest transport so that the
+	// digest probe's 401 teaches the server clock too: on a cold client it
+	// is the only answer before the first real one.
+	c.digest = &digestTransport{
+		username: cfg.PublicKey,
+		password: cfg.PrivateKey,
+		host:     base.Host,
+		base:     &skewTransport{base: tr, c: c},
+	}
 	c.http = &http.Client{
-		Transport: dt,
+		Transport: c.digest,
 		Timeout:   timeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if req.URL.Host != base.Host || req.URL.Scheme != base.Scheme {
-				return fmt.Errorf("atlas: refusing to follow a redirect to another host (%s)", req.URL.Host)
+				return &redirectError{host: req.URL.Host, phrase: "a redirect to another host was refused"}
 			}
 			if len(via) >= 5 {
-				return errors.New("atlas: too many redirects")
+				return &redirectError{phrase: "the server redirected too many times"}
 			}
 			return nil
 		},
@@ -158,9 +160,11 @@ func (c *Client) BaseURL() string { return c.base.String() }
 func (c *Client) DigestChallenges() int64 { return c.digest.Challenges() }
 
 // ServerNow estimates the server's current time from the Date headers seen
-// so far (the local clock until one is seen).
+// so far (the local clock until one is seen). It errs early, never late:
+// by up to a second (Date has whole seconds) plus one round trip.
 func (c *Client) ServerNow() time.Time {
-	return c.now().Add(time.Duration(c.serverSkew.Load()))
+	lo, _, _ := c.skew.get()
+	return c.now().Add(lo)
 }
 
 // ParseBaseURL checks an Atlas base URL: https, or http to a loopback
@@ -238,13 +242,32 @@ type request struct {
 	// idempotent requests are retried on any transient failure; others
 	// only where Atlas cannot have acted on them.
 	idempotent bool
-	// recover is asked, after an ambiguous failure of a non-idempotent
-	// request, whether the server acted after all. since is in server time.
-	recover func(ctx context.Context, since time.Time) (found bool, err error)
+	// recover is asked, after every ambiguous failure of a non-idempotent
+	// request (the last attempt's included), whether the server acted
+	// after all; failed is the attempt that just failed.
+	recover func(ctx context.Context, failed span) (found bool, err error)
 	// guard, when set, is held around each attempt; release gets the
-	// answer (nil on failure) before the guard is let go.
-	guard func() (release func(*response))
+	// answer (nil on failure) and, when the failure is ambiguous, the
+	// attempt's span, before the guard is let go.
+	guard func() (release func(resp *response, lost *span))
 }
+
+// span is one attempt on the local clock: from just before it was handed
+// to the transport until its failure or answer came back.
+type span struct{ sent, ended time.Time }
+
+// recoveryError is an ambiguous failure after which the client could not
+// find out whether the server acted: its search failed or ctx ended.
+type recoveryError struct {
+	err         error // the request's failure
+	recoveryErr error
+}
+
+func (e *recoveryError) Error() string {
+	return fmt.Sprintf("%v (and looking for whether Atlas acted on it failed: %v)", e.err, stripURL(e.recoveryErr))
+}
+
+func (e *recoveryError) Unwrap() error { return e.err }
 
 // response is a successful answer's body.
 type response struct {
@@ -274,28 +297,46 @@ func (c *Client) send(ctx context.Context, req request) (*response, error) {
 			return nil, fmt.Errorf("atlas: encoding %s %s: %w", req.method, req.path, err)
 		}
 	}
-	since := c.ServerNow()
 	for attempt := 1; ; attempt++ {
-		release := func(*response) {}
+		var release func(*response, *span)
 		if req.guard != nil {
 			release = req.guard()
 		}
+		sent := c.now()
 		resp, err := c.once(ctx, req, payload)
-		release(resp)
+		tried := span{sent: sent, ended: c.now()}
+		verdict := retry
+		if err != nil {
+			verdict = c.classify(req, err)
+		}
+		ambiguous := verdict == checkFirst && req.recover != nil
+		if release != nil {
+			var lost *span
+			if ambiguous {
+				lost = &tried
+			}
+			release(resp, lost)
+		}
 		if err == nil {
 			return resp, nil
 		}
 		if ctx.Err() != nil {
+			if ambiguous {
+				// The request may have reached Atlas, and there is no
+				// time left to look: say so rather than "canceled".
+				return nil, &recoveryError{err: err, recoveryErr: ctx.Err()}
+			}
 			return nil, err
 		}
-		verdict := c.classify(req, err)
-		if verdict == giveUp || attempt >= c.retry.MaxAttempts {
+		if verdict == giveUp {
 			return nil, err
 		}
-		if verdict == checkFirst && req.recover != nil {
-			found, rerr := req.recover(ctx, since.Add(-2*time.Second))
+		if ambiguous {
+			// Looked for even after the last attempt: a lost answer
+			// there would otherwise leave a job nobody knows of.
+			found, rerr := req.recover(ctx, tried)
 			if rerr != nil {
-				return nil, fmt.Errorf("%w (and looking for whether Atlas acted on it failed: %w)", err, rerr)
+				return nil, &recoveryError{err: err, recoveryErr: rerr}
 			}
 			if found {
 				c.log(ctx, "atlas request had succeeded before its answer was lost", map[string]any{
@@ -303,6 +344,9 @@ func (c *Client) send(ctx context.Context, req request) (*response, error) {
 				})
 				return &response{recovered: true}, nil
 			}
+		}
+		if attempt >= c.retry.MaxAttempts {
+			return nil, err
 		}
 		delay := c.retry.delay(attempt, retryAfter(err), c.jitter())
 		if dl, ok := ctx.Deadline(); ok && c.now().Add(delay).After(dl) {
@@ -342,7 +386,6 @@ func (c *Client) once(ctx context.Context, req request, payload []byte) (*respon
 		return nil, &transportError{method: req.method, path: req.path, err: err}
 	}
 	defer res.Body.Close()
-	c.learnSkew(res.Header.Get("Date"))
 	data, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBytes+1))
 	if err != nil {
 		return nil, &transportError{method: req.method, path: req.path, err: err, afterHeaders: true}
@@ -358,7 +401,31 @@ func (c *Client) once(ctx context.Context, req request, payload []byte) (*respon
 	return &response{status: res.StatusCode, body: data}, nil
 }
 
-func (c *Client) learnSkew(date string) {
+// clockSkew is what the Date headers say about the server clock minus ours:
+// it lies in [lo, hi). Date has whole seconds and is stamped somewhere
+// between our sending and our receiving, which bounds it on both sides.
+type clockSkew struct {
+	mu     sync.Mutex
+	known  bool
+	lo, hi time.Duration
+}
+
+// unknownSkew is the uncertainty assumed before any Date has been seen
+// (a transport that strips it): clocks kept by NTP agree to well within it.
+const unknownSkew = 2 * time.Second
+
+func (s *clockSkew) get() (lo, hi time.Duration, known bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.known {
+		return 0, 0, false
+	}
+	return s.lo, s.hi, true
+}
+
+// learn records a Date header of an answer to a request sent at sent and
+// answered at received (both on our clock).
+func (s *clockSkew) learn(date string, sent, received time.Time) {
 	if date == "" {
 		return
 	}
@@ -366,7 +433,42 @@ func (c *Client) learnSkew(date string) {
 	if err != nil {
 		return
 	}
-	c.serverSkew.Store(int64(t.Sub(c.now())))
+	s.mu.Lock()
+	s.known, s.lo, s.hi = true, t.Sub(received), t.Add(time.Second).Sub(sent)
+	s.mu.Unlock()
+}
+
+// serverWindow is where, on the server clock, Atlas can have stamped a
+// request made during sp: restoreScheduledDate lies in [from, to).
+func (c *Client) serverWindow(sp span) (from, to time.Time) {
+	lo, hi, known := c.skew.get()
+	if !known {
+		lo, hi = -unknownSkew, unknownSkew
+	}
+	return sp.sent.Add(lo).UTC().Truncate(time.Second), sp.ended.Add(hi).UTC()
+}
+
+// skewTransport learns the server clock from every answer on the wire,
+// digest challenges and retried attempts included.
+type skewTransport struct {
+	base http.RoundTripper
+	c    *Client
+}
+
+func (t *skewTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	sent := t.c.now()
+	resp, err := t.base.RoundTrip(req)
+	if err == nil {
+		t.c.skew.learn(resp.Header.Get("Date"), sent, t.c.now())
+	}
+	return resp, err
+}
+
+func (t *skewTransport) CloseIdleConnections() {
+	type closer interface{ CloseIdleConnections() }
+	if c, ok := t.base.(closer); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 // Unreachable reports whether err is a request that got no complete HTTP
@@ -379,8 +481,57 @@ func Unreachable(err error) bool {
 // PermanentCause says, for a transport failure that repeating cannot mend
 // (an untrusted certificate, a host name that does not resolve, a refused
 // redirect), what is wrong in a short phrase; it is "" for any other error.
+// The client does not retry such failures.
 func PermanentCause(err error) string {
+	var te *transportError
+	if !errors.As(err, &te) {
+		return ""
+	}
+	return permanentCause(te.err)
+}
+
+func permanentCause(err error) string {
+	var re *redirectError
+	if errors.As(err, &re) {
+		return re.phrase
+	}
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) {
+		return "the server's TLS certificate is not trusted: " + sanitise(cv.Err.Error(), 200)
+	}
+	// The x509 errors also arrive bare from transports that verify by
+	// themselves.
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &ua):
+		return "the server's TLS certificate is not trusted: " + sanitise(ua.Error(), 200)
+	case errors.As(err, &hn):
+		return "the server's TLS certificate is not trusted: " + sanitise(hn.Error(), 200)
+	case errors.As(err, &ci):
+		return "the server's TLS certificate is not trusted: " + sanitise(ci.Error(), 200)
+	}
+	// Only a definite "no such host": a resolver that timed out or failed
+	// for the moment may answer next time.
+	var de *net.DNSError
+	if errors.As(err, &de) && de.IsNotFound && !de.IsTimeout && !de.IsTemporary {
+		return "the host name does not resolve"
+	}
 	return ""
+}
+
+// redirectError is CheckRedirect's refusal.
+type redirectError struct {
+	host   string // where the redirect pointed, if elsewhere
+	phrase string
+}
+
+func (e *redirectError) Error() string {
+	if e.host != "" {
+		return fmt.Sprintf("atlas: refusing to follow a redirect to another host (%s)", e.host)
+	}
+	return "atlas: " + e.phrase
 }
 
 // transportError is a request that got no complete HTTP answer.

@@ -278,7 +278,7 @@ func TestGetRetries(t *testing.T) {
 		{"429 with Retry-After", []func(http.ResponseWriter, *http.Request){status(429, "Retry-After", "7"), body(jobJSON)}, "", 2, 7 * time.Second},
 		{"503 then 502 then 504", []func(http.ResponseWriter, *http.Request){status(503), status(502), status(504), body(jobJSON)}, "", 4, 0},
 		{"dropped connection", []func(http.ResponseWriter, *http.Request){hangUp, body(jobJSON)}, "", 2, 0},
-		{"500 is not retried", []func(http.ResponseWriter, *http.Request){status(500), body(jobJSON)}, "HTTP 500", 1, 0},
+		{"500 is retried: a read changes nothing", []func(http.ResponseWriter, *http.Request){status(500), body(jobJSON)}, "", 2, 0},
 		{"404 is not retried", []func(http.ResponseWriter, *http.Request){status(404), body(jobJSON)}, "HTTP 404", 1, 0},
 		{"gives up after max attempts", []func(http.ResponseWriter, *http.Request){status(503)}, "HTTP 503", 5, 0},
 	}
@@ -335,49 +335,113 @@ func TestRetryHonoursContextDeadline(t *testing.T) {
 	}
 }
 
-// downloadServer answers the download POSTs with its steps in turn ("ok",
-// "429", "500", "503", or "drop": act, then hang up; after the last step,
-// "ok"), and keeps a job list, so the client's recovery can look for its job.
+// downloadServer answers the download POSTs with its steps in turn, and
+// keeps a job list, so the client's recovery can look for its job. A step
+// is "ok"; "drop" (act, then hang up); a status such as "500" or "503"
+// (act, then answer it); "429" (refused, nothing done); "noact" before any
+// of these (nothing done, same answer); or "limit" / "limit-concurrent"
+// (400 download limits, nothing done), with "+ra" for a Retry-After of 40s.
+// After the last step, "ok". List answers follow listSteps ("ok", "empty"
+// as if the jobs were not listed yet, a status, or "block": wait until the
+// client gives up), the last repeating.
 type downloadServer struct {
-	mu     sync.Mutex
-	posts  int
-	lists  int
-	jobs   []RestoreJob
-	steps  []string
-	nextID int
+	mu        sync.Mutex
+	posts     int
+	lists     int
+	jobs      []RestoreJob
+	steps     []string
+	listSteps []string
+	nextID    int
+	// now is the server clock (nil: the real one); dates come from it.
+	now func() time.Time
+	// onPost and onList, when set, run before each answer, unlocked.
+	onPost, onList func(n int)
+}
+
+func (d *downloadServer) clock() time.Time {
+	if d.now != nil {
+		return d.now()
+	}
+	return time.Now()
+}
+
+// addJob records a download job of snapshotID scheduled at (server clock).
+func (d *downloadServer) addJob(snapshotID string, at time.Time) RestoreJob {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.addJobLocked(snapshotID, at)
+}
+
+func (d *downloadServer) addJobLocked(snapshotID string, at time.Time) RestoreJob {
+	d.nextID++
+	j := RestoreJob{
+		ID: fmt.Sprintf("6568a1b2c3d4e5f6%08x", d.nextID), SnapshotID: snapshotID,
+		DeliveryType: "DOWNLOAD", Status: "COMPLETED", SnapshotURL: "https://example.invalid/x.tar.gz?token=secret",
+		RestoreScheduledDate: at.UTC().Format(time.RFC3339),
+	}
+	d.jobs = append(d.jobs, j)
+	return j
+}
+
+func (d *downloadServer) jobIDs() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var ids []string
+	for _, j := range d.jobs {
+		ids = append(ids, j.ID)
+	}
+	return ids
 }
 
 func (d *downloadServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	d.mu.Lock()
+	w.Header().Set("Date", d.clock().UTC().Format(http.TimeFormat))
 	switch {
 	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/download"):
 		var in struct {
 			SnapshotID string `json:"snapshotId"`
 		}
 		_ = json.NewDecoder(r.Body).Decode(&in)
+		d.mu.Lock()
 		step := "ok"
 		if d.posts < len(d.steps) {
 			step = d.steps[d.posts]
 		}
 		d.posts++
-		if step != "429" { // a rate-limited request is refused before any work
-			d.nextID++
-			d.jobs = append(d.jobs, RestoreJob{
-				ID: fmt.Sprintf("6568a1b2c3d4e5f6%08x", d.nextID), SnapshotID: in.SnapshotID,
-				DeliveryType: "DOWNLOAD", Status: "COMPLETED",
-				RestoreScheduledDate: time.Now().UTC().Format(time.RFC3339),
-			})
+		n := d.posts
+		act := true
+		if rest, ok := strings.CutPrefix(step, "noact"); ok {
+			step, act = rest, false
+		}
+		if step == "429" || strings.HasPrefix(step, "limit") {
+			act = false // refused before any work
 		}
 		var last []byte
-		if len(d.jobs) > 0 {
-			last, _ = json.Marshal(d.jobs[len(d.jobs)-1])
+		if act {
+			j := d.addJobLocked(in.SnapshotID, d.clock())
+			last, _ = json.Marshal(j)
 		}
 		d.mu.Unlock()
+		if d.onPost != nil {
+			d.onPost(n)
+		}
 		switch step {
 		case "ok":
+			if last == nil {
+				panic("an ok step that did not act")
+			}
 			_, _ = w.Write(last)
 		case "drop":
 			hangUp(w, r)
+		case "limit", "limit+ra", "limit-concurrent", "limit-concurrent+ra":
+			if strings.HasSuffix(step, "+ra") {
+				w.Header().Set("Retry-After", "40")
+			}
+			code := "TOO_MANY_SNAPSHOT_DOWNLOADS"
+			if strings.HasPrefix(step, "limit-concurrent") {
+				code = "CANNOT_DOWNLOAD_SNAPSHOT_CONCURRENTLY"
+			}
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"error":400,"errorCode":%q,"detail":"limits reached"}`, code)
 		default:
 			code := 0
 			if _, err := fmt.Sscan(step, &code); err != nil {
@@ -385,15 +449,39 @@ func (d *downloadServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			status(code)(w, r)
 		}
-		return
 	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/restores"):
+		d.mu.Lock()
+		step := "ok"
+		if len(d.listSteps) > 0 {
+			step = d.listSteps[min(d.lists, len(d.listSteps)-1)]
+		}
 		d.lists++
-		b, _ := json.Marshal(Page[RestoreJob]{Results: d.jobs})
-		_, _ = w.Write(b)
+		n := d.lists
+		d.mu.Unlock()
+		if d.onList != nil {
+			d.onList(n)
+		}
+		switch step {
+		case "empty": // a list that does not show the jobs yet
+			b, _ := json.Marshal(Page[RestoreJob]{Results: []RestoreJob{}})
+			_, _ = w.Write(b)
+		case "ok":
+			d.mu.Lock()
+			b, _ := json.Marshal(Page[RestoreJob]{Results: d.jobs})
+			d.mu.Unlock()
+			_, _ = w.Write(b)
+		case "block":
+			<-r.Context().Done()
+		default:
+			code := 0
+			if _, err := fmt.Sscan(step, &code); err != nil {
+				panic("bad list step " + step)
+			}
+			status(code)(w, r)
+		}
 	default:
 		w.WriteHeader(404)
 	}
-	d.mu.Unlock()
 }
 
 func TestDownloadPostIsNeverDuplicated(t *testing.T) {

@@ -1,11 +1,13 @@
 package atlas
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -28,9 +30,85 @@ type digestTransport struct {
 	mu      sync.Mutex
 	chal    *digest.Challenge
 	nc      int
-	probing chan struct{} // closed when the first challenge fetch ends
+	probing *probe // the first challenge fetch under way, if any
 
 	challenges atomic.Int64
+	// waitHook, when set (by tests), runs each time a request starts
+	// waiting for another's probe.
+	waitHook func()
+}
+
+// probe is one leader's fetch of the challenge. done is closed when it
+// ends; refusal is set before that when the keys were refused.
+type probe struct {
+	scope   string
+	done    chan struct{}
+	refusal *refusal
+}
+
+// refusal is the answer with which Atlas refused the keys, kept so that the
+// requests waiting on the same probe get it without asking again.
+type refusal struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// maxRefusalBytes bounds the refusal body kept; Atlas's is under 200 bytes.
+const maxRefusalBytes = 16 << 10
+
+// response is the refusal as an answer to req.
+func (r *refusal) response(req *http.Request) *http.Response {
+	return &http.Response{
+		Status:     fmt.Sprintf("%d %s", r.status, http.StatusText(r.status)),
+		StatusCode: r.status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        r.header.Clone(),
+		Body:          io.NopCloser(bytes.NewReader(r.body)),
+		ContentLength: int64(len(r.body)),
+		Request:       req,
+	}
+}
+
+// keepRefusal reads the leader's refused answer so that it can be shared,
+// and gives the leader an equal one.
+func keepRefusal(resp *http.Response) (*http.Response, *refusal) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRefusalBytes))
+	_ = resp.Body.Close()
+	if err != nil {
+		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+		return resp, nil
+	}
+	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	h := resp.Header.Clone()
+	for _, k := range []string{"WWW-Authenticate", "Date", "Set-Cookie"} {
+		h.Del(k) // of this exchange only
+	}
+	return resp, &refusal{status: resp.StatusCode, header: h, body: body}
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// refusalScope names what a refusal of req says the keys may not do.
+//
+// Which 401s prove the keys wrong? None on its own: Atlas answers 401 with
+// a fresh challenge both for keys it does not know and for keys that lack
+// a role (USER_UNAUTHORIZED, NOT_IN_GROUP, TENANT_SNAPSHOT_ACCESS_DENIED
+// alike), and roles are granted per project and differ between reads and a
+// download request (Project Read Only against Project Owner, or Project
+// Backup Export Operator for Flex). So a refusal is passed on only to waiters
+// asking for the same access: the same method under the same project and
+// endpoint family. Everything else probes for itself, and nothing is kept
+// once the probe's waiters have their answer.
+func refusalScope(req *http.Request) string {
+	segs := strings.Split(req.URL.EscapedPath(), "/")
+	for i, s := range segs {
+		if s == "groups" && i+2 < len(segs) {
+			return req.Method + " " + strings.Join(segs[:i+3], "/")
+		}
+	}
+	return req.Method + " " + req.URL.EscapedPath()
 }
 
 // Challenges is how many digest challenges (401 answers carrying one) the
@@ -39,43 +117,52 @@ func (t *digestTransport) Challenges() int64 { return t.challenges.Load() }
 
 // acquire returns the cached challenge with the next nonce count, or makes
 // the caller the one request that goes out unsigned to learn the challenge
-// (leader), while any others wait for it.
-func (t *digestTransport) acquire(ctx context.Context) (chal *digest.Challenge, nc int, leader bool, err error) {
+// (leader), while any others wait for it. A waiter whose leader found the
+// keys refused for the same scope gets that refusal instead.
+func (t *digestTransport) acquire(ctx context.Context, scope string) (chal *digest.Challenge, nc int, leader bool, ref *refusal, err error) {
 	for {
 		t.mu.Lock()
 		if t.chal != nil {
 			t.nc++
 			chal, nc = t.chal, t.nc
 			t.mu.Unlock()
-			return chal, nc, false, nil
+			return chal, nc, false, nil, nil
 		}
 		if t.probing == nil {
-			t.probing = make(chan struct{})
+			t.probing = &probe{scope: scope, done: make(chan struct{})}
 			t.mu.Unlock()
-			return nil, 0, true, nil
+			return nil, 0, true, nil, nil
 		}
-		wait := t.probing
+		p := t.probing
 		t.mu.Unlock()
-		select {
-		case <-wait:
-		case <-ctx.Done():
-			return nil, 0, false, ctx.Err()
+		if t.waitHook != nil {
+			t.waitHook()
 		}
-		// Either the leader published a challenge, or it learnt none and
-		// this request may take the lead: look again.
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			return nil, 0, false, nil, &unsentError{ctx.Err()}
+		}
+		if p.refusal != nil && p.scope == scope {
+			return nil, 0, false, p.refusal, nil
+		}
+		// Either the leader published a challenge, or it learnt none (or
+		// was refused for another scope) and this request may take the
+		// lead: look again.
 	}
 }
 
 // endProbe publishes the challenge the leader's request passed with (nil:
-// none worth keeping; the leader spent nonce count 1 on it) and wakes the
-// waiters.
-func (t *digestTransport) endProbe(chal *digest.Challenge) {
+// none worth keeping; the leader spent nonce count 1 on it) or the refusal
+// it got, and wakes the waiters.
+func (t *digestTransport) endProbe(chal *digest.Challenge, ref *refusal) {
 	t.mu.Lock()
 	if chal != nil {
 		t.chal, t.nc = chal, 1
 	}
-	if t.probing != nil {
-		close(t.probing)
+	if p := t.probing; p != nil {
+		p.refusal = ref
+		close(p.done)
 		t.probing = nil
 	}
 	t.mu.Unlock()
@@ -95,12 +182,18 @@ func (t *digestTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Host != t.host {
 		return t.base.RoundTrip(req)
 	}
-	chal, nc, leader, err := t.acquire(req.Context())
-	if err != nil {
-		return nil, err
+	chal, nc, leader, ref, err := t.acquire(req.Context(), refusalScope(req))
+	if err != nil || ref != nil {
+		if req.Body != nil {
+			_ = req.Body.Close() // a RoundTripper closes the body, sent or not
+		}
+		if err != nil {
+			return nil, err
+		}
+		return ref.response(req), nil
 	}
 	if !leader {
-		resp, passed, err := t.signed(req, 1, chal, nc)
+		resp, passed, _, err := t.signed(req, 1, chal, nc)
 		if passed != nil && passed != chal {
 			t.adopt(chal, passed)
 		}
@@ -111,22 +204,25 @@ func (t *digestTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// are found by one request, not by every waiting one.
 	resp, err := t.send(req, 1, nil, 0)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
-		t.endProbe(nil)
+		t.endProbe(nil, nil)
 		return resp, err
 	}
 	fresh, ferr := digest.FindChallenge(resp.Header)
 	if ferr != nil {
-		t.endProbe(nil)
+		t.endProbe(nil, nil)
 		return resp, nil //nolint:nilerr // a 401 without a digest challenge is a final answer, not an error
 	}
 	t.challenges.Add(1)
 	if !replayable(req) {
-		t.endProbe(nil)
+		t.endProbe(nil, nil)
 		return resp, nil
 	}
 	drain(resp)
-	resp, passed, err := t.signed(req, 2, fresh, 1)
-	t.endProbe(passed)
+	resp, passed, refused, err := t.signed(req, 2, fresh, 1)
+	if refused {
+		resp, ref = keepRefusal(resp)
+	}
+	t.endProbe(passed, ref)
 	return resp, err
 }
 
@@ -135,22 +231,24 @@ func (t *digestTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // count reached a strict server first; either way the 401 carries a new
 // challenge, and one more try with that challenge, which no other request
 // has seen, cannot lose such a race. A second 401 is a real refusal.
-// passed is the challenge the request got through with (nil if refused).
-func (t *digestTransport) signed(req *http.Request, attempt int, chal *digest.Challenge, nc int) (resp *http.Response, passed *digest.Challenge, err error) {
+// passed is the challenge the request got through with (nil if refused);
+// refused says the server turned the signature down twice with a
+// non-stale challenge, which is what wrong keys look like.
+func (t *digestTransport) signed(req *http.Request, attempt int, chal *digest.Challenge, nc int) (resp *http.Response, passed *digest.Challenge, refused bool, err error) {
 	resp, err = t.send(req, attempt, chal, nc)
 	if err != nil {
-		return nil, chal, err
+		return nil, chal, false, err
 	}
 	if resp.StatusCode != http.StatusUnauthorized {
-		return resp, chal, nil
+		return resp, chal, false, nil
 	}
 	fresh, ferr := digest.FindChallenge(resp.Header)
 	if ferr != nil {
-		return resp, nil, nil //nolint:nilerr // a 401 without a challenge is the answer
+		return resp, nil, false, nil //nolint:nilerr // a 401 without a challenge is the answer
 	}
 	t.challenges.Add(1)
 	if !replayable(req) {
-		return resp, nil, nil
+		return resp, nil, false, nil
 	}
 	// stale=true says the credentials were right and only the nonce was
 	// old, so a nonce that expires before its first use (a slow network)
@@ -164,21 +262,24 @@ func (t *digestTransport) signed(req *http.Request, attempt int, chal *digest.Ch
 		attempt++
 		resp, err = t.send(req, attempt, fresh, 1)
 		if err != nil {
-			return nil, fresh, err
+			return nil, fresh, false, err
 		}
 		if resp.StatusCode != http.StatusUnauthorized {
-			return resp, fresh, nil
+			return resp, fresh, false, nil
 		}
 		next, ferr := digest.FindChallenge(resp.Header)
 		if ferr != nil {
-			return resp, nil, nil //nolint:nilerr // a 401 without a challenge is the answer
+			return resp, nil, false, nil //nolint:nilerr // a 401 without a challenge is the answer
 		}
 		t.challenges.Add(1)
 		if !next.Stale {
 			refusals++
 		}
-		if refusals > 1 || renewals >= maxStaleRenewals {
-			return resp, nil, nil
+		if refusals > 1 {
+			return resp, nil, true, nil
+		}
+		if renewals >= maxStaleRenewals {
+			return resp, nil, false, nil
 		}
 		fresh = next
 	}

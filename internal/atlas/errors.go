@@ -77,6 +77,58 @@ func HasErrorCode(err error, codes ...string) bool {
 	return false
 }
 
+// downloadLimitCodes are the errorCodes with which Atlas refuses a download
+// request because download limits are reached.
+var downloadLimitCodes = []string{"TOO_MANY_SNAPSHOT_DOWNLOADS", "CANNOT_DOWNLOAD_SNAPSHOT_CONCURRENTLY"}
+
+// IsDownloadLimit reports whether err is Atlas refusing a download request
+// because download limits are reached: too many downloads in the project,
+// or one of the same snapshot still under way. Atlas did nothing.
+func IsDownloadLimit(err error) bool {
+	return HasErrorCode(err, downloadLimitCodes...)
+}
+
+// UnconfirmedDownloadError is a download request that failed in a way that
+// leaves open whether Atlas acted on it (its answer was lost, or Atlas
+// answered with a server error), after which the client could not find out:
+// looking through the cluster's restore jobs failed, or ctx ended first.
+// Atlas may hold a download job for the snapshot that no caller knows of.
+//
+// The fields are stable; the provider builds its advice from them.
+type UnconfirmedDownloadError struct {
+	// Cluster and SnapshotID are what the download was requested for.
+	Cluster    Cluster
+	SnapshotID string
+	// Since is the server time (UTC, whole seconds) before which Atlas
+	// cannot have scheduled a job for this request: a job it made has a
+	// restoreScheduledDate at or after Since.
+	Since time.Time
+	// Err is the download request's own failure.
+	Err error
+	// RecoveryErr is why looking for the job did not finish (the list's
+	// error, or ctx's).
+	RecoveryErr error
+}
+
+func (e *UnconfirmedDownloadError) Error() string {
+	return fmt.Sprintf("atlas: Atlas may have created a download job for snapshot %s of %s cluster %s in project %s "+
+		"(scheduled at or after %s) that the client could not confirm: the request failed (%v), and the search for the job did not finish (%v)",
+		e.SnapshotID, e.Cluster.familyName(), e.Cluster.Name, e.Cluster.ProjectID, e.Since.UTC().Format(time.RFC3339),
+		errorText(e.Err), errorText(e.RecoveryErr))
+}
+
+// Unwrap is the request's failure, so errors.As finds its *Error.
+func (e *UnconfirmedDownloadError) Unwrap() error { return e.Err }
+
+// errorText is err's message without the package prefix; the client's
+// errors carry no URL (see transportError), so nothing secret is in it.
+func errorText(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	return strings.TrimPrefix(err.Error(), "atlas: ")
+}
+
 // apiErrorBody is Atlas's ApiError schema.
 type apiErrorBody struct {
 	Detail     string `json:"detail"`

@@ -49,6 +49,13 @@ type Cluster struct {
 	Name      string
 }
 
+func (c Cluster) familyName() string {
+	if c.Family == nil {
+		return "an unknown"
+	}
+	return "the " + c.Family.Name
+}
+
 // path is the cluster's backup root followed by fixed segments and, last,
 // an optional id. Every value is escaped so that none can change which
 // endpoint is called.

@@ -55,10 +55,33 @@ func (c *Client) Backoff(attempt int, retryAfter time.Duration) time.Duration {
 	return c.retry.delay(attempt, retryAfter, c.jitter())
 }
 
-// PollDelay is the wait before poll number attempt (1-based) of a job that
-// has been waited for elapsed so far.
+// The poll schedule. The target is that a job is seen finished within 10%
+// of its run time or 5s, whichever is larger. A job that finishes just
+// after a poll at age t is seen one gap later, so the gap after a poll at
+// age t may be at most max(5s, t/10); polling exactly that often is the
+// fewest polls that meet the target for every run time (each poll is as
+// late as the target allows). Jitter only shortens a gap, so that parallel
+// waits drift apart without breaking the target.
+const (
+	pollMinGap = 5 * time.Second
+	pollShare  = 10 // a gap is at most 1/pollShare of the job's age
+	// pollMaxGap caps the gap for old jobs (an imported one, a clock far
+	// off): a job of 50 minutes or more is still looked at every 5 minutes.
+	pollMaxGap = 5 * time.Minute
+	pollJitter = 0.1 // the largest share by which jitter shortens a gap
+)
+
+// PollDelay is the wait before poll number attempt (1-based) of a job whose
+// age (time since Atlas scheduled it, or since the wait began when that is
+// unknown) is elapsed. The wait depends on the age alone; attempt is kept
+// for callers.
 func (c *Client) PollDelay(attempt int, elapsed time.Duration) time.Duration {
-	return c.retry.delay(attempt, 0, c.jitter())
+	return pollDelay(elapsed, c.jitter())
+}
+
+func pollDelay(age time.Duration, jitter float64) time.Duration {
+	gap := min(max(pollMinGap, age/pollShare), pollMaxGap)
+	return gap - time.Duration(float64(gap)*pollJitter*jitter)
 }
 
 // Sleep waits d on the client's clock, or until ctx ends.
@@ -83,9 +106,8 @@ func (c *Client) classify(req request, err error) verdict {
 		case http.StatusTooManyRequests:
 			return retry // rate limited requests are refused before any work
 		case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			if ae.StatusCode == http.StatusInternalServerError && req.idempotent {
-				return giveUp // a GET that fails with 500 will fail again
-			}
+			// A read changes nothing, so even a 500 (often a passing
+			// fault behind Atlas's front end) is worth asking again.
 			if req.idempotent {
 				return retry
 			}
@@ -96,6 +118,9 @@ func (c *Client) classify(req request, err error) verdict {
 	var te *transportError
 	if !errors.As(err, &te) {
 		return giveUp
+	}
+	if permanentCause(te.err) != "" {
+		return giveUp // the same certificate, name or redirect next time
 	}
 	if req.idempotent {
 		return retry
@@ -109,7 +134,8 @@ func (c *Client) classify(req request, err error) verdict {
 // notSent reports whether a transport failure happened before the request
 // could reach the server: the connection was refused or never made.
 func notSent(err error) bool {
-	if errors.Is(err, syscall.ECONNREFUSED) {
+	var ue *unsentError
+	if errors.As(err, &ue) || errors.Is(err, syscall.ECONNREFUSED) {
 		return true
 	}
 	var oe *net.OpError
@@ -119,6 +145,14 @@ func notSent(err error) bool {
 	var de *net.DNSError
 	return errors.As(err, &de)
 }
+
+// unsentError is a failure of the client's own before anything was written
+// to the network, such as ctx ending while a request waited for the digest
+// challenge.
+type unsentError struct{ err error }
+
+func (e *unsentError) Error() string { return e.err.Error() }
+func (e *unsentError) Unwrap() error { return e.err }
 
 func retryAfter(err error) time.Duration {
 	var ae *Error

@@ -35,6 +35,9 @@ type authServer struct {
 	unsigned   atomic.Int64
 	rejected   atomic.Int64
 	requests   atomic.Int64
+	// now, when set, is the server clock: every answer's Date, the
+	// challenges' included, comes from it.
+	now func() time.Time
 }
 
 type nonceState struct {
@@ -83,6 +86,9 @@ func (s *authServer) challenge(w http.ResponseWriter, stale bool) {
 
 func (s *authServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
+	if s.now != nil {
+		w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		s.unsigned.Add(1)
@@ -143,3 +149,62 @@ const jobJSON = `{"id":"6568a1b2c3d4e5f6000000b1","clusterName":"Cluster0","proj
 "restoreScheduledDate":"2026-11-28T12:00:00Z","unknownField":{"nested":true}}`
 
 var testCluster = Cluster{Family: TenantV1, ProjectID: "6568a1b2c3d4e5f601234567", Name: "Cluster0"}
+
+// fakeClock is a clock that waits advance, one caller at a time. onSleep,
+// when set, runs after each wait with the count of waits so far.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	sleeps  []time.Duration
+	onSleep func(n int)
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.sleeps = append(c.sleeps, d)
+	n, hook := len(c.sleeps), c.onSleep
+	c.mu.Unlock()
+	if hook != nil {
+		hook(n)
+	}
+	return ctx.Err()
+}
+
+func (c *fakeClock) Sleeps() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.sleeps...)
+}
+
+// clockStart is a whole second; tests add fractions where they matter.
+var clockStart = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+// clockClient is a client on clock, whose own clock runs ahead of it by
+// ahead, with no jitter.
+func clockClient(t *testing.T, base string, clock *fakeClock, ahead time.Duration, policy RetryPolicy) *Client {
+	t.Helper()
+	c, err := New(Config{
+		BaseURL: base, PublicKey: testUser, PrivateKey: testPass,
+		Now:    func() time.Time { return clock.Now().Add(ahead) },
+		Sleep:  clock.Sleep,
+		Jitter: func() float64 { return 0 },
+		Retry:  policy,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

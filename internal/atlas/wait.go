@@ -14,10 +14,14 @@ func (j *RestoreJob) Finished() bool {
 // WaitForJob polls the job until it is finished, the deadline (on the
 // client's clock) passes, or ctx ends, and returns the last answer it saw
 // with nil, context.DeadlineExceeded, ctx's error or the failed read's error.
+//
+// How often it polls depends on the job's age (see PollDelay), taken from
+// its restoreScheduledDate on the server clock, so a job that is already
+// old (imported, or read again on update) is not polled as if new.
 func (c *Client) WaitForJob(ctx context.Context, cl Cluster, job *RestoreJob, deadline time.Time) (*RestoreJob, error) {
 	start := c.now()
 	for attempt := 1; !job.Finished(); attempt++ {
-		delay := c.PollDelay(attempt, c.now().Sub(start))
+		delay := c.PollDelay(attempt, c.jobAge(job, start))
 		if left := deadline.Sub(c.now()); left <= 0 {
 			return job, context.DeadlineExceeded
 		} else if delay > left {
@@ -39,4 +43,15 @@ func (c *Client) WaitForJob(ctx context.Context, cl Cluster, job *RestoreJob, de
 		job = next
 	}
 	return job, nil
+}
+
+// jobAge is how long ago Atlas scheduled job, or else how long the wait has
+// run. It errs young, never old, so the poll gap it yields stays within the
+// target: the date is cut to the second and ServerNow errs early.
+func (c *Client) jobAge(job *RestoreJob, waitStart time.Time) time.Duration {
+	at, err := time.Parse(time.RFC3339, job.RestoreScheduledDate)
+	if err != nil {
+		return c.now().Sub(waitStart)
+	}
+	return max(0, c.ServerNow().Sub(at)-time.Second)
 }
