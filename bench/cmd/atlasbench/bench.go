@@ -71,6 +71,7 @@ type sample struct {
 type results struct {
 	samples []sample
 	goBench []goBenchResult
+	polling *pollResults
 	elapsed time.Duration
 }
 
@@ -491,7 +492,8 @@ func writeRaw(path string, res *results) error {
 	data, err := json.MarshalIndent(struct {
 		Samples []sample        `json:"samples"`
 		GoBench []goBenchResult `json:"goBench"`
-	}{res.samples, res.goBench}, "", "  ")
+		Polling *pollResults    `json:"polling"`
+	}{res.samples, res.goBench, res.polling}, "", "  ")
 	if err != nil {
 		return err
 	}

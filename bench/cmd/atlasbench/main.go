@@ -10,7 +10,11 @@
 //     request's latency per wave of parallel resources;
 //  3. start-up: `terraform providers schema -json` time and peak memory, with
 //     and without the provider, and the provider binary's size;
-//  4. the client's Go benchmarks (go test -bench ./internal/atlas).
+//  4. the client's Go benchmarks (go test -bench ./internal/atlas);
+//  5. polling: how soon a wait sees a finished download job and how many
+//     GETs it costs, old schedule against new, on an in-process simulator
+//     and a fake clock (polling.go). `-only polling` runs this alone and
+//     rewrites only its section.
 //
 // Run it from the module root after `make build` (`make bench` does both).
 // Nothing leaves the machine: the simulator and any proxy listen on
@@ -55,6 +59,7 @@ type options struct {
 	goBench     bool
 	benchtime   string
 	keepTmp     bool
+	only        string
 }
 
 func envInt(name string, def int) int {
@@ -78,8 +83,16 @@ func run(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.goBench, "go-bench", true, "also run the client's Go benchmarks")
 	fs.StringVar(&o.benchtime, "benchtime", "1s", "go test -benchtime for the Go benchmarks")
 	fs.BoolVar(&o.keepTmp, "keep", false, "keep the temporary directory (mirrors, work directories) for inspection")
+	fs.StringVar(&o.only, "only", "", `run one section and rewrite only it in the report: "polling" (section 5; seconds, needs no terraform)`)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch o.only {
+	case "":
+	case "polling":
+		return runPollingOnly(ctx, o)
+	default:
+		return fmt.Errorf("-only %q: the only section that runs alone is \"polling\"", o.only)
 	}
 	if o.runs < 1 || o.n < 1 || o.parallelism < 1 || o.latency < 0 {
 		return errors.New("-runs, -n and -parallelism must be positive and -latency not negative")
@@ -119,6 +132,10 @@ func run(ctx context.Context, args []string) error {
 	}
 	res, err := b.measure(ctx)
 	if err != nil {
+		return err
+	}
+	logf("polling schedules on a fake clock")
+	if res.polling, err = measurePolling(ctx); err != nil {
 		return err
 	}
 	if o.goBench {

@@ -223,6 +223,11 @@ func renderReport(o options, b *bench, res *results) string {
 		p("\n")
 	}
 
+	// 5. Polling.
+	if res.polling != nil {
+		p("%s", renderPolling(res.polling))
+	}
+
 	p("## Reproduce\n\n```sh\n")
 	p("make bench                                   # builds, runs all of the above, rewrites this file\n")
 	p("BENCH_RUNS=%d BENCH_N=%d make bench            # the settings of this report\n", len(ss), o.n)
@@ -234,6 +239,7 @@ func renderReport(o options, b *bench, res *results) string {
 		}
 	}
 	p("go %s   # section 4 alone\n", strings.Join(args, " "))
+	p("go run ./bench/cmd/atlasbench -only polling   # section 5 alone (seconds; rewrites only it)\n")
 	p("```\n\nRaw samples of the last run are in `bench/out/` (not committed).\n")
 	return w.String()
 }
