@@ -192,6 +192,8 @@ func faultFlags(fs *flag.FlagSet) func() (atlassim.Faults, error) {
 	failRate := fs.Float64("fail-job-rate", 0, "share (0 to 1) of new download jobs that end FAILED")
 	failSnapshots := fs.String("fail-snapshots", "", "comma-separated snapshot `ids` whose new download jobs end FAILED")
 	seed := fs.Uint64("rand-seed", 0, "seed of the random source behind the shares above")
+	downloadLimit := fs.Int("download-limit", 0, "most unfinished download jobs per project; more answer 400 TOO_MANY_SNAPSHOT_DOWNLOADS (0: no limit)")
+	onePerSnapshot := fs.Bool("one-download-per-snapshot", false, "answer 400 CANNOT_DOWNLOAD_SNAPSHOT_CONCURRENTLY while the snapshot has an unfinished download job")
 	return func() (atlassim.Faults, error) {
 		f := atlassim.Faults{
 			RateLimitCapacity: *capacity,
@@ -206,6 +208,9 @@ func faultFlags(fs *flag.FlagSet) func() (atlassim.Faults, error) {
 			StrictNonceCount:  *strictNC,
 			FailJobRate:       *failRate,
 			RandSeed:          *seed,
+
+			DownloadLimit:          *downloadLimit,
+			OneDownloadPerSnapshot: *onePerSnapshot,
 		}
 		for _, id := range strings.Split(*failSnapshots, ",") {
 			if id = strings.TrimSpace(id); id != "" {

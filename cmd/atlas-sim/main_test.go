@@ -206,16 +206,19 @@ func TestFaultFlags(t *testing.T) {
 			"-error-rate", "0.1", "-error-status", "500", "-error-retry-after", "3s", "-latency", "20ms",
 			"-drop-rate", "0.05", "-nonce-lifetime", "60s", "-strict-nonce-count", "-fail-job-rate", "0.2",
 			"-fail-snapshots", "6568a1b2c3d4e5f6000000a1, 6568a1b2c3d4e5f6000000f1", "-rand-seed", "42",
+			"-download-limit", "3", "-one-download-per-snapshot",
 		}, want: atlassim.Faults{
 			RateLimitCapacity: 100, RateLimitRefill: 10, RateLimitPeriod: 10 * time.Second,
 			ErrorRate: 0.1, ErrorStatus: 500, ErrorRetryAfter: 3 * time.Second, Latency: 20 * time.Millisecond,
 			DropRate: 0.05, NonceLifetime: time.Minute, StrictNonceCount: true, FailJobRate: 0.2,
 			FailSnapshotIDs: []string{"6568a1b2c3d4e5f6000000a1", "6568a1b2c3d4e5f6000000f1"}, RandSeed: 42,
+			DownloadLimit: 3, OneDownloadPerSnapshot: true,
 		}},
 		{name: "share above 1", args: []string{"-error-rate", "1.5"}, err: "ErrorRate 1.5"},
 		{name: "not a 5xx", args: []string{"-error-status", "404"}, err: "ErrorStatus 404"},
 		{name: "bad snapshot id", args: []string{"-fail-snapshots", "abc"}, err: `"abc" is not 24 lowercase hex digits`},
 		{name: "zero period", args: []string{"-rate-limit-period", "0s"}, err: "-rate-limit-period must be positive"},
+		{name: "negative download limit", args: []string{"-download-limit", "-1"}, err: "DownloadLimit -1 must not be negative"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,8 +24,8 @@
 //     serves a real tar.gz in mongodump layout.
 //
 // Faults (Config.Faults, Server.SetFaults) inject rate limits, 5xx answers,
-// latency, dropped connections, expiring nonces, strict nonce counts and
-// failing jobs, deterministically from a seed.
+// latency, dropped connections, expiring nonces, strict nonce counts,
+// failing jobs and download limits, deterministically from a seed.
 //
 // GET /__sim/stats reports request counts per route and status. Server test
 // hooks (Job, Jobs, SetJobStatus, DeleteJob, AddSnapshot, Stats) let tests

@@ -371,7 +371,8 @@ func (f *family) getJob(c *call) {
 
 // requestDownload is POST .../download {"snapshotId": "..."}: it creates a
 // DOWNLOAD job. Unknown project or cluster win over a bad body, as the
-// path is resolved before the body is looked at.
+// path is resolved before the body is looked at; the download limits come
+// last, so a refusal means the request was otherwise good.
 func (f *family) requestDownload(c *call) {
 	snapshotID, bodyErr := "", (*apiError)(nil)
 	if data, e := c.readBody(); e != nil {
@@ -392,6 +393,10 @@ func (f *family) requestDownload(c *call) {
 		if snap.status != StatusCompleted {
 			return newAPIError(http.StatusConflict, codeIncompleteSnapshot,
 				fmt.Sprintf("Cannot download snapshot %s: its status is %s, not COMPLETED.", snapshotID, snap.status), snapshotID)
+		}
+		if e, refusal := c.s.downloadRefusalLocked(c.params["groupId"], cs, snap.id, c.now); e != nil {
+			c.refusal = refusal
+			return e
 		}
 		j, err := c.s.newJobLocked(c.params["groupId"], cs, snap, c.now, c.s.downloadBase(c))
 		if err != nil {

@@ -18,7 +18,7 @@ import (
 //
 // Rate limits, injected 5xx answers and dropped connections apply to API
 // paths only, never to /__sim/stats or download links. Latency applies to
-// API paths and download links.
+// API paths and download links. Download limits apply to POST .../download.
 type Faults struct {
 	// RateLimitCapacity is the size of each project's token bucket; 0 turns
 	// rate limiting off. Every authenticated API request under a known
@@ -62,6 +62,16 @@ type Faults struct {
 
 	// RandSeed seeds the source of the shares above.
 	RandSeed uint64
+
+	// DownloadLimit, when positive, is the most unfinished (PENDING, QUEUED
+	// or RUNNING) download jobs a project may have: a request beyond it
+	// answers 400 TOO_MANY_SNAPSHOT_DOWNLOADS and creates no job. Atlas
+	// documents such a per-project limit but not its size (see limits.go).
+	DownloadLimit int
+	// OneDownloadPerSnapshot makes a request answer 400
+	// CANNOT_DOWNLOAD_SNAPSHOT_CONCURRENTLY, creating no job, while the same
+	// snapshot has an unfinished download job.
+	OneDownloadPerSnapshot bool
 }
 
 // defaultRateLimitPeriod is the refill period when Faults leaves it at 0.
@@ -81,6 +91,9 @@ func (f Faults) Validate() error {
 	}
 	if f.ErrorStatus != 0 && (f.ErrorStatus < 500 || f.ErrorStatus > 599) {
 		bad("ErrorStatus %d: want a 5xx status", f.ErrorStatus)
+	}
+	if f.DownloadLimit < 0 {
+		bad("DownloadLimit %d must not be negative", f.DownloadLimit)
 	}
 	if f.ErrorRetryAfter < 0 || f.Latency < 0 || f.NonceLifetime < 0 {
 		bad("ErrorRetryAfter, Latency and NonceLifetime must not be negative")
@@ -145,6 +158,13 @@ func (fs *faultState) jobFails(snapshotID string) bool {
 	listed, rate := fs.failIDs[snapshotID], fs.f.FailJobRate
 	fs.mu.Unlock()
 	return listed || fs.roll(rate)
+}
+
+// downloadPolicy is the download limits in force.
+func (fs *faultState) downloadPolicy() (limit int, onePerSnapshot bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.f.DownloadLimit, fs.f.OneDownloadPerSnapshot
 }
 
 // tokenBucket holds a project's tokens; it refills in whole periods counted

@@ -335,6 +335,24 @@ func TestOpenAPIConformance(t *testing.T) {
 		flex.do(http.MethodGet, fBase+"/snapshots", "")
 		flex.do(http.MethodGet, fBase+"/snapshots", "")
 	}
+	// The download limits' 400s, while the first jobs are pinned RUNNING.
+	for _, pin := range []struct{ cluster, id string }{{DefaultClusterName, tJob["id"].(string)}, {DefaultFlexClusterName, fJob["id"].(string)}} {
+		if err := env.sim.SetJobStatus(DefaultProjectID, pin.cluster, pin.id, StatusRunning); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []struct {
+		faults Faults
+		code   string
+	}{{Faults{OneDownloadPerSnapshot: true}, codeConcurrentDownload}, {Faults{DownloadLimit: 1}, codeTooManyDownloads}} {
+		if err := env.sim.SetFaults(f.faults); err != nil {
+			t.Fatal(err)
+		}
+		resp, data := tenant.do(http.MethodPost, tBase+"/download", downloadBody(DefaultSnapshotID))
+		apiErrorBody(t, resp, data, http.StatusBadRequest, f.code)
+		resp, data = flex.do(http.MethodPost, fBase+"/download", downloadBody(DefaultFlexSnapshotID))
+		apiErrorBody(t, resp, data, http.StatusBadRequest, f.code)
+	}
 
 	recorded.Lock()
 	list := append([]exchange(nil), recorded.list[start:]...)

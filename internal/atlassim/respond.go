@@ -42,6 +42,8 @@ const (
 	codeInvalidSnapshotID      = "INVALID_SNAPSHOT_ID"
 	codeTenantRestoreNotFound  = "TENANT_RESTORE_NOT_FOUND"
 	codeIncompleteSnapshot     = "CANNOT_DOWNLOAD_INCOMPLETE_SNAPSHOT"
+	codeTooManyDownloads       = "TOO_MANY_SNAPSHOT_DOWNLOADS"
+	codeConcurrentDownload     = "CANNOT_DOWNLOAD_SNAPSHOT_CONCURRENTLY"
 	codeMalformedJSON          = "MALFORMED_JSON"
 	codeInvalidJSON            = "INVALID_JSON"
 	codeValidationError        = "VALIDATION_ERROR"

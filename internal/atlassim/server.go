@@ -217,8 +217,10 @@ type call struct {
 	// families set their versioned types here.
 	contentType string
 
-	// fault is the fault injected into this request, if any.
-	fault faultKind
+	// fault is the fault injected into this request, if any, and refusal
+	// the download limit it met (counted apart, as it can be dropped too).
+	fault   faultKind
+	refusal faultKind
 	// dropped is set when the answer was thrown away and the connection
 	// closed; droppedStatus is the status the client would have seen.
 	dropped       bool
@@ -330,7 +332,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.dropped {
 		status = c.droppedStatus
 	}
-	s.stats.record(key, status, rw.challenged, c.fault)
+	s.stats.record(key, status, rw.challenged, c.fault, c.refusal)
 	if s.logf != nil {
 		outcome := strconv.Itoa(status)
 		if c.dropped {

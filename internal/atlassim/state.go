@@ -268,6 +268,9 @@ func (s *Server) newJobLocked(projectID string, cs *clusterState, snap *snapshot
 	if err != nil {
 		return nil, err
 	}
+	// restoreScheduledDate is the request's arrival (the answer's Date), to
+	// the second. The reference is silent on it, but the client relies on it
+	// to find the job of a request whose answer was lost.
 	created := now.UTC().Truncate(time.Second)
 	s.jobSeq++
 	j := &jobState{

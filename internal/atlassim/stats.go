@@ -15,7 +15,8 @@ import (
 // under "<METHOD> (no route)".
 //
 // Faults counts the faults the simulator injected (a dropped request is also
-// counted under its route with the status it would have had), and
+// counted under its route with the status it would have had; a refused
+// download that is then dropped counts as both), and
 // JobsCreated the download jobs created through the API, by
 // "<projectId>/<clusterName>" (a dropped request's job included).
 type Stats struct {
@@ -32,6 +33,11 @@ type FaultCounts struct {
 	Injected5xx int64 `json:"injected5xx"`
 	Dropped     int64 `json:"dropped"`
 	StaleNonce  int64 `json:"staleNonce"`
+	// TooManyDownloads counts 400 TOO_MANY_SNAPSHOT_DOWNLOADS answers
+	// (Faults.DownloadLimit), ConcurrentDownloads 400
+	// CANNOT_DOWNLOAD_SNAPSHOT_CONCURRENTLY (Faults.OneDownloadPerSnapshot).
+	TooManyDownloads    int64 `json:"tooManyDownloads"`
+	ConcurrentDownloads int64 `json:"concurrentDownloads"`
 }
 
 // faultKind is the fault, if any, injected into one request.
@@ -43,6 +49,8 @@ const (
 	faultInjected5xx
 	faultDropped
 	faultStaleNonce
+	faultTooManyDownloads
+	faultConcurrentDownload
 )
 
 type statsRecorder struct {
@@ -60,22 +68,30 @@ func (r *statsRecorder) jobCreated(projectID, clusterName string) {
 	r.s.JobsCreated[projectID+"/"+clusterName]++
 }
 
-func (r *statsRecorder) record(routeKey string, status int, challenged bool, fault faultKind) {
+// record counts one request; faults are those it met (a download can be
+// refused and its answer then dropped).
+func (r *statsRecorder) record(routeKey string, status int, challenged bool, faults ...faultKind) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.s.TotalRequests++
 	if challenged {
 		r.s.DigestChallenges++
 	}
-	switch fault {
-	case faultRateLimited:
-		r.s.Faults.RateLimited++
-	case faultInjected5xx:
-		r.s.Faults.Injected5xx++
-	case faultDropped:
-		r.s.Faults.Dropped++
-	case faultStaleNonce:
-		r.s.Faults.StaleNonce++
+	for _, fault := range faults {
+		switch fault {
+		case faultRateLimited:
+			r.s.Faults.RateLimited++
+		case faultInjected5xx:
+			r.s.Faults.Injected5xx++
+		case faultDropped:
+			r.s.Faults.Dropped++
+		case faultStaleNonce:
+			r.s.Faults.StaleNonce++
+		case faultTooManyDownloads:
+			r.s.Faults.TooManyDownloads++
+		case faultConcurrentDownload:
+			r.s.Faults.ConcurrentDownloads++
+		}
 	}
 	byStatus := r.s.Routes[routeKey]
 	if byStatus == nil {

@@ -1,10 +1,13 @@
 // Package loadtest applies many download resources at once through the
 // real terraform CLI and the built provider, against a simulator that
-// rate limits, fails, drops connections and expires nonces, and checks
-// that every resource ends with exactly one job of its own.
+// rate limits, fails, drops connections, expires nonces and refuses
+// downloads beyond a per-project limit, and checks that every resource
+// ends with exactly one job of its own.
 //
 // make test runs it small (LOADTEST_N=20); make loadtest runs the full
 // size (200 resources, -parallelism=50) and prints the counts.
+// LOADTEST_DOWNLOAD_LIMIT sets the per-project download limit (default a
+// third of the parallelism).
 package loadtest
 
 import (
@@ -55,6 +58,9 @@ func TestApplyManyDownloadsUnderFaults(t *testing.T) {
 	}
 	n := envInt(t, "LOADTEST_N", 20)
 	parallelism := envInt(t, "LOADTEST_PARALLELISM", 10)
+	// Fewer jobs may be unfinished than terraform runs at once, so some
+	// requests meet TOO_MANY_SNAPSHOT_DOWNLOADS and must wait their turn.
+	downloadLimit := envInt(t, "LOADTEST_DOWNLOAD_LIMIT", max(1, parallelism/3))
 	tf := terraformBinary(t)
 
 	faults := atlassim.Faults{
@@ -65,8 +71,11 @@ func TestApplyManyDownloadsUnderFaults(t *testing.T) {
 		DropRate:          0.03,
 		NonceLifetime:     2 * time.Second,
 		RandSeed:          42,
+		DownloadLimit:     downloadLimit,
 	}
-	sim, err := atlassim.New(atlassim.Config{Faults: faults})
+	// On the real clock, as terraform runs for real: each job holds its
+	// place under the limit for one to two seconds.
+	sim, err := atlassim.New(atlassim.Config{Faults: faults, QueuedFor: time.Second, RunningFor: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,12 +172,17 @@ resource "atlas_tenant_snapshot_download" "load" {
 		}
 	}
 	st := sim.Stats()
-	t.Logf("load: %d resources, -parallelism=%d, apply %s; simulator: %d requests, %d digest challenges, "+
-		"%d rate limited (429), %d injected 5xx, %d dropped after acting, %d stale nonces; %d jobs",
-		n, parallelism, elapsed.Round(time.Millisecond), st.TotalRequests, st.DigestChallenges,
-		st.Faults.RateLimited, st.Faults.Injected5xx, st.Faults.Dropped, st.Faults.StaleNonce, len(jobs))
+	t.Logf("load: %d resources, -parallelism=%d, download limit %d, apply %s; simulator: %d requests, %d digest challenges, "+
+		"%d rate limited (429), %d injected 5xx, %d dropped after acting, %d stale nonces, "+
+		"%d refused over the download limit; %d jobs",
+		n, parallelism, downloadLimit, elapsed.Round(time.Millisecond), st.TotalRequests, st.DigestChallenges,
+		st.Faults.RateLimited, st.Faults.Injected5xx, st.Faults.Dropped, st.Faults.StaleNonce,
+		st.Faults.TooManyDownloads, len(jobs))
 	if n >= 20 && st.Faults.Injected5xx+st.Faults.Dropped == 0 {
 		t.Errorf("no fault fired; the test proved nothing: %+v", st.Faults)
+	}
+	if n > downloadLimit && parallelism > downloadLimit && st.Faults.TooManyDownloads == 0 {
+		t.Errorf("the download limit of %d never refused a request at -parallelism=%d; it was not tested", downloadLimit, parallelism)
 	}
 }
 
