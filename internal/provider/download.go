@@ -170,9 +170,9 @@ func (r *downloadResource[M, P]) Schema(ctx context.Context, _ resource.SchemaRe
 		Computed:  true,
 		Sensitive: true,
 		MarkdownDescription: "Address from which the compressed snapshot can be downloaded, valid for four " +
-			"hours after the request. Anyone holding it can read the data: it is sensitive, and it is " +
-			"stored in the Terraform state, so protect the state (or use the ephemeral resource of the " +
-			"same name, which never stores it).",
+			"hours after the request. Anyone holding it can read the data. It is stored in the state and " +
+			"in saved plans, marked sensitive, so protect both (or use the ephemeral resource of the same " +
+			"name, which never stores it).",
 		PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 	}
 	resp.Schema = schema.Schema{

@@ -3,8 +3,11 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -386,4 +389,83 @@ func TestAccLifecycle_failedSnapshotIsToldApart(t *testing.T) {
 			},
 		},
 	})
+}
+
+// When a download's answer is lost and the look-up for the job it made
+// fails too, the error says that a job may exist and how to keep it.
+func TestAccLifecycle_unconfirmedDownloadSaysHowToFindIt(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	env.setFront(func(w http.ResponseWriter, r *http.Request) bool {
+		switch {
+		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/download"):
+			rec := httptest.NewRecorder()
+			env.sim.ServeHTTP(rec, r)
+			if rec.Code != http.StatusOK {
+				copyAnswer(w, rec)
+				return true
+			}
+			// Atlas acted; the answer never arrives.
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				_ = conn.Close()
+			}
+			return true
+		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/restores"):
+			w.Header().Set("Date", env.clock.Now().UTC().Format(http.TimeFormat))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"detail":"Unexpected error.","error":500,"errorCode":"UNEXPECTED_ERROR","parameters":[],"reason":"Internal Server Error"}`))
+			return true
+		}
+		return false
+	})
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config: env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, ""),
+			ExpectError: wrapped(`(?s)Atlas May Have Created a Download Job.*UNEXPECTED_ERROR.*scheduled at or after 2026-11-28T12:(29:59|30:00)Z.*` +
+				`atlas_tenant_restore_jobs.*terraform import <resource address> ` + atlassim.DefaultProjectID + `/` + atlassim.DefaultClusterName + `/<job id>`),
+		}},
+	})
+	if n := len(env.sim.Jobs()); n != 1 {
+		t.Errorf("simulator holds %d jobs, want 1 (made by the lost request)", n)
+	}
+}
+
+func copyAnswer(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// An untrusted certificate is not retried: the first attempt fails, and
+// the error names base_url.
+func TestAccLifecycle_untrustedCertificateFailsAtOnce(t *testing.T) {
+	sim, err := atlassim.New(atlassim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(sim)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	env := newTestEnv(t, atlassim.Config{})
+	env.url = srv.URL // https on loopback, signed by a CA the provider does not trust
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config:      env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, ""),
+			ExpectError: wrapped(`(?s)Cannot Reach Atlas.*certificate is not trusted.*did not retry.*base_url`),
+		}},
+	})
+	if n := conns.Load(); n != 1 {
+		t.Errorf("the provider opened %d connections, want 1 (no retries)", n)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -20,6 +22,11 @@ func requestDownload(ctx context.Context, client *atlas.Client, kind downloadKin
 		return job
 	}
 	op := "request a download of snapshot " + snapshotID
+	var ue *atlas.UnconfirmedDownloadError
+	if errors.As(err, &ue) {
+		addUnconfirmed(diags, kind, op, ue)
+		return nil
+	}
 	if atlas.HasErrorCode(err, "CANNOT_DOWNLOAD_INCOMPLETE_SNAPSHOT") {
 		// Atlas says the same for a snapshot still being taken and for one
 		// that failed; which one it is decides what the user should do.
@@ -46,4 +53,29 @@ func addSnapshotNotReady(diags *diag.Diagnostics, kind downloadKind, what, statu
 	}
 	diags.AddAttributeError(path.Root("snapshot_id"), "Snapshot Not Ready for Download",
 		what+"\n\n"+advice)
+}
+
+// addUnconfirmed says that Atlas may hold a job nobody knows of, and how to
+// find and keep it: the one case where the provider cannot promise that no
+// job is lost.
+func addUnconfirmed(diags *diag.Diagnostics, kind downloadKind, op string, ue *atlas.UnconfirmedDownloadError) {
+	cl := ue.Cluster
+	diags.AddError("Atlas May Have Created a Download Job", fmt.Sprintf(
+		"Could not %s: %s. Atlas may have acted on the request although its answer was lost, and the provider "+
+			"could not find out, because looking through the cluster's restore jobs failed too (%s).\n\n"+
+			"A download job for snapshot %s scheduled at or after %s may exist in Atlas. To keep it, find its id "+
+			"with the atlas_%s_restore_jobs data source (project_id = %q, %s = %q, delivery_type = \"DOWNLOAD\") or in "+
+			"the Atlas UI, and import it with terraform import <resource address> %s/%s/<job id>. Otherwise the next "+
+			"apply requests another download; Atlas has no call to delete the extra job, and its link expires by "+
+			"itself four hours after the request.",
+		op, plainError(ue.Err), plainError(ue.RecoveryErr), ue.SnapshotID, ue.Since.UTC().Format(time.RFC3339),
+		kind.family.Name, cl.ProjectID, kind.clusterAttr, cl.Name, cl.ProjectID, cl.Name))
+}
+
+// plainError is an error's text without the client's package prefix.
+func plainError(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(err.Error(), "atlas: "), ".")
 }
