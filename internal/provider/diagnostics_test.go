@@ -66,6 +66,12 @@ func TestAddAtlasError_messages(t *testing.T) {
 			summary: "Cluster Is Not a Flex Cluster", want: []string{"use atlas_tenant_snapshots with cluster_name = the cluster's name"},
 		},
 		{
+			name:    "a download limit says the provider waited",
+			kind:    tenantDownload,
+			err:     &atlas.Error{StatusCode: 400, ErrorCode: "TOO_MANY_SNAPSHOT_DOWNLOADS", Detail: "Too many downloads."},
+			summary: "Atlas Download Limit Reached", want: []string{"waited for running downloads to finish", "create timeout"},
+		},
+		{
 			name:    "a 404 without an Atlas code points at base_url",
 			kind:    tenantDownload,
 			err:     &atlas.Error{StatusCode: 404, Detail: "unexpected response body: \"<html>\""},
