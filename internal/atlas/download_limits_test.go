@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/fakeclock"
 )
 
 // limitClient is a client on clock that records what it logs.
@@ -36,7 +38,7 @@ func limitClient(t *testing.T, base string, clock *fakeClock, logged *[]map[stri
 // (Atlas did nothing) is asked again after a wait, as often as ctx allows,
 // with waits that grow and honour Retry-After, each one logged with the code.
 func TestDownloadLimitsAreWaitedOut(t *testing.T) {
-	clock := &fakeClock{now: clockStart}
+	clock := fakeclock.New(clockStart)
 	ds := &downloadServer{steps: []string{"limit", "limit-concurrent+ra", "limit", "ok"}}
 	var logged []map[string]any
 	c := limitClient(t, startDownloadServer(t, ds, clock), clock, &logged)
@@ -83,17 +85,18 @@ func TestDownloadLimitsUntilTheDeadline(t *testing.T) {
 		}},
 		{"cancelled after 12 waits", func(clock *fakeClock) (context.Context, context.CancelFunc) {
 			ctx, cancel := context.WithCancel(context.Background())
-			clock.onSleep = func(n int) {
+			clock.OnSleep(func(n int) error {
 				if n == 12 {
 					cancel()
 				}
-			}
+				return nil
+			})
 			return ctx, cancel
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			// The real clock's now, so that the deadline is not already past.
-			clock := &fakeClock{now: time.Now().Truncate(time.Second)}
+			clock := fakeclock.New(time.Now().Truncate(time.Second))
 			ds := &downloadServer{steps: make([]string, 1000)}
 			for i := range ds.steps {
 				ds.steps[i] = "limit"
@@ -131,7 +134,7 @@ func TestDownloadLimitsUntilTheDeadline(t *testing.T) {
 // snapshot has a download under way: that is our own job, found by looking
 // again instead of waiting for it to finish and making a second one.
 func TestDownloadLimitAfterALostAnswerLooksAgain(t *testing.T) {
-	clock := &fakeClock{now: clockStart}
+	clock := fakeclock.New(clockStart)
 	ds := &downloadServer{steps: []string{"drop", "limit-concurrent", "ok"}, listSteps: []string{"empty", "ok"}}
 	var logged []map[string]any
 	c := limitClient(t, startDownloadServer(t, ds, clock), clock, &logged)

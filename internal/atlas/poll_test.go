@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/fakeclock"
 )
 
 const pollJobID = "6568a1b2c3d4e5f6000000b1"
@@ -109,7 +111,7 @@ func TestWaitForJobSeesAFinishedJobInTime(t *testing.T) {
 			for _, runFor := range runTimes {
 				// Scheduled mid-second, so the date Atlas shows is early.
 				scheduled := clockStart.Add(400 * time.Millisecond)
-				clock := &fakeClock{now: scheduled}
+				clock := fakeclock.New(scheduled)
 				js := &runningJobServer{clock: clock, scheduled: scheduled, runFor: runFor, dated: true}
 				as := newAuthServer(t, js)
 				as.now = clock.Now
@@ -149,7 +151,7 @@ func TestWaitForJobPollsByTheJobsAge(t *testing.T) {
 		{"no date", 20 * time.Minute, false, 0, 5 * time.Second},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := &fakeClock{now: clockStart}
+			clock := fakeclock.New(clockStart)
 			js := &runningJobServer{clock: clock, scheduled: clockStart.Add(-tt.age), runFor: 4 * time.Hour, dated: tt.dated}
 			as := newAuthServer(t, js)
 			as.now = clock.Now
@@ -161,11 +163,12 @@ func TestWaitForJobPollsByTheJobsAge(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			clock.onSleep = func(n int) {
+			clock.OnSleep(func(n int) error {
 				if n == 1 {
 					js.runFor = 0 // finished: one more read ends the wait
 				}
-			}
+				return nil
+			})
 			if _, err := c.WaitForJob(context.Background(), testCluster, job, c.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
@@ -179,7 +182,7 @@ func TestWaitForJobPollsByTheJobsAge(t *testing.T) {
 // TestWaitForJobSurvivesA500: a read that fails with 500 during the wait is
 // asked again, and the wait goes on.
 func TestWaitForJobSurvivesA500(t *testing.T) {
-	clock := &fakeClock{now: clockStart}
+	clock := fakeclock.New(clockStart)
 	js := &runningJobServer{clock: clock, scheduled: clockStart, runFor: 12 * time.Second, dated: true,
 		fail: func(n int) bool { return n == 2 }}
 	as := newAuthServer(t, js)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/fakeclock"
 )
 
 const testSnapshot = "6568a1b2c3d4e5f6000000a1"
@@ -44,7 +46,7 @@ func TestRecoveryAfterEveryAmbiguousAttempt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := &fakeClock{now: clockStart}
+			clock := fakeclock.New(clockStart)
 			ds := &downloadServer{steps: tt.steps}
 			c := clockClient(t, startDownloadServer(t, ds, clock), clock, 0, RetryPolicy{MaxAttempts: tt.maxAttempts})
 			job, err := c.RequestDownload(context.Background(), testCluster, testSnapshot)
@@ -85,7 +87,7 @@ func TestRecoveryLearnsServerClockFromDigestProbe(t *testing.T) {
 		{"clocks agree", 0, 999 * time.Millisecond},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := &fakeClock{now: clockStart.Add(tt.frac)}
+			clock := fakeclock.New(clockStart.Add(tt.frac))
 			ds := &downloadServer{steps: []string{"drop"}}
 			c := clockClient(t, startDownloadServer(t, ds, clock), clock, tt.ahead, RetryPolicy{MaxAttempts: 5})
 			job, err := c.RequestDownload(context.Background(), testCluster, testSnapshot)
@@ -104,7 +106,7 @@ func TestRecoveryLearnsServerClockFromDigestProbe(t *testing.T) {
 	// With no answer but the probe's before ctx ends, the error's Since
 	// can be on the server clock only if the probe taught it.
 	t.Run("clock 30s ahead, ctx ends before the search", func(t *testing.T) {
-		clock := &fakeClock{now: clockStart.Add(600 * time.Millisecond)}
+		clock := fakeclock.New(clockStart.Add(600 * time.Millisecond))
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		ds := &downloadServer{steps: []string{"drop"}, onPost: func(int) { cancel() }}
@@ -161,11 +163,12 @@ func TestRecoveryLeavesOtherClientsJobs(t *testing.T) {
 			name:  "made while we waited between two attempts that did nothing",
 			steps: []string{"noact503", "noactdrop", "ok"},
 			setup: func(ds *downloadServer, clock *fakeClock) {
-				clock.onSleep = func(n int) {
+				clock.OnSleep(func(n int) error {
 					if n == 1 {
 						addForeign(ds, clock.Now().Add(-5*second))
 					}
-				}
+					return nil
+				})
 			},
 			wantPosts: 3,
 		},
@@ -188,7 +191,7 @@ func TestRecoveryLeavesOtherClientsJobs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := &fakeClock{now: clockStart.Add(200 * time.Millisecond)}
+			clock := fakeclock.New(clockStart.Add(200 * time.Millisecond))
 			ds := &downloadServer{steps: tt.steps}
 			c := clockClient(t, startDownloadServer(t, ds, clock), clock, tt.ahead,
 				RetryPolicy{MaxAttempts: 5, MinDelay: 20 * second, MaxDelay: time.Minute})
@@ -220,7 +223,7 @@ func TestRecoveryLeavesOtherClientsJobs(t *testing.T) {
 // is nearer X's send time, but only X can own X's: taking Y's would leave X's
 // outside every window, to be orphaned while Y asks again.
 func TestRecoveryPrefersAJobNoOtherLostCallCouldOwn(t *testing.T) {
-	clock := &fakeClock{now: clockStart}
+	clock := fakeclock.New(clockStart)
 	ds := &downloadServer{}
 	c := clockClient(t, startDownloadServer(t, ds, clock), clock, 0, RetryPolicy{MaxAttempts: 1})
 	c.skew.learn(clockStart.Format(http.TimeFormat), clockStart, clockStart) // the clocks agree
@@ -266,7 +269,7 @@ func jobID(j *RestoreJob) string {
 // TestRecoverySurvivesA500OnTheList: the list that recovery reads is a GET,
 // retried on a 500 like any other.
 func TestRecoverySurvivesA500OnTheList(t *testing.T) {
-	clock := &fakeClock{now: clockStart}
+	clock := fakeclock.New(clockStart)
 	ds := &downloadServer{steps: []string{"drop"}, listSteps: []string{"500", "ok"}}
 	c := clockClient(t, startDownloadServer(t, ds, clock), clock, 0, RetryPolicy{MaxAttempts: 5})
 	job, err := c.RequestDownload(context.Background(), testCluster, testSnapshot)
@@ -309,7 +312,7 @@ func TestUnconfirmedDownloadError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := &fakeClock{now: clockStart.Add(400 * time.Millisecond)}
+			clock := fakeclock.New(clockStart.Add(400 * time.Millisecond))
 			ds := &downloadServer{steps: tt.steps, listSteps: tt.listSteps}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()

@@ -14,31 +14,8 @@ import (
 
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
+	"github.com/atlas-community/terraform-provider-atlas/internal/fakeclock"
 )
-
-// contractClock is the one fake clock of the simulator and the client:
-// waits move it instead of passing real time.
-type contractClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *contractClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *contractClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *contractClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.Advance(d)
-	return ctx.Err()
-}
 
 // contractStart is after the default snapshots, and not on a whole second,
 // so that rounding instead of truncating shows.
@@ -87,9 +64,9 @@ var contractTargets = []struct {
 var fastRetry = atlas.RetryPolicy{MaxAttempts: 5, MinDelay: time.Millisecond, MaxDelay: time.Millisecond}
 
 // newContractPair starts a simulator and a client on one fake clock.
-func newContractPair(t *testing.T, faults atlassim.Faults, retry atlas.RetryPolicy) (*atlassim.Server, *atlas.Client, *postWatcher, *contractClock) {
+func newContractPair(t *testing.T, faults atlassim.Faults, retry atlas.RetryPolicy) (*atlassim.Server, *atlas.Client, *postWatcher, *fakeclock.Clock) {
 	t.Helper()
-	clock := &contractClock{t: contractStart}
+	clock := fakeclock.New(contractStart)
 	sim, err := atlassim.New(atlassim.Config{Now: clock.Now, QueuedFor: time.Minute, RunningFor: time.Minute, Faults: faults})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/icholy/digest"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/fakeclock"
 )
 
 const (
@@ -150,44 +152,9 @@ const jobJSON = `{"id":"6568a1b2c3d4e5f6000000b1","clusterName":"Cluster0","proj
 
 var testCluster = Cluster{Family: TenantV1, ProjectID: "6568a1b2c3d4e5f601234567", Name: "Cluster0"}
 
-// fakeClock is a clock that waits advance, one caller at a time. onSleep,
-// when set, runs after each wait with the count of waits so far.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	sleeps  []time.Duration
-	onSleep func(n int)
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.sleeps = append(c.sleeps, d)
-	n, hook := len(c.sleeps), c.onSleep
-	c.mu.Unlock()
-	if hook != nil {
-		hook(n)
-	}
-	return ctx.Err()
-}
-
-func (c *fakeClock) Sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
-}
+// fakeClock is the tests' clock: waits move it instead of passing real
+// time.
+type fakeClock = fakeclock.Clock
 
 // clockStart is a whole second; tests add fractions where they matter.
 var clockStart = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)

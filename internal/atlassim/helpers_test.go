@@ -13,30 +13,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/fakeclock"
 )
 
 // testStart is the fake clock's starting time: after the default snapshots.
 var testStart = time.Date(2026, 11, 28, 14, 3, 0, 0, time.UTC)
 
 // fakeClock is an injected clock; tests move it instead of sleeping.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = fakeclock.Clock
 
-func newFakeClock() *fakeClock { return &fakeClock{t: testStart} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newFakeClock() *fakeClock { return fakeclock.New(testStart) }
 
 // simEnv is a simulator behind a loopback httptest server.
 type simEnv struct {

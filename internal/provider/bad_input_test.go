@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
+	"github.com/atlas-community/terraform-provider-atlas/internal/fakeclock"
 )
 
 // TestAccBadInput_planTime is the table of bad provider and resource
@@ -161,7 +162,7 @@ func TestAccBadInput_completedWithoutLinkNotWaiting(t *testing.T) {
 // newTestEnvWrapped is newTestEnv with the simulator behind wrap.
 func newTestEnvWrapped(t *testing.T, cfg atlassim.Config, wrap func(http.Handler) http.Handler) *testEnv {
 	t.Helper()
-	clock := &fakeClock{now: testStart}
+	clock := fakeclock.New(testStart)
 	cfg.Now = clock.Now
 	sim, err := atlassim.New(cfg)
 	if err != nil {

@@ -577,12 +577,12 @@ func TestAccTenantDownload_timeoutLeavesTaintedJob(t *testing.T) {
 
 func TestAccTenantDownload_interruptedWaitLeavesTaintedJob(t *testing.T) {
 	env := newTestEnv(t, atlassim.Config{QueuedFor: 20 * time.Minute})
-	env.clock.onSleep = func(n int) error {
+	env.clock.OnSleep(func(n int) error {
 		if n == 3 {
 			return context.Canceled
 		}
 		return nil
-	}
+	})
 	cfg := env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "")
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
@@ -606,13 +606,13 @@ func TestAccTenantDownload_interruptedWaitLeavesTaintedJob(t *testing.T) {
 
 func TestAccTenantDownload_failedJob(t *testing.T) {
 	env := newTestEnv(t, atlassim.Config{QueuedFor: time.Hour})
-	env.clock.onSleep = func(n int) error {
+	env.clock.OnSleep(func(n int) error {
 		if n == 1 {
 			job := env.onlyJob()
 			return env.sim.SetJobStatus(job.ProjectID, job.ClusterName, job.ID, "FAILED")
 		}
 		return nil
-	}
+	})
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
 		Steps: []resource.TestStep{{

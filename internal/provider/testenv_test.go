@@ -1,11 +1,9 @@
 package provider
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
+	"github.com/atlas-community/terraform-provider-atlas/internal/fakeclock"
 )
 
 // testStart is the simulated "now" every test begins at: half an hour after
@@ -24,44 +23,7 @@ var testStart = time.Date(2026, 11, 28, 12, 30, 0, 0, time.UTC)
 // fakeClock is the one clock of a test: the simulator, the provider's
 // expiry decisions and its waits all read it, and a wait moves it forward
 // instead of sleeping.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	sleeps  []time.Duration
-	onSleep func(n int) error // called after the n-th wait (1-based)
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.sleeps = append(c.sleeps, d)
-	n, hook := len(c.sleeps), c.onSleep
-	c.mu.Unlock()
-	if hook != nil {
-		if err := hook(n); err != nil {
-			return err
-		}
-	}
-	return ctx.Err()
-}
-
-func (c *fakeClock) Sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
-}
+type fakeClock = fakeclock.Clock
 
 // testEnv is a simulator on loopback and a provider wired to it.
 type testEnv struct {
@@ -82,7 +44,7 @@ func newTestEnv(t *testing.T, cfg atlassim.Config) *testEnv {
 // provider's by ahead (behind when negative).
 func newSkewedTestEnv(t *testing.T, cfg atlassim.Config, ahead time.Duration) *testEnv {
 	t.Helper()
-	clock := &fakeClock{now: testStart}
+	clock := fakeclock.New(testStart)
 	cfg.Now = func() time.Time { return clock.Now().Add(ahead) }
 	sim, err := atlassim.New(cfg)
 	if err != nil {

@@ -12,12 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
+	"github.com/atlas-community/terraform-provider-atlas/internal/fakeclock"
 )
 
 // Section 5 measures how soon a wait for a download job sees it finished,
@@ -130,7 +130,7 @@ func measurePolling(ctx context.Context) (*pollResults, error) {
 // runFor, waits for it with the old schedule or the client's, and returns
 // how long after the job finished the wait saw it, and the GETs it sent.
 func pollTrial(ctx context.Context, runFor time.Duration, old bool, seed uint64) (time.Duration, int64, error) {
-	clock := &pollClock{now: pollStart}
+	clock := fakeclock.New(pollStart)
 	queued := runFor / 5
 	sim, err := atlassim.New(atlassim.Config{Now: clock.Now, QueuedFor: queued, RunningFor: runFor - queued})
 	if err != nil {
@@ -200,25 +200,6 @@ func (g *getCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 		g.gets.Add(1)
 	}
 	return g.base.RoundTrip(r)
-}
-
-// pollClock is the fake clock: waits move it.
-type pollClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *pollClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *pollClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-	return ctx.Err()
 }
 
 // pollSectionHeading starts section 5; -only polling replaces the section
