@@ -233,71 +233,59 @@ func TestAccLifecycle_timedOutWaitIsPlannedAgain(t *testing.T) {
 	}
 }
 
-// An imported job that has no link yet is waited for by the next apply.
-func TestAccLifecycle_importedUnfinishedJobIsWaitedFor(t *testing.T) {
-	env := newTestEnv(t, atlassim.Config{QueuedFor: 10 * time.Minute})
-	job := env.outsideJob(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID)
-	cfg := env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "")
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.factories(),
-		Steps: []resource.TestStep{
-			{
-				Config:             cfg,
-				ResourceName:       tenantAddr,
-				ImportState:        true,
-				ImportStateId:      importID(atlassim.DefaultClusterName, job.ID),
-				ImportStatePersist: true,
-			},
-			{
-				Config: cfg,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(tenantAddr, plancheck.ResourceActionUpdate)},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					stateValue("id", knownvalue.StringExact(job.ID)),
-					stateValue("status", knownvalue.StringExact("COMPLETED")),
-					stateValue("snapshot_url", knownvalue.NotNull()),
-				},
-			},
-		},
-	})
-	if n := len(env.sim.Jobs()); n != 1 {
-		t.Errorf("simulator holds %d jobs, want 1 (the imported one)", n)
+// An imported job is carried on by the next apply: one that has no link yet
+// is waited for, a FAILED one is replaced.
+func TestAccLifecycle_importedJobsAreCarriedOn(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   string // pinned in the simulator; "" follows the schedule
+		action   plancheck.ResourceActionType
+		sameJob  bool
+		wantJobs int
+	}{
+		{"unfinished job is waited for", "", plancheck.ResourceActionUpdate, true, 1},
+		{"failed job is replaced", "FAILED", plancheck.ResourceActionDestroyBeforeCreate, false, 2},
 	}
-}
-
-// A FAILED job, imported or seen at refresh, plans its replacement.
-func TestAccLifecycle_importedFailedJobIsReplaced(t *testing.T) {
-	env := newTestEnv(t, atlassim.Config{})
-	job := env.outsideJob(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID)
-	if err := env.sim.SetJobStatus(atlassim.DefaultProjectID, atlassim.DefaultClusterName, job.ID, "FAILED"); err != nil {
-		t.Fatal(err)
-	}
-	cfg := env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "")
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.factories(),
-		Steps: []resource.TestStep{
-			{
-				Config:             cfg,
-				ResourceName:       tenantAddr,
-				ImportState:        true,
-				ImportStateId:      importID(atlassim.DefaultClusterName, job.ID),
-				ImportStatePersist: true,
-			},
-			{
-				Config: cfg,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(tenantAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, atlassim.Config{QueuedFor: 10 * time.Minute})
+			job := env.outsideJob(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID)
+			if tt.status != "" {
+				if err := env.sim.SetJobStatus(atlassim.DefaultProjectID, atlassim.DefaultClusterName, job.ID, tt.status); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg := env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "")
+			checks := []statecheck.StateCheck{
+				stateValue("status", knownvalue.StringExact("COMPLETED")),
+				stateValue("snapshot_url", knownvalue.NotNull()),
+			}
+			if tt.sameJob {
+				checks = append(checks, stateValue("id", knownvalue.StringExact(job.ID)))
+			}
+			resource.ParallelTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: env.factories(),
+				Steps: []resource.TestStep{
+					{
+						Config:             cfg,
+						ResourceName:       tenantAddr,
+						ImportState:        true,
+						ImportStateId:      importID(atlassim.DefaultClusterName, job.ID),
+						ImportStatePersist: true,
+					},
+					{
+						Config: cfg,
+						ConfigPlanChecks: resource.ConfigPlanChecks{
+							PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(tenantAddr, tt.action)},
+						},
+						ConfigStateChecks: checks,
+					},
 				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					stateValue("status", knownvalue.StringExact("COMPLETED")),
-					stateValue("snapshot_url", knownvalue.NotNull()),
-				},
-			},
-		},
-	})
-	if n := len(env.sim.Jobs()); n != 2 {
-		t.Errorf("simulator holds %d jobs, want 2 (the failed one and its replacement)", n)
+			})
+			if n := len(env.sim.Jobs()); n != tt.wantJobs {
+				t.Errorf("simulator holds %d jobs, want %d", n, tt.wantJobs)
+			}
+		})
 	}
 }
 
