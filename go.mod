@@ -1,6 +1,6 @@
 module github.com/atlas-community/terraform-provider-atlas
 
-go 1.25.8
+go 1.26.0
 
 require (
 	github.com/getkin/kin-openapi v0.153.0
@@ -13,6 +13,7 @@ require (
 	github.com/hashicorp/terraform-plugin-log v0.11.0
 	github.com/hashicorp/terraform-plugin-testing v1.16.0
 	github.com/icholy/digest v1.2.0
+	golang.org/x/oauth2 v0.38.0
 )
 
 require (

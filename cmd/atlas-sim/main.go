@@ -54,12 +54,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	seedFile := fs.String("seed", "", "seed `file` (JSON); empty means the built-in default seed")
 	publicKey := fs.String("public-key", atlassim.DefaultPublicKey, "API public key (digest user name)")
 	privateKey := fs.String("private-key", atlassim.DefaultPrivateKey, "API private key (digest password)")
+	clientID := fs.String("client-id", atlassim.DefaultClientID, "service account client ID, accepted at POST /api/oauth/token beside the API key")
+	clientSecret := fs.String("client-secret", atlassim.DefaultClientSecret, "service account client secret")
+	tokenLifetime := fs.Duration("token-lifetime", atlassim.DefaultTokenLifetime, "lifetime of each access token (expires_in; Atlas documents one hour)")
 	queuedFor := fs.Duration("queued-for", 0, "how long a new download job stays QUEUED")
 	runningFor := fs.Duration("running-for", 0, "how long a download job then stays RUNNING")
 	allowNonLoopback := fs.Bool("allow-non-loopback", false, "allow listening on a non-loopback address")
 	quiet := fs.Bool("quiet", false, "do not log requests to stderr")
 	maxConns := fs.Int("max-conns", 256, "most connections served at once; more wait to be accepted")
 	tenantSunset := fs.Bool("tenant-sunset", false, "answer tenant paths as after their 2026-01-22 sunset (v2: 410 VERSION_GONE, v1.0: 404)")
+	gzipAnswers := fs.Bool("gzip", true, "send JSON answers of 256 bytes or more gzipped when the client accepts gzip, as Atlas does")
 	faults := faultFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: atlas-sim [flags]\n\nServes a simulated Atlas Administration API: tenant backup endpoints (v1.0 and v2) and Flex backup endpoints (v2).\n\nFlags:\n")
@@ -81,6 +85,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *publicKey == "" || *privateKey == "" {
 		return errors.New("atlas-sim: -public-key and -private-key must not be empty")
+	}
+	if *clientID == "" || *clientSecret == "" {
+		return errors.New("atlas-sim: -client-id and -client-secret must not be empty")
+	}
+	if *tokenLifetime < time.Second {
+		return errors.New("atlas-sim: -token-lifetime must be at least 1s")
 	}
 	faultCfg, err := faults()
 	if err != nil {
@@ -118,6 +128,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Faults:       faultCfg,
 		TenantSunset: *tenantSunset,
 	}
+	cfg.ClientID, cfg.ClientSecret, cfg.TokenLifetime = *clientID, *clientSecret, *tokenLifetime
+	cfg.Gzip = *gzipAnswers
 	if !*quiet {
 		logger := log.New(stderr, "atlas-sim: ", log.LstdFlags)
 		cfg.Logf = logger.Printf
@@ -155,8 +167,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, p := range seed.Projects {
 		projectIDs = append(projectIDs, p.ID)
 	}
-	fmt.Fprintf(stdout, "atlas-sim listening on %s at %s; public key %q, simulator private key %q; project ids: %s\n",
-		where, baseURL, *publicKey, *privateKey, strings.Join(projectIDs, ", "))
+	secretShown := "as given by -client-secret"
+	if *clientSecret == atlassim.DefaultClientSecret {
+		secretShown = fmt.Sprintf("%q", *clientSecret) // the well-known simulator secret
+	}
+	fmt.Fprintf(stdout, "atlas-sim listening on %s at %s; public key %q, simulator private key %q; project ids: %s; service account client ID %q, secret %s, tokens last %s\n",
+		where, baseURL, *publicKey, *privateKey, strings.Join(projectIDs, ", "), *clientID, secretShown, *tokenLifetime)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

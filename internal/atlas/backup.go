@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strconv"
 	"time"
@@ -77,7 +78,9 @@ func (p *Page[T]) HasNext() bool {
 	return false
 }
 
-// ListOptions selects a page. Zero values mean Atlas's defaults.
+// ListOptions selects a page. Zero values mean Atlas's defaults. The tenant
+// lists take no paging parameters (the published description lists none for
+// them) and answer every item on one page whatever these say.
 type ListOptions struct {
 	PageNum      int
 	ItemsPerPage int
@@ -401,15 +404,29 @@ func (c *Client) AllSnapshots(ctx context.Context, cl Cluster) ([]Snapshot, erro
 	})
 }
 
+// allPageSize is the page size all asks for, Atlas's largest.
+const allPageSize = 500
+
+// all reads a paged list page by page, and copes with an unpaged one: the
+// tenant lists take no paging parameters (the published description gives
+// them none) and answer every item at once whatever was asked. Such an
+// answer ends the list when it holds more than a page, as many items as its
+// totalCount, or (a server that ignores pageNum yet links a next page) the
+// same first item as page 1.
 func all[T any](ctx context.Context, list func(context.Context, ListOptions) (*Page[T], error)) ([]T, error) {
 	var out []T
 	for n := 1; n <= maxPages; n++ {
-		page, err := list(ctx, ListOptions{PageNum: n, ItemsPerPage: 500})
+		page, err := list(ctx, ListOptions{PageNum: n, ItemsPerPage: allPageSize})
 		if err != nil {
 			return nil, err
 		}
+		if n > 1 && len(page.Results) > 0 && len(out) > 0 && reflect.DeepEqual(page.Results[0], out[0]) {
+			return out, nil // page 1 again: the list is unpaged
+		}
 		out = append(out, page.Results...)
-		if !page.HasNext() || len(page.Results) == 0 {
+		switch {
+		case !page.HasNext() || len(page.Results) == 0, len(page.Results) > allPageSize,
+			page.TotalCount != nil && len(out) >= *page.TotalCount:
 			return out, nil
 		}
 	}

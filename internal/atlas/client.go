@@ -38,6 +38,14 @@ type Config struct {
 	PrivateKey string
 	UserAgent  string
 
+	// ClientID and ClientSecret are a service account's credentials (OAuth
+	// 2.0 client credentials), and AccessToken a token obtained elsewhere:
+	// each is a way to authenticate instead of the API key (see oauth.go).
+	// Exactly one way must be given.
+	ClientID     string
+	ClientSecret string
+	AccessToken  string
+
 	// Transport carries the requests; nil means a tuned http.Transport that
 	// honours the proxy environment variables and requires TLS 1.2.
 	Transport http.RoundTripper
@@ -70,7 +78,8 @@ type Config struct {
 type Client struct {
 	base      *url.URL
 	http      *http.Client
-	digest    *digestTransport
+	digest    *digestTransport // nil when authenticating with a Bearer token
+	bearer    *bearerAuth      // nil with API keys
 	downloads downloadLedger
 	userAgent string
 	retry     RetryPolicy
@@ -90,13 +99,14 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.PublicKey == "" || cfg.PrivateKey == "" {
-		return nil, errors.New("atlas: a public key and a private key are both required")
+	if err := checkCredentials(cfg); err != nil {
+		return nil, err
 	}
 	tr := cfg.Transport
 	if tr == nil {
 		tr = defaultTransport(cfg.RootCAs)
 	}
+	rawTransport := tr
 	if cfg.LogHTTP != nil {
 		tr = &logTransport{base: tr, log: cfg.LogHTTP}
 	}
@@ -122,8 +132,14 @@ func New(cfg Config) (*Client, error) {
 		host:     base.Host,
 		base:     &skewTransport{base: tr, c: c},
 	}
+	var auth http.RoundTripper = c.digest
+	if cfg.PublicKey == "" {
+		c.digest = nil
+		c.bearer = newBearerAuth(c, cfg, rawTransport, timeout)
+		auth = &bearerTransport{auth: c.bearer, host: base.Host, base: &skewTransport{base: tr, c: c}}
+	}
 	c.http = &http.Client{
-		Transport: c.digest,
+		Transport: auth,
 		Timeout:   timeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if req.URL.Host != base.Host || req.URL.Scheme != base.Scheme {
@@ -157,7 +173,12 @@ func New(cfg Config) (*Client, error) {
 func (c *Client) BaseURL() string { return c.base.String() }
 
 // DigestChallenges is how many digest challenges the client has received.
-func (c *Client) DigestChallenges() int64 { return c.digest.Challenges() }
+func (c *Client) DigestChallenges() int64 {
+	if c.digest == nil {
+		return 0
+	}
+	return c.digest.Challenges()
+}
 
 // ServerNow estimates the server's current time from the Date headers seen
 // so far (the local clock until one is seen). It errs early, never late:
@@ -383,6 +404,10 @@ func (c *Client) once(ctx context.Context, req request, payload []byte) (*respon
 	hr.Header.Set("User-Agent", c.userAgent)
 	res, err := c.http.Do(hr)
 	if err != nil {
+		var tokErr *TokenError
+		if errors.As(err, &tokErr) {
+			return nil, tokErr // already retried; the request was never sent
+		}
 		return nil, &transportError{method: req.method, path: req.path, err: err}
 	}
 	defer res.Body.Close()
@@ -396,6 +421,9 @@ func (c *Client) once(ctx context.Context, req request, payload []byte) (*respon
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		e := decodeError(req.method, req.path, res.StatusCode, data)
 		e.RetryAfter = parseRetryAfter(res.Header.Get("Retry-After"), c.now())
+		if c.bearer != nil && e.StatusCode == http.StatusUnauthorized {
+			return nil, &AuthRefusal{Static: c.bearer.static != "", Err: e}
+		}
 		return nil, e
 	}
 	return &response{status: res.StatusCode, body: data}, nil

@@ -45,6 +45,11 @@ func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	fields["status"] = resp.StatusCode
 	addHeaders(fields, "response_header_", resp.Header)
+	if resp.Uncompressed {
+		// Go's transport asked for gzip itself and has decoded the answer,
+		// dropping Content-Encoding and Content-Length: say so.
+		fields["response_header_content_encoding"] = "gzip (decoded by the transport)"
+	}
 	if resp.StatusCode >= 400 && resp.Body != nil {
 		peek := make([]byte, errorExcerptBytes)
 		n, _ := io.ReadFull(resp.Body, peek)
@@ -73,7 +78,7 @@ func (b *peekedBody) Close() error { return b.closer.Close() }
 // loggedHeaders are the headers worth a log line, redacted where they carry
 // credentials or nonces.
 var loggedHeaderNames = []string{
-	"Accept", "Content-Type", "Content-Length", "User-Agent", "Authorization",
+	"Accept", "Accept-Encoding", "Content-Type", "Content-Encoding", "Content-Length", "User-Agent", "Authorization",
 	"WWW-Authenticate", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
 	"Deprecation", "Sunset", "Location", "Date",
 }

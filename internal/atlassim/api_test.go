@@ -80,19 +80,19 @@ func TestErrorCodes(t *testing.T) {
 			status: 405, code: codeMethodNotAllowed, allow: "GET"},
 		{name: "unknown api path and a bad pretty", method: "GET", uri: "/api/atlas/v1.0/x?pretty=x",
 			status: 404, code: codeResourceNotFound},
-		{name: "unknown api path", method: "GET", uri: "/api/atlas/v1.0/groups/" + DefaultProjectID + "/clusters",
+		{name: "unknown api path", method: "GET", uri: "/api/atlas/v1.0/groups/" + DefaultProjectID + "/nothing",
 			status: 404, code: codeResourceNotFound},
 		{name: "unknown path outside the api needs no credentials", method: "GET", uri: "/nothing/here",
 			status: 404, code: codeResourceNotFound, unauthorized: true},
-		{name: "pageNum not a number", method: "GET", uri: tenantBase + "/snapshots?pageNum=abc",
+		{name: "pageNum not a number", method: "GET", uri: clustersV1Path + "?pageNum=abc",
 			status: 400, code: codeInvalidQueryParameter, detail: "pageNum"},
-		{name: "pageNum zero", method: "GET", uri: tenantBase + "/restores?pageNum=0",
+		{name: "pageNum zero", method: "GET", uri: clustersV1Path + "?pageNum=0",
 			status: 400, code: codeInvalidQueryParameter},
-		{name: "itemsPerPage too big", method: "GET", uri: tenantBase + "/snapshots?itemsPerPage=501",
+		{name: "itemsPerPage too big", method: "GET", uri: clustersV1Path + "?itemsPerPage=501",
 			status: 400, code: codeInvalidQueryParameter, detail: "itemsPerPage"},
-		{name: "itemsPerPage zero", method: "GET", uri: tenantBase + "/snapshots?itemsPerPage=0",
+		{name: "itemsPerPage zero", method: "GET", uri: clustersV1Path + "?itemsPerPage=0",
 			status: 400, code: codeInvalidQueryParameter},
-		{name: "includeCount not a bool", method: "GET", uri: tenantBase + "/snapshots?includeCount=maybe",
+		{name: "includeCount not a bool", method: "GET", uri: clustersV1Path + "?includeCount=maybe",
 			status: 400, code: codeInvalidQueryParameter},
 		{name: "pretty not a bool", method: "GET", uri: tenantBase + "/snapshots?pretty=very",
 			status: 400, code: codeInvalidQueryParameter},
@@ -128,8 +128,8 @@ func TestBodyTooLarge(t *testing.T) {
 	apiErrorBody(t, resp, data, http.StatusRequestEntityTooLarge, codeBodyTooLarge)
 }
 
-// manySnapshotsSeed is a seed whose only cluster has n COMPLETED snapshots,
-// snapshot i scheduled i hours after a fixed time.
+// manySnapshotsSeed is a seed whose only cluster, a Flex one, has n
+// COMPLETED snapshots, snapshot i scheduled i hours after a fixed time.
 func manySnapshotsSeed(n int) *Seed {
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	var snaps []SeedSnapshot
@@ -140,7 +140,7 @@ func manySnapshotsSeed(n int) *Seed {
 			ScheduledTime: formatTime(at), StartTime: formatTime(at), FinishTime: formatTime(at.Add(time.Minute)),
 		})
 	}
-	return &Seed{Projects: []SeedProject{{ID: DefaultProjectID, Clusters: []SeedCluster{{Name: DefaultClusterName, Snapshots: snaps}}}}}
+	return &Seed{Projects: []SeedProject{{ID: DefaultProjectID, FlexClusters: []SeedCluster{{Name: DefaultFlexClusterName, Snapshots: snaps}}}}}
 }
 
 type listBody struct {
@@ -150,9 +150,11 @@ type listBody struct {
 	Links      []link           `json:"links"`
 }
 
+// TestPagination pages a Flex list: the tenant lists take no paging
+// parameters (TestTenantListsAreUnpaged).
 func TestPagination(t *testing.T) {
 	env := newSimEnv(t, Config{Seed: manySnapshotsSeed(7)})
-	c := env.client()
+	c := env.client("Accept", mediaTypeFlex)
 	cases := []struct {
 		query     string
 		ids       []int // snapshot numbers on the page, newest first
@@ -172,11 +174,11 @@ func TestPagination(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.query, func(t *testing.T) {
-			resp, data := c.do(http.MethodGet, tenantBase+"/snapshots"+tc.query, "")
+			resp, data := c.do(http.MethodGet, flexBase+"/snapshots"+tc.query, "")
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d: %s", resp.StatusCode, data)
 			}
-			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+			if ct := resp.Header.Get("Content-Type"); ct != mediaTypeFlex {
 				t.Errorf("Content-Type %q", ct)
 			}
 			var body listBody
@@ -207,7 +209,7 @@ func TestPagination(t *testing.T) {
 			for _, l := range body.Links {
 				rels = append(rels, l.Rel)
 				u, err := url.Parse(l.Href)
-				if err != nil || u.Scheme != "http" || u.Host != strings.TrimPrefix(env.srv.URL, "http://") || u.Path != tenantBase+"/snapshots" {
+				if err != nil || u.Scheme != "http" || u.Host != strings.TrimPrefix(env.srv.URL, "http://") || u.Path != flexBase+"/snapshots" {
 					t.Errorf("%s link %q is not an absolute URL of this list", l.Rel, l.Href)
 				}
 				if l.Rel == "next" && u.Query().Get("pageNum") != tc.nextPage {

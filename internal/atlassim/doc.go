@@ -5,7 +5,10 @@
 // GET restores/{id}) and the Flex backup endpoints under
 // /api/atlas/v2/groups/{groupId}/flexClusters/{name}/backup (the same, with
 // restoreJobs for restores). The families are data over one lifecycle; the
-// v2 ones require their versioned media type.
+// v2 ones require their versioned media type. It also answers the project
+// and cluster reads another client makes to find a cluster (clusters.go):
+// GET /api/atlas/v2/groups/{groupId}, .../clusters[/{clusterName}] (v1.0
+// and v2) and .../flexClusters[/{name}].
 //
 // It is an independent implementation written from the API reference, not
 // from the project's client, so that a misreading of the API does not hide in
@@ -16,8 +19,9 @@
 //     (nonce, nonce count) pair is accepted once, and a nonce may be reused
 //     with new counts.
 //   - Atlas error bodies and codes, pagination (pageNum, itemsPerPage,
-//     includeCount, self/next/previous links) and the pretty and envelope
-//     query parameters.
+//     includeCount, self/next/previous links) where the description has it
+//     (the tenant backup lists answer every item at once), the pretty and
+//     envelope query parameters, and gzip answers when asked.
 //   - Download jobs that move QUEUED -> RUNNING -> COMPLETED on a schedule
 //     computed from an injected clock, and whose snapshotUrl works for four
 //     hours like a presigned URL: GET on it, without digest credentials,

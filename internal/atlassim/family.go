@@ -30,6 +30,14 @@ type family struct {
 	flex bool
 	// deprecated families send Deprecation and Sunset headers.
 	deprecated bool
+	// paged lists take pageNum, itemsPerPage and includeCount. The
+	// published description gives the tenant lists (listClusterBackupSnapshots,
+	// listBackupTenantRestores) none of them, so those answer every item on
+	// one page and ignore the parameters; the Flex lists take them.
+	paged bool
+	// noSunset keeps a tenant-side family answering under TenantSunset:
+	// the project and cluster reads (clusters.go) outlive the backup paths.
+	noSunset bool
 	// clusterField is the JSON field that names the source cluster of a job.
 	clusterField string
 	// restoresSegment is the path segment of the restore job collection and
@@ -95,6 +103,7 @@ var (
 		clusterField:     "instanceName",
 		restoresSegment:  "restoreJobs",
 		restoreParam:     "restoreJobId",
+		paged:            true,
 		clusterNotFound:  codeFlexClusterNotFound,
 		snapshotNotFound: codeSnapshotNotFound,
 		restoreNotFound:  codeFlexRestoreJobNotFound,
@@ -128,7 +137,7 @@ func (f *family) setDeprecationHeaders(h http.Header) {
 // gate answers what Atlas answers before a handler runs: sunset tenant
 // paths, and versioned paths asked for another version.
 func (f *family) gate(c *call) *apiError {
-	if !f.flex && c.s.tenantSunset {
+	if !f.flex && !f.noSunset && c.s.tenantSunset {
 		if f.versioned {
 			path := strings.TrimPrefix(c.r.URL.Path, "/")
 			return newAPIError(http.StatusGone, codeVersionGone,
@@ -272,6 +281,15 @@ func (f *family) jobView(c *call, j *jobState) jobView {
 	return v
 }
 
+// parsePage reads the paging parameters of a paged family's list; an
+// unpaged family ignores them (pageParams{} stands for "all on one page").
+func (f *family) parsePage(c *call) (pageParams, *apiError) {
+	if !f.paged {
+		return pageParams{}, nil
+	}
+	return parsePage(c.r.URL.Query())
+}
+
 // downloadBase is scheme://host for new snapshotUrls.
 func (s *Server) downloadBase(c *call) string {
 	if s.publicBase != "" {
@@ -281,7 +299,7 @@ func (s *Server) downloadBase(c *call) string {
 }
 
 func (f *family) listSnapshots(c *call) {
-	p, e := parsePage(c.r.URL.Query())
+	p, e := f.parsePage(c)
 	if e != nil {
 		c.fail(e)
 		return
@@ -299,7 +317,7 @@ func (f *family) listSnapshots(c *call) {
 		return
 	}
 	c.contentType = f.mediaType
-	writeList(c, views, p)
+	writeListPage(c, views, p)
 }
 
 func (f *family) getSnapshot(c *call) {
@@ -327,7 +345,7 @@ func (f *family) getSnapshot(c *call) {
 }
 
 func (f *family) listJobs(c *call) {
-	p, e := parsePage(c.r.URL.Query())
+	p, e := f.parsePage(c)
 	if e != nil {
 		c.fail(e)
 		return
@@ -346,7 +364,7 @@ func (f *family) listJobs(c *call) {
 		return
 	}
 	c.contentType = f.mediaType
-	writeList(c, views, p)
+	writeListPage(c, views, p)
 }
 
 func (f *family) getJob(c *call) {

@@ -91,10 +91,31 @@ func encodeJSON(v any, pretty bool) []byte {
 	return buf.Bytes()
 }
 
-// pageParams are the pagination query parameters of a list request.
+// pageParams are the pagination query parameters of a list request. The
+// zero value stands for an unpaged list: every item, one page.
 type pageParams struct {
 	num, perPage int
 	includeCount bool
+}
+
+// writeListPage answers a list: one page when p is paging, else every item
+// with its count and a self link to the URL as asked (an unpaged list
+// ignores paging parameters, so no next or previous link is made).
+func writeListPage[T any](c *call, items []T, p pageParams) {
+	if p.perPage > 0 {
+		writeList(c, items, p)
+		return
+	}
+	n := len(items)
+	page := listPage{Links: selfLinks(c.requestURL().String()), Results: items, TotalCount: &n}
+	if items == nil {
+		page.Results = []T{}
+	}
+	if c.envelope {
+		st := http.StatusOK
+		page.Status = &st
+	}
+	c.writeJSON(page)
 }
 
 const (

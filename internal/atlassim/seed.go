@@ -19,19 +19,34 @@ type Seed struct {
 }
 
 // SeedProject is one Atlas project (a "group" in API paths). Cluster names
-// are unique across its tenant and Flex clusters.
+// are unique across its tenant and Flex clusters. name defaults to
+// "Project-" and the id, orgId to DefaultOrgID, created to DefaultCreated.
 type SeedProject struct {
 	ID           string        `json:"id"`
+	Name         string        `json:"name,omitempty"`
+	OrgID        string        `json:"orgId,omitempty"`
+	Created      string        `json:"created,omitempty"`
 	Clusters     []SeedCluster `json:"clusters"`
 	FlexClusters []SeedCluster `json:"flexClusters,omitempty"`
 }
 
 // SeedCluster is one tenant (M2/M5) or Flex cluster with its snapshots and,
 // optionally, restore jobs that already exist when the simulator starts.
+// The cluster reads (GET .../clusters, .../flexClusters) show the rest:
+// id defaults to one derived from the project id and name,
+// backingProviderName to AWS, regionName to US_EAST_1, mongoDBVersion to
+// DefaultMongoDBVersion, createDate to DefaultCreated, and instanceSizeName
+// (tenant clusters only: M2 or M5) to M2.
 type SeedCluster struct {
-	Name        string           `json:"name"`
-	Snapshots   []SeedSnapshot   `json:"snapshots"`
-	RestoreJobs []SeedRestoreJob `json:"restoreJobs,omitempty"`
+	Name                string           `json:"name"`
+	ID                  string           `json:"id,omitempty"`
+	InstanceSizeName    string           `json:"instanceSizeName,omitempty"`
+	BackingProviderName string           `json:"backingProviderName,omitempty"`
+	RegionName          string           `json:"regionName,omitempty"`
+	MongoDBVersion      string           `json:"mongoDBVersion,omitempty"`
+	CreateDate          string           `json:"createDate,omitempty"`
+	Snapshots           []SeedSnapshot   `json:"snapshots"`
+	RestoreJobs         []SeedRestoreJob `json:"restoreJobs,omitempty"`
 }
 
 // SeedSnapshot is one snapshot, shaped like the API's BackupTenantSnapshot.
@@ -97,6 +112,12 @@ const (
 
 	// DefaultMongoDBVersion is the version the default snapshots report.
 	DefaultMongoDBVersion = "7.0.14"
+
+	// DefaultOrgID is the organization of projects whose seed names none.
+	DefaultOrgID = "6568a1b2c3d4e5f600000001"
+	// DefaultCreated is when projects and clusters were created, unless
+	// the seed says otherwise.
+	DefaultCreated = "2024-06-01T09:00:00Z"
 )
 
 // DefaultSeed returns a fresh copy of the state used when Config.Seed is nil.
@@ -267,12 +288,14 @@ var (
 		"expirationDate": seedString, "restoreFinishedDate": seedString,
 	}}
 	clusterShape = &jsonShape{fields: map[string]*jsonShape{
-		"name":        seedString,
+		"name": seedString, "id": seedString, "instanceSizeName": seedString,
+		"backingProviderName": seedString, "regionName": seedString,
+		"mongoDBVersion": seedString, "createDate": seedString,
 		"snapshots":   {elem: snapshotShape},
 		"restoreJobs": {elem: restoreJobShape},
 	}}
 	projectShape = &jsonShape{fields: map[string]*jsonShape{
-		"id":           seedString,
+		"id": seedString, "name": seedString, "orgId": seedString, "created": seedString,
 		"clusters":     {elem: clusterShape},
 		"flexClusters": {elem: clusterShape},
 	}}
@@ -424,6 +447,7 @@ func validateSeed(seed *Seed) error {
 	for pi, p := range seed.Projects {
 		pp := fmt.Sprintf("projects[%d]", pi)
 		errs.id(pp+".id", p.ID)
+		errs.project(pp, p)
 		if first, dup := projectAt[p.ID]; dup && p.ID != "" {
 			errs.add("%s.id: duplicate project id %q (first at %s)", pp, p.ID, first)
 		} else {
@@ -437,6 +461,7 @@ func validateSeed(seed *Seed) error {
 			for ci, c := range group.clusters {
 				cp := fmt.Sprintf("%s.%s[%d]", pp, group.field, ci)
 				errs.cluster(cp, c, clusterAt, snapshotAt, jobAt)
+				errs.clusterInfo(cp, c, group.field == "flexClusters")
 			}
 		}
 	}

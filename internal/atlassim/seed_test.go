@@ -57,7 +57,7 @@ func TestParseSeedErrors(t *testing.T) {
 		{"trailing data", goodSeed + "{}", "unexpected data after"},
 		{"top-level array", `[]`, "seed: want a JSON object, got an array"},
 		{"unknown top-level field", `{"projects":[],"keys":1}`, `seed: unknown field "keys"`},
-		{"unknown project field", edit(`"clusters":[`, `"name":"p","clusters":[`), `projects[0]: unknown field "name"`},
+		{"unknown project field", edit(`"clusters":[`, `"nickname":"p","clusters":[`), `projects[0]: unknown field "nickname"`},
 		{"unknown snapshot field", edit(`"mongoDBVersion"`, `"size":1,"mongoDBVersion"`), snap + `: unknown field "size"`},
 		{"unknown job field", edit(`"deliveryType"`, `"snapshotUrl":"x","deliveryType"`), job + `: unknown field "snapshotUrl"`},
 		{"number as id", edit(`"id":"aaaaaaaaaaaaaaaaaaaaaaaa"`, `"id":12`), "projects[0].id: want a string, got a number"},

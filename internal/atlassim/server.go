@@ -23,6 +23,11 @@ type Config struct {
 	// PublicKey and PrivateKey are the digest credentials; "" means the
 	// Default keys.
 	PublicKey, PrivateKey string
+	// ClientID and ClientSecret are the service account accepted at the
+	// token endpoint, besides the keys; "" means the Default ones.
+	// TokenLifetime bounds each access token (0: DefaultTokenLifetime).
+	ClientID, ClientSecret string
+	TokenLifetime          time.Duration
 	// Seed is the starting state; nil means DefaultSeed().
 	Seed *Seed
 	// Now is the clock; nil means time.Now. Every time decision uses it.
@@ -35,7 +40,8 @@ type Config struct {
 	// "" means the scheme and host of the request that created the job.
 	PublicBaseURL string
 	// Logf, when set, gets one line per request. It never sees keys,
-	// Authorization values or URL tokens (paths only, no query strings).
+	// Authorization values or URL tokens: API paths keep their query with
+	// only paging values (logTarget), download links none.
 	Logf func(format string, args ...any)
 	// Faults are the faults injected from the start; SetFaults changes them.
 	Faults Faults
@@ -45,6 +51,10 @@ type Config struct {
 	// TenantSunset makes the tenant paths answer as after their sunset:
 	// 410 VERSION_GONE on v2, 404 RESOURCE_NOT_FOUND on v1.0.
 	TenantSunset bool
+	// Gzip sends JSON answers gzipped when the request accepts gzip, as
+	// Atlas does (gzip.go). Off by default in-process, where tests wrap the
+	// simulator and read its raw answers; cmd/atlas-sim turns it on.
+	Gzip bool
 }
 
 // maxBodyBytes caps request bodies; Atlas bodies for these endpoints are tiny.
@@ -59,9 +69,11 @@ type Server struct {
 	logf         func(format string, args ...any)
 	sleep        func(ctx context.Context, d time.Duration) error
 	tenantSunset bool
+	gzip         bool
 
 	faults *faultState
 	auth   *digestAuth
+	oauth  *oauthState
 	stats  *statsRecorder
 	routes []route
 
@@ -77,6 +89,18 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.PublicKey == "" {
 		cfg.PublicKey = DefaultPublicKey
+	}
+	if cfg.ClientID == "" {
+		cfg.ClientID = DefaultClientID
+	}
+	if cfg.ClientSecret == "" {
+		cfg.ClientSecret = DefaultClientSecret
+	}
+	if cfg.TokenLifetime == 0 {
+		cfg.TokenLifetime = DefaultTokenLifetime
+	}
+	if cfg.TokenLifetime < time.Second {
+		return nil, errors.New("atlassim: TokenLifetime must be at least a second (expires_in counts whole seconds)")
 	}
 	if cfg.PrivateKey == "" {
 		cfg.PrivateKey = DefaultPrivateKey
@@ -113,8 +137,10 @@ func New(cfg Config) (*Server, error) {
 		logf:         cfg.Logf,
 		sleep:        cfg.Sleep,
 		tenantSunset: cfg.TenantSunset,
+		gzip:         cfg.Gzip,
 		faults:       &faultState{},
 		auth:         newDigestAuth(cfg.PublicKey, cfg.PrivateKey),
+		oauth:        newOAuthState(cfg.ClientID, cfg.ClientSecret, cfg.TokenLifetime),
 		stats:        newStatsRecorder(),
 		projects:     map[string]*projectState{},
 		jobsByID:     map[string]*jobState{},
@@ -131,7 +157,7 @@ func New(cfg Config) (*Server, error) {
 	if err := s.load(seed); err != nil {
 		return nil, err
 	}
-	s.routes = buildRoutes(s, tenantV1, tenantV2, flexV2)
+	s.routes = append(buildRoutes(s, tenantV1, tenantV2, flexV2), readRoutes()...)
 	return s, nil
 }
 
@@ -194,6 +220,7 @@ func buildRoutes(s *Server, families ...*family) []route {
 		routes = append(routes, f.routes()...)
 	}
 	routes = append(routes, newRoute(http.MethodGet, downloadRoutePattern, false, s.serveDownload))
+	routes = append(routes, oauthRoutes(s)...)
 	return routes
 }
 
@@ -231,7 +258,7 @@ type call struct {
 
 // writeJSON answers 200 with v.
 func (c *call) writeJSON(v any) {
-	body := encodeJSON(v, c.pretty)
+	body := c.encodeBody(encodeJSON(v, c.pretty))
 	c.w.Header().Set("Content-Type", c.contentType)
 	c.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	c.w.WriteHeader(http.StatusOK)
@@ -269,7 +296,7 @@ func writeList[T any](c *call, items []T, p pageParams) {
 
 // fail answers with an Atlas error body. Errors are never enveloped.
 func (c *call) fail(e *apiError) {
-	body := encodeJSON(e, c.pretty)
+	body := c.encodeBody(encodeJSON(e, c.pretty))
 	c.w.Header().Set("Content-Type", "application/json")
 	c.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	c.w.WriteHeader(e.Status)
@@ -333,12 +360,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = c.droppedStatus
 	}
 	s.stats.record(key, status, rw.challenged, c.fault, c.refusal)
+	s.stats.recordQuery(key, loggedQuery(r))
 	if s.logf != nil {
 		outcome := strconv.Itoa(status)
 		if c.dropped {
 			outcome += ", connection dropped"
 		}
-		s.logf("%s %s -> %s (%s)", r.Method, r.URL.Path, outcome, s.now().Sub(start).Round(time.Microsecond))
+		s.logf("%s %s -> %s (%s)", r.Method, logTarget(r), outcome, s.now().Sub(start).Round(time.Microsecond))
 	}
 	if c.hijackedConn != nil {
 		_ = c.hijackedConn.Close()
@@ -384,7 +412,7 @@ func (s *Server) dispatch(c *call) string {
 
 	case len(allowed) > 0:
 		key := r.Method + " " + s.firstPatternFor(pathSegs)
-		if strings.HasPrefix(r.URL.Path, apiPrefix) && !s.authenticate(c) {
+		if strings.HasPrefix(r.URL.Path, apiPrefix) && !isOAuthPath(r.URL.Path) && !s.authenticate(c) {
 			return key
 		}
 		sort.Strings(allowed)
@@ -512,6 +540,9 @@ func (s *Server) firstPatternFor(pathSegs []string) string {
 // authenticate answers the 401 challenge itself when credentials are
 // missing or wrong, and reports whether the request may proceed.
 func (s *Server) authenticate(c *call) bool {
+	if handled, ok := s.authenticateBearer(c); handled {
+		return ok // a service account's token (oauth.go)
+	}
 	uri := c.r.RequestURI
 	if uri == "" {
 		uri = c.r.URL.RequestURI()
@@ -524,7 +555,7 @@ func (s *Server) authenticate(c *call) bool {
 	detail := "You are not authorized for this resource."
 	switch outcome {
 	case authMissing:
-		detail = "Authentication credentials are required: use HTTP Digest authentication with an API public key as user name and its private key as password."
+		detail = "Authentication credentials are required: use HTTP Digest authentication with an API public key as user name and its private key as password, or a service account's Bearer token from POST " + tokenPath + "."
 	case authStale:
 		detail = "The digest nonce has expired; retry with the new nonce."
 		c.fault = faultStaleNonce

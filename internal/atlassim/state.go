@@ -19,11 +19,13 @@ const downloadLinkLifetime = 4 * time.Hour
 
 type projectState struct {
 	id       string
+	info     projectInfo // what GET .../groups/{groupId} shows (clusters.go)
 	clusters map[string]*clusterState
 }
 
 type clusterState struct {
 	name      string
+	info      clusterInfo      // what the cluster reads show (clusters.go)
 	flex      bool             // a Flex cluster, served by the Flex family only
 	snapshots []*snapshotState // newest first
 	jobs      []*jobState      // creation order
@@ -157,8 +159,9 @@ func (j *jobState) tokenMatches(token, expires string) bool {
 }
 
 // Job is a restore job as the simulator sees it at the time of the call.
-// SnapshotURL, RestoreFinishedDate and SnapshotFinishedDate are empty until
-// the job is COMPLETED, as in the API.
+// SnapshotURL and RestoreFinishedDate are empty until the job is COMPLETED,
+// as in the API; SnapshotFinishedDate is the snapshot's finishTime whatever
+// the job's status (see facts).
 type Job struct {
 	ID           string
 	ProjectID    string
@@ -190,10 +193,14 @@ func (j *jobState) facts(now time.Time) Job {
 		ExpirationDate:           j.expires,
 		TargetDeploymentItemName: j.clusterName,
 		TargetProjectID:          j.projectID,
+		// The description defines snapshotFinishedDate as when Atlas
+		// "completed writing this snapshot": a fact of the snapshot, not of
+		// the job, so it is shown as soon as the snapshot has finished (for
+		// a download, always: only COMPLETED snapshots can be downloaded).
+		SnapshotFinishedDate: j.snapshotFinished,
 	}
 	if status == StatusCompleted {
 		job.RestoreFinishedDate = finished
-		job.SnapshotFinishedDate = j.snapshotFinished
 		if j.deliveryType == deliveryDownload {
 			job.SnapshotURL = j.snapshotURL()
 		}
@@ -204,11 +211,12 @@ func (j *jobState) facts(now time.Time) Job {
 // load builds the state from a validated seed.
 func (s *Server) load(seed *Seed) error {
 	for _, p := range seed.Projects {
-		ps := &projectState{id: p.ID, clusters: map[string]*clusterState{}}
+		ps := &projectState{id: p.ID, info: newProjectInfo(p), clusters: map[string]*clusterState{}}
 		s.projects[p.ID] = ps
 		all := append(append([]SeedCluster(nil), p.Clusters...), p.FlexClusters...)
 		for i, c := range all {
 			cs := &clusterState{name: c.Name, flex: i >= len(p.Clusters)}
+			cs.info = newClusterInfo(p.ID, c, cs.flex)
 			ps.clusters[c.Name] = cs
 			for _, snap := range c.Snapshots {
 				cs.addSnapshot(newSnapshotState(snap))

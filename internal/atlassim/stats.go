@@ -19,12 +19,19 @@ import (
 // download that is then dropped counts as both), and
 // JobsCreated the download jobs created through the API, by
 // "<projectId>/<clusterName>" (a dropped request's job included).
+// TokenRequests counts requests to POST /api/oauth/token, whatever their
+// answer (they are in TotalRequests too).
 type Stats struct {
 	TotalRequests    int64                       `json:"totalRequests"`
 	DigestChallenges int64                       `json:"digestChallenges"`
+	TokenRequests    int64                       `json:"tokenRequests"`
 	Routes           map[string]map[string]int64 `json:"routes"`
 	Faults           FaultCounts                 `json:"faults"`
 	JobsCreated      map[string]int64            `json:"jobsCreated"`
+	// Queries counts API requests by route key, then by query string
+	// (sorted; paging values kept, others redacted; see loggedQuery), so
+	// that paging shows. Requests without a query are not in it.
+	Queries map[string]map[string]int64 `json:"queries"`
 }
 
 // FaultCounts counts injected faults by kind.
@@ -59,7 +66,7 @@ type statsRecorder struct {
 }
 
 func newStatsRecorder() *statsRecorder {
-	return &statsRecorder{s: Stats{Routes: map[string]map[string]int64{}, JobsCreated: map[string]int64{}}}
+	return &statsRecorder{s: Stats{Routes: map[string]map[string]int64{}, JobsCreated: map[string]int64{}, Queries: map[string]map[string]int64{}}}
 }
 
 func (r *statsRecorder) jobCreated(projectID, clusterName string) {
@@ -76,6 +83,9 @@ func (r *statsRecorder) record(routeKey string, status int, challenged bool, fau
 	r.s.TotalRequests++
 	if challenged {
 		r.s.DigestChallenges++
+	}
+	if routeKey == http.MethodPost+" "+tokenPath {
+		r.s.TokenRequests++
 	}
 	for _, fault := range faults {
 		switch fault {
@@ -107,9 +117,11 @@ func (r *statsRecorder) snapshot() Stats {
 	out := Stats{
 		TotalRequests:    r.s.TotalRequests,
 		DigestChallenges: r.s.DigestChallenges,
+		TokenRequests:    r.s.TokenRequests,
 		Routes:           make(map[string]map[string]int64, len(r.s.Routes)),
 		Faults:           r.s.Faults,
 		JobsCreated:      make(map[string]int64, len(r.s.JobsCreated)),
+		Queries:          r.copyQueries(),
 	}
 	for k, n := range r.s.JobsCreated {
 		out.JobsCreated[k] = n
