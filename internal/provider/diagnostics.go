@@ -16,6 +16,9 @@ import (
 // the operation, the HTTP status, Atlas's errorCode and detail, and what to
 // do next. Errors about one argument are attached to that argument.
 func addAtlasError(diags *diag.Diagnostics, kind downloadKind, op string, err error) {
+	if addCredentialError(diags, op, err) {
+		return // the service account's or access token's failure (credentials.go)
+	}
 	var ae *atlas.Error
 	if !errors.As(err, &ae) {
 		addOtherError(diags, op, err)

@@ -74,9 +74,12 @@ type atlasProvider struct {
 }
 
 type providerModel struct {
-	PublicKey  types.String `tfsdk:"public_key"`
-	PrivateKey types.String `tfsdk:"private_key"`
-	BaseURL    types.String `tfsdk:"base_url"`
+	PublicKey    types.String `tfsdk:"public_key"`
+	PrivateKey   types.String `tfsdk:"private_key"`
+	ClientID     types.String `tfsdk:"client_id"`
+	ClientSecret types.String `tfsdk:"client_secret"`
+	AccessToken  types.String `tfsdk:"access_token"`
+	BaseURL      types.String `tfsdk:"base_url"`
 }
 
 func (p *atlasProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -87,7 +90,8 @@ func (p *atlasProvider) Metadata(_ context.Context, _ provider.MetadataRequest, 
 func (p *atlasProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Requests download links for MongoDB Atlas backup snapshots and hands them to " +
-			"the rest of a configuration. Authenticates with an Atlas programmatic API key (HTTP Digest).",
+			"the rest of a configuration. Authenticates with an Atlas service account (OAuth 2.0 client " +
+			"credentials), an access token obtained elsewhere, or a programmatic API key (HTTP Digest): exactly one.",
 		Attributes: map[string]schema.Attribute{
 			"public_key": schema.StringAttribute{
 				Optional: true,
@@ -100,6 +104,27 @@ func (p *atlasProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				MarkdownDescription: "Private part of the Atlas programmatic API key. Defaults to the environment " +
 					"variable `MONGODB_ATLAS_PRIVATE_KEY`, then `MONGODB_ATLAS_PRIVATE_API_KEY`. Prefer the environment " +
 					"variable, so the key stays out of configuration files.",
+			},
+			"client_id": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Client ID of an Atlas service account (OAuth 2.0 client credentials), used " +
+					"instead of an API key. Defaults to the environment variable `MONGODB_ATLAS_CLIENT_ID`. The " +
+					"provider requests access tokens with it and `client_secret`, and renews them before they expire.",
+			},
+			"client_secret": schema.StringAttribute{
+				Optional:  true,
+				Sensitive: true,
+				MarkdownDescription: "Secret of the Atlas service account named by `client_id`. Defaults to the " +
+					"environment variable `MONGODB_ATLAS_CLIENT_SECRET`. Prefer the environment variable, so the " +
+					"secret stays out of configuration files.",
+			},
+			"access_token": schema.StringAttribute{
+				Optional:  true,
+				Sensitive: true,
+				MarkdownDescription: "An Atlas access token obtained elsewhere (for example by a pipeline from a " +
+					"service account), sent as it is. Defaults to the environment variable " +
+					"`MONGODB_ATLAS_ACCESS_TOKEN`. The provider cannot renew it: Atlas's tokens last an hour, so a " +
+					"run that may outlast the token should give `client_id` and `client_secret` instead.",
 			},
 			"base_url": schema.StringAttribute{
 				Optional: true,
@@ -140,27 +165,25 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
 
-	publicKey, pubFrom := resolve(cfg.PublicKey, envPublicKey)
-	privateKey, privFrom := resolve(cfg.PrivateKey, envPrivateKey)
-	data.secrets = []string{privateKey}
-	ctx = data.logContext(ctx)
 	baseURL, baseFrom := resolve(cfg.BaseURL, envBaseURL)
 	if baseFrom == "" {
 		baseURL, baseFrom = atlas.DefaultBaseURL, "the default"
 	}
-	switch {
-	case cfg.PublicKey.IsUnknown() || cfg.PrivateKey.IsUnknown() || cfg.BaseURL.IsUnknown():
-		data.missing = diag.NewErrorDiagnostic("Atlas Provider Configuration Not Known Yet",
-			"The provider's public_key, private_key or base_url depends on a value that is known only after "+
-				"apply, so the provider cannot call Atlas during this plan. Apply the resources it depends on "+
-				"first (for example with -target), then plan again.")
-		return
-	case publicKey == "" || privateKey == "":
-		data.missing = diag.NewErrorDiagnostic("Missing Atlas API Key",
-			fmt.Sprintf("The provider needs an Atlas programmatic API key to call Atlas, and the %s missing. "+
-				"Give it either in the provider block (public_key and private_key) or in the environment "+
-				"(MONGODB_ATLAS_PUBLIC_KEY and MONGODB_ATLAS_PRIVATE_KEY; MONGODB_ATLAS_PUBLIC_API_KEY and "+
-				"MONGODB_ATLAS_PRIVATE_API_KEY are read too).", missingKeys(publicKey, privateKey)))
+	for _, v := range []types.String{cfg.PublicKey, cfg.PrivateKey, cfg.ClientID, cfg.ClientSecret, cfg.AccessToken, cfg.BaseURL} {
+		if v.IsUnknown() {
+			data.missing = diag.NewErrorDiagnostic("Atlas Provider Configuration Not Known Yet",
+				"The provider's credentials (public_key, private_key, client_id, client_secret, access_token) or "+
+					"base_url depend on a value that is known only after apply, so the provider cannot call Atlas "+
+					"during this plan. Apply the resources it depends on first (for example with -target), then "+
+					"plan again.")
+			return
+		}
+	}
+	creds, problem := resolveCredentials(cfg)
+	data.secrets = []string{creds.get("private_key"), creds.get("client_secret"), creds.get("access_token")}
+	ctx = data.logContext(ctx)
+	if problem != nil {
+		data.missing = problem
 		return
 	}
 	if _, err := atlas.ParseBaseURL(baseURL); err != nil {
@@ -172,16 +195,19 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	}
 	ccfg := atlas.Config{
-		BaseURL:    baseURL,
-		PublicKey:  publicKey,
-		PrivateKey: privateKey,
-		UserAgent:  fmt.Sprintf("terraform-provider-atlas/%s (terraform %s)", p.version, req.TerraformVersion),
-		Now:        p.now,
-		Sleep:      p.sleep,
+		BaseURL:      baseURL,
+		PublicKey:    creds.get("public_key"),
+		PrivateKey:   creds.get("private_key"),
+		ClientID:     creds.get("client_id"),
+		ClientSecret: creds.get("client_secret"),
+		AccessToken:  creds.get("access_token"),
+		UserAgent:    fmt.Sprintf("terraform-provider-atlas/%s (terraform %s)", p.version, req.TerraformVersion),
+		Now:          p.now,
+		Sleep:        p.sleep,
 		Log: func(ctx context.Context, msg string, fields map[string]any) {
 			tflog.Debug(ctx, msg, fields)
 		},
-		LogHTTP: wireLog(privateKey),
+		LogHTTP: wireLogSecrets(data.secrets...),
 	}
 	if p.tweakClient != nil {
 		p.tweakClient(&ccfg)
@@ -191,9 +217,11 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		resp.Diagnostics.AddError("Cannot Configure the Atlas Client", err.Error())
 		return
 	}
-	tflog.Debug(ctx, "atlas client configured", map[string]any{
-		"base_url": client.BaseURL(), "public_key_from": pubFrom, "private_key_from": privFrom,
-	})
+	fields := map[string]any{"base_url": client.BaseURL(), "auth_method": client.AuthMethod()}
+	for attr, from := range creds.from {
+		fields[attr+"_from"] = from // where each came from, never the value
+	}
+	tflog.Debug(ctx, "atlas client configured", fields)
 	data.client = client
 }
 

@@ -10,21 +10,27 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
-// validateKeyArguments catches API key arguments that cannot work, at plan
-// time. The messages describe the value and never repeat it: one of them
-// is the private key.
+// validateKeyArguments catches credentials arguments that cannot work, at
+// plan time. The messages describe the value and never repeat it: most of
+// them are secrets.
 func validateKeyArguments(cfg providerModel, diags *diag.Diagnostics) {
 	for _, a := range []struct {
-		name string
-		v    types.String
-	}{{"public_key", cfg.PublicKey}, {"private_key", cfg.PrivateKey}} {
+		name, summary, env, what string
+		v                        types.String
+	}{
+		{"public_key", "Invalid Atlas API Key", "MONGODB_ATLAS_PUBLIC_KEY, MONGODB_ATLAS_PRIVATE_KEY", "key", cfg.PublicKey},
+		{"private_key", "Invalid Atlas API Key", "MONGODB_ATLAS_PUBLIC_KEY, MONGODB_ATLAS_PRIVATE_KEY", "key", cfg.PrivateKey},
+		{"client_id", "Invalid Atlas Service Account", "MONGODB_ATLAS_CLIENT_ID, MONGODB_ATLAS_CLIENT_SECRET", "client ID", cfg.ClientID},
+		{"client_secret", "Invalid Atlas Service Account", "MONGODB_ATLAS_CLIENT_ID, MONGODB_ATLAS_CLIENT_SECRET", "secret", cfg.ClientSecret},
+		{"access_token", "Invalid Atlas Access Token", "MONGODB_ATLAS_ACCESS_TOKEN", "token", cfg.AccessToken},
+	} {
 		if a.v.IsNull() || a.v.IsUnknown() {
 			continue
 		}
 		if msg := checkKey(a.v.ValueString()); msg != "" {
-			diags.AddAttributeError(path.Root(a.name), "Invalid Atlas API Key",
-				fmt.Sprintf("The value of %s %s. Copy the key again from the Atlas UI, or leave the argument out "+
-					"and set it in the environment (MONGODB_ATLAS_PUBLIC_KEY, MONGODB_ATLAS_PRIVATE_KEY).", a.name, msg))
+			diags.AddAttributeError(path.Root(a.name), a.summary,
+				fmt.Sprintf("The value of %s %s. Copy the %s again from the Atlas UI, or leave the argument out "+
+					"and set it in the environment (%s).", a.name, msg, a.what, a.env))
 		}
 	}
 }
