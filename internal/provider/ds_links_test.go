@@ -66,7 +66,7 @@ data "atlas_%[1]s_restore_jobs" "listed" {
 			}
 			jobs := tfjsonpath.New("restore_jobs")
 			resource.Test(t, resource.TestCase{
-				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)},
+				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{ephemeralResourcesTestable()},
 				ProtoV6ProviderFactories: env.factories(),
 				Steps: []resource.TestStep{
 					{

@@ -258,7 +258,7 @@ func TestAccEphemeralDownload(t *testing.T) {
 			factories := env.factories()
 			factories["echo"] = echoprovider.NewProviderServer()
 			resource.ParallelTest(t, resource.TestCase{
-				TerraformVersionChecks: []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)},
+				TerraformVersionChecks: []tfversion.TerraformVersionCheck{ephemeralResourcesTestable()},
 				ProtoV6ProviderFactories: map[string]func() (tfprotov6.ProviderServer, error){
 					"atlas": factories["atlas"], "echo": factories["echo"],
 				},
