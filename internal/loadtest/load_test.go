@@ -4,7 +4,8 @@
 // downloads beyond a per-project limit, and checks that every resource
 // ends with exactly one job of its own.
 //
-// make test runs it small (LOADTEST_N=20); make loadtest runs the full
+// It runs once with the API key and once with a service account. make test
+// runs it small (LOADTEST_N=20); make loadtest runs the full
 // size (200 resources, -parallelism=50) and prints the counts.
 // LOADTEST_DOWNLOAD_LIMIT sets the per-project download limit (default a
 // third of the parallelism).
@@ -52,10 +53,26 @@ func terraformBinary(t *testing.T) string {
 	return p
 }
 
+// The load runs once with each way to authenticate: the API key (digest)
+// and a service account (Bearer tokens, whose endpoint meets the faults
+// too).
 func TestApplyManyDownloadsUnderFaults(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("set TF_ACC=1 to run the load test (make test does)")
 	}
+	auth := map[string][]string{
+		"api key": {"MONGODB_ATLAS_PUBLIC_KEY=" + atlassim.DefaultPublicKey, "MONGODB_ATLAS_PRIVATE_KEY=" + atlassim.DefaultPrivateKey},
+		"service account": {"MONGODB_ATLAS_PUBLIC_KEY=", "MONGODB_ATLAS_PRIVATE_KEY=",
+			"MONGODB_ATLAS_CLIENT_ID=" + atlassim.DefaultClientID, "MONGODB_ATLAS_CLIENT_SECRET=" + atlassim.DefaultClientSecret},
+	}
+	for _, name := range []string{"api key", "service account"} {
+		t.Run(name, func(t *testing.T) { applyManyDownloads(t, auth[name], name == "service account") })
+	}
+}
+
+// applyManyDownloads is the load with the given credentials in terraform's
+// environment.
+func applyManyDownloads(t *testing.T, credentials []string, serviceAccount bool) {
 	n := envInt(t, "LOADTEST_N", 20)
 	parallelism := envInt(t, "LOADTEST_PARALLELISM", 10)
 	// Fewer jobs may be unfinished than terraform runs at once, so some
@@ -108,9 +125,11 @@ resource "atlas_tenant_snapshot_download" "load" {
 	rc := filepath.Join(dir, "terraform.rc")
 	write(t, rc, fmt.Sprintf("provider_installation {\n  filesystem_mirror {\n    path    = %q\n    include = [\"registry.terraform.io/atlas-community/atlas\"]\n  }\n}\n", mirror))
 
+	// Later entries win over the developer's own environment.
 	env := append(os.Environ(),
 		"TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1",
-		"MONGODB_ATLAS_PUBLIC_KEY="+atlassim.DefaultPublicKey, "MONGODB_ATLAS_PRIVATE_KEY="+atlassim.DefaultPrivateKey)
+		"MONGODB_ATLAS_CLIENT_ID=", "MONGODB_ATLAS_CLIENT_SECRET=", "MONGODB_ATLAS_ACCESS_TOKEN=")
+	env = append(env, credentials...)
 	run := func(args ...string) string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
@@ -172,12 +191,19 @@ resource "atlas_tenant_snapshot_download" "load" {
 		}
 	}
 	st := sim.Stats()
-	t.Logf("load: %d resources, -parallelism=%d, download limit %d, apply %s; simulator: %d requests, %d digest challenges, "+
-		"%d rate limited (429), %d injected 5xx, %d dropped after acting, %d stale nonces, "+
+	t.Logf("load: %d resources, -parallelism=%d, download limit %d, apply %s; simulator: %d API requests, %d token requests, "+
+		"%d digest challenges, %d rate limited (429), %d injected 5xx, %d dropped after acting, %d stale nonces, "+
 		"%d refused over the download limit; %d jobs",
-		n, parallelism, downloadLimit, elapsed.Round(time.Millisecond), st.TotalRequests, st.DigestChallenges,
-		st.Faults.RateLimited, st.Faults.Injected5xx, st.Faults.Dropped, st.Faults.StaleNonce,
+		n, parallelism, downloadLimit, elapsed.Round(time.Millisecond), st.TotalRequests-st.TokenRequests, st.TokenRequests,
+		st.DigestChallenges, st.Faults.RateLimited, st.Faults.Injected5xx, st.Faults.Dropped, st.Faults.StaleNonce,
 		st.Faults.TooManyDownloads, len(jobs))
+	switch {
+	case serviceAccount && (st.TokenRequests == 0 || st.DigestChallenges != 0):
+		t.Errorf("the service-account run made %d token requests and met %d digest challenges; it did not use the service account",
+			st.TokenRequests, st.DigestChallenges)
+	case !serviceAccount && st.TokenRequests != 0:
+		t.Errorf("the API-key run made %d token requests", st.TokenRequests)
+	}
 	if n >= 20 && st.Faults.Injected5xx+st.Faults.Dropped == 0 {
 		t.Errorf("no fault fired; the test proved nothing: %+v", st.Faults)
 	}
