@@ -29,6 +29,15 @@ provider_addr="registry.terraform.io/atlas-community/atlas"
 # from the same environment variables it reads for real Atlas.
 public_key="demopubkey"
 private_key="demo-private-key-0000"
+# DEMO_AUTH=service_account authenticates with a service account (OAuth 2.0
+# client credentials) instead of the API key.
+client_id="mdb_sa_id_demo0000000000000000000"
+client_secret="mdb_sa_sk_demo-secret-0000"
+auth="${DEMO_AUTH:-api_key}"
+case "$auth" in
+  api_key | service_account) ;;
+  *) echo "demo: DEMO_AUTH must be api_key or service_account, not $auth" >&2; exit 1 ;;
+esac
 
 color_args=()
 if [[ ! -t 1 || -n "${NO_COLOR:-}" ]]; then
@@ -172,6 +181,7 @@ func stats(rawURL string) error {
 	var st struct {
 		TotalRequests    int64                       `json:"totalRequests"`
 		DigestChallenges int64                       `json:"digestChallenges"`
+		TokenRequests    int64                       `json:"tokenRequests"`
 		Routes           map[string]map[string]int64 `json:"routes"`
 		Faults           map[string]int64            `json:"faults"`
 		JobsCreated      map[string]int64            `json:"jobsCreated"`
@@ -228,8 +238,12 @@ func stats(rawURL string) error {
 	for _, n := range st.Faults {
 		faults += n
 	}
-	fmt.Printf("  %d requests: %d were digest challenges (401 until the provider signs its request), %d injected faults; %d download job(s) created\n",
-		st.TotalRequests, st.DigestChallenges, faults, jobs)
+	auth := fmt.Sprintf("%d were digest challenges (401 until the provider signs its request)", st.DigestChallenges)
+	if st.TokenRequests > 0 {
+		auth = fmt.Sprintf("%d asked for a service-account token", st.TokenRequests)
+	}
+	fmt.Printf("  %d requests: %s, %d injected faults; %d download job(s) created\n",
+		st.TotalRequests, auth, faults, jobs)
 	return nil
 }
 EOF
@@ -253,6 +267,7 @@ write_helper
 # Built outside the module: it needs only the standard library.
 long "building the demo helper" go -C "$tmp/helper" build -trimpath -o "$tmp/demo-helper" main.go
 "$tmp/atlas-sim" -addr 127.0.0.1:0 -public-key "$public_key" -private-key "$private_key" \
+  -client-id "$client_id" -client-secret "$client_secret" \
   >"$tmp/sim.out" 2>"$tmp/sim.err" &
 sim_pid=$!
 
@@ -286,8 +301,17 @@ export TF_IN_AUTOMATION=1
 export TF_INPUT=0
 export CHECKPOINT_DISABLE=1
 export TF_VAR_base_url="$base_url"
-export MONGODB_ATLAS_PUBLIC_KEY="$public_key"
-export MONGODB_ATLAS_PRIVATE_KEY="$private_key"
+unset MONGODB_ATLAS_PUBLIC_KEY MONGODB_ATLAS_PRIVATE_KEY MONGODB_ATLAS_PUBLIC_API_KEY MONGODB_ATLAS_PRIVATE_API_KEY \
+  MONGODB_ATLAS_CLIENT_ID MONGODB_ATLAS_CLIENT_SECRET MONGODB_ATLAS_ACCESS_TOKEN
+if [[ "$auth" == service_account ]]; then
+  echo "authentication: service account $client_id (MONGODB_ATLAS_CLIENT_ID, MONGODB_ATLAS_CLIENT_SECRET)"
+  export MONGODB_ATLAS_CLIENT_ID="$client_id"
+  export MONGODB_ATLAS_CLIENT_SECRET="$client_secret"
+else
+  echo "authentication: API key $public_key (MONGODB_ATLAS_PUBLIC_KEY, MONGODB_ATLAS_PRIVATE_KEY)"
+  export MONGODB_ATLAS_PUBLIC_KEY="$public_key"
+  export MONGODB_ATLAS_PRIVATE_KEY="$private_key"
+fi
 
 # DEMO_EXAMPLE picks another runnable example under examples/ (such as
 # flex-latest); the whole tree is copied so relative module sources work.
