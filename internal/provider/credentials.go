@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 package provider
 
 import (
@@ -212,12 +214,4 @@ func addCredentialError(diags *diag.Diagnostics, op string, err error) bool {
 		return true
 	}
 	return false
-}
-
-// wireLogSecrets is wireLog masking every secret of the configuration.
-func wireLogSecrets(secrets ...string) atlas.LogFunc {
-	if logsOff {
-		return nil
-	}
-	return httpLogger(secrets...)
 }

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 package provider
 
 import (
@@ -119,13 +121,14 @@ func SilenceLogsUnlessAsked() {
 	logsOff = true
 }
 
-// wireLog is the client's wire log for a provider whose private key is
-// privateKey, or nil when logs are off.
-func wireLog(privateKey string) atlas.LogFunc {
+// wireLog is the client's wire log, masking every secret of the
+// configuration (private key, client secret, access token), or nil when
+// logs are off.
+func wireLog(secrets ...string) atlas.LogFunc {
 	if logsOff {
 		return nil
 	}
-	return httpLogger(privateKey)
+	return httpLogger(secrets...)
 }
 
 // logContext masks secrets in an operation's context; d may be nil (a

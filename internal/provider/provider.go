@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Package provider is the Terraform side of the atlas provider: schemas,
 // plan behaviour and the create, read, update and delete of each resource.
 // It speaks to Atlas only through internal/atlas.
@@ -207,7 +209,7 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		Log: func(ctx context.Context, msg string, fields map[string]any) {
 			tflog.Debug(ctx, msg, fields)
 		},
-		LogHTTP: wireLogSecrets(data.secrets...),
+		LogHTTP: wireLog(data.secrets...),
 	}
 	if p.tweakClient != nil {
 		p.tweakClient(&ccfg)
