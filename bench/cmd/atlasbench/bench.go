@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 package main
 
 import (
@@ -42,8 +44,14 @@ type bench struct {
 
 // sample is one run's measurements.
 type sample struct {
-	Apply, Plan         simStats
-	ApplySeconds        float64 // no added latency
+	Apply, Plan  simStats // section 1, with the API key
+	ApplySeconds float64  // that apply, no added latency
+	// Section 1 with a service account, and the provider processes each
+	// of its commands started (counted by the wrapper).
+	SAApply, SAPlan                   simStats
+	SAApplyProviders, SAPlanProviders int
+
+	// Section 2.
 	LatencyApply        simStats
 	LatencyApplySeconds float64
 	DataApplySeconds    float64
@@ -75,7 +83,9 @@ type results struct {
 	elapsed time.Duration
 }
 
-func newBench(ctx context.Context, o options, tmp string) (*bench, error) {
+// newBench prepares the runs: everything, or with roundTripsOnly what
+// section 1 needs (the provider, the wrapper and two work directories).
+func newBench(ctx context.Context, o options, tmp string, roundTripsOnly bool) (*bench, error) {
 	b := &bench{o: o, tmp: tmp}
 	osArch := runtime.GOOS + "_" + runtime.GOARCH
 	plugin := func(mirror string) string {
@@ -92,9 +102,11 @@ func newBench(ctx context.Context, o options, tmp string) (*bench, error) {
 	}
 	// The floor, as its own provider in its own mirror.
 	mirrorFloor := filepath.Join(tmp, "mirror-floor")
-	logf("building the floor provider into a second mirror")
-	if err := releaseBuild(ctx, plugin(mirrorFloor), "./bench/cmd/floorprovider"); err != nil {
-		return nil, err
+	if !roundTripsOnly {
+		logf("building the floor provider into a second mirror")
+		if err := releaseBuild(ctx, plugin(mirrorFloor), "./bench/cmd/floorprovider"); err != nil {
+			return nil, err
+		}
 	}
 	fi, err := os.Stat(b.providerBin)
 	if err != nil {
@@ -130,12 +142,13 @@ func newBench(ctx context.Context, o options, tmp string) (*bench, error) {
 
 	b.latencyByFlag = simHasLatencyFlag(ctx, b.o.simBin)
 
-	dirs := []struct {
+	type workDir struct {
 		dir    *string
 		name   string
 		config string
 		rc     string
-	}{
+	}
+	dirs := []workDir{
 		{&b.dirDownloads, "downloads", downloadsConfig(o.n), b.cliConfig},
 		{&b.dirData, "terraform-data", terraformDataConfig(o.n), b.cliConfig},
 		{&b.dirSchema, "schema", downloadsConfig(1), b.cliConfig},
@@ -143,6 +156,12 @@ func newBench(ctx context.Context, o options, tmp string) (*bench, error) {
 		{&b.dirWrapped, "schema-wrapped", downloadsConfig(1), b.cliConfigWrapped},
 		{&b.dirWrappedDownloads, "downloads-wrapped", downloadsConfig(o.n), b.cliConfigWrapped},
 		{&b.dirFloor, "floor", downloadsConfig(o.n), b.cliConfigFloor},
+	}
+	if roundTripsOnly {
+		dirs = []workDir{
+			{&b.dirDownloads, "downloads", downloadsConfig(o.n), b.cliConfig},
+			{&b.dirWrappedDownloads, "downloads-wrapped", downloadsConfig(o.n), b.cliConfigWrapped},
+		}
 	}
 	for _, d := range dirs {
 		*d.dir = filepath.Join(tmp, d.name)
@@ -232,9 +251,31 @@ type tfRun struct {
 	cpuSeconds float64
 }
 
-// terraform runs one terraform command in dir and times it. Its output
-// goes to a log file, shown when the command fails.
+// auth is how the provider authenticates in a measured command.
+type auth int
+
+const (
+	authAPIKey         auth = iota // digest, with the simulator's API key
+	authServiceAccount             // Bearer tokens from the simulator's service account
+)
+
+// env is the credentials for the provider's environment. Only one way is
+// set: the provider refuses an environment that sets two.
+func (a auth) env() []string {
+	if a == authServiceAccount {
+		return []string{"MONGODB_ATLAS_CLIENT_ID=" + simClientID, "MONGODB_ATLAS_CLIENT_SECRET=" + simClientSecret}
+	}
+	return []string{"MONGODB_ATLAS_PUBLIC_KEY=" + simPublicKey, "MONGODB_ATLAS_PRIVATE_KEY=" + simPrivateKey}
+}
+
+// terraform runs one terraform command in dir, the provider holding the
+// API key, and times it. Its output is shown when the command fails.
 func (b *bench) terraform(ctx context.Context, dir, rc string, extraEnv []string, args ...string) (tfRun, error) {
+	return b.terraformAs(ctx, authAPIKey, dir, rc, extraEnv, args...)
+}
+
+// terraformAs is terraform with the provider authenticating as a says.
+func (b *bench) terraformAs(ctx context.Context, a auth, dir, rc string, extraEnv []string, args ...string) (tfRun, error) {
 	cmd := exec.CommandContext(ctx, b.o.terraform, args...) //nolint:gosec // the terraform the caller chose
 	cmd.Dir = dir
 	cmd.Env = append(cleanEnv(),
@@ -242,9 +283,8 @@ func (b *bench) terraform(ctx context.Context, dir, rc string, extraEnv []string
 		"TF_IN_AUTOMATION=1",
 		"TF_INPUT=0",
 		"CHECKPOINT_DISABLE=1",
-		"MONGODB_ATLAS_PUBLIC_KEY="+simPublicKey,
-		"MONGODB_ATLAS_PRIVATE_KEY="+simPrivateKey,
 	)
+	cmd.Env = append(cmd.Env, a.env()...)
 	cmd.Env = append(cmd.Env, extraEnv...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -291,52 +331,19 @@ func (b *bench) measure(ctx context.Context) (*results, error) {
 		var s sample
 		logf("run %d of %d", i+1, b.o.runs)
 
-		// 1. Round trips, on a fresh simulator with no added latency.
-		sm, err := startSim(ctx, b.o.simBin, filepath.Join(b.o.rawDir, "sim.log"), 0, false)
-		if err != nil {
-			return nil, err
-		}
-		env := []string{"TF_VAR_base_url=" + sm.baseURL}
-		err = func() error {
-			defer sm.stop()
-			if err := removeState(b.dirDownloads); err != nil {
-				return err
-			}
-			st0, err := sm.stats(ctx)
-			if err != nil {
-				return err
-			}
-			r, err := b.terraform(ctx, b.dirDownloads, b.cliConfig, env, "apply", "-auto-approve", "-no-color", par)
-			if err != nil {
-				return err
-			}
-			s.ApplySeconds = r.seconds
-			st1, err := sm.stats(ctx)
-			if err != nil {
-				return err
-			}
-			if _, err := b.terraform(ctx, b.dirDownloads, b.cliConfig, env, "plan", "-no-color", par); err != nil {
-				return err
-			}
-			st2, err := sm.stats(ctx)
-			if err != nil {
-				return err
-			}
-			s.Apply, s.Plan = st1.minus(st0), st2.minus(st1)
-			return nil
-		}()
-		if err != nil {
+		// 1. Round trips, with the API key and then with a service account.
+		if err := b.measureRoundTrips(ctx, &s); err != nil {
 			return nil, err
 		}
 
 		// 2. Apply time with latency, next to terraform_data and the
 		// floor, in an order that turns from run to run so that none
 		// always runs on a warmer machine.
-		sm, err = startSim(ctx, b.o.simBin, filepath.Join(b.o.rawDir, "sim-latency.log"), b.o.latency, b.latencyByFlag)
+		sm, err := startSim(ctx, b.o.simBin, filepath.Join(b.o.rawDir, "sim-latency.log"), b.o.latency, b.latencyByFlag)
 		if err != nil {
 			return nil, err
 		}
-		env = []string{"TF_VAR_base_url=" + sm.baseURL}
+		env := []string{"TF_VAR_base_url=" + sm.baseURL}
 		err = func() error {
 			defer sm.stop()
 			data := func() error {
@@ -436,12 +443,72 @@ func (b *bench) measure(ctx context.Context) (*results, error) {
 			s.ProviderRSSKiB = max(s.ProviderRSSKiB, p.rssKiB)
 		}
 
-		logf("  apply %.2fs (%d requests, %d challenges), with latency %.2fs vs terraform_data %.2fs, floors %v, schema %.2fs",
-			s.ApplySeconds, s.Apply.TotalRequests, s.Apply.DigestChallenges, s.LatencyApplySeconds, s.DataApplySeconds,
+		logf("  apply %.2fs (%d requests, %d challenges; service account %d requests, %d token requests), with latency %.2fs vs terraform_data %.2fs, floors %v, schema %.2fs",
+			s.ApplySeconds, s.Apply.TotalRequests, s.Apply.DigestChallenges, s.SAApply.TotalRequests, s.SAApply.TokenRequests, s.LatencyApplySeconds, s.DataApplySeconds,
 			s.FloorApplySeconds, s.SchemaSeconds)
 		res.samples = append(res.samples, s)
 	}
 	return res, nil
+}
+
+// measureRoundTrips is section 1 of one run: `terraform apply` of N
+// downloads and then `terraform plan`, each on a fresh simulator with no
+// added latency, first with the API key (timed: section 2 compares it) and
+// then with a service account, through the wrapper so that the provider
+// processes each command starts are counted.
+func (b *bench) measureRoundTrips(ctx context.Context, s *sample) error {
+	par := fmt.Sprintf("-parallelism=%d", b.o.parallelism)
+	roundTrips := func(a auth, logName, dir, rc string, extraEnv []string, afterApply, afterPlan func()) (apply, plan simStats, applyRun tfRun, err error) {
+		sm, err := startSim(ctx, b.o.simBin, filepath.Join(b.o.rawDir, logName), 0, false)
+		if err != nil {
+			return apply, plan, applyRun, err
+		}
+		defer sm.stop()
+		env := append([]string{"TF_VAR_base_url=" + sm.baseURL}, extraEnv...)
+		if err := removeState(dir); err != nil {
+			return apply, plan, applyRun, err
+		}
+		st0, err := sm.stats(ctx)
+		if err != nil {
+			return apply, plan, applyRun, err
+		}
+		if applyRun, err = b.terraformAs(ctx, a, dir, rc, env, "apply", "-auto-approve", "-no-color", par); err != nil {
+			return apply, plan, applyRun, err
+		}
+		afterApply()
+		st1, err := sm.stats(ctx)
+		if err != nil {
+			return apply, plan, applyRun, err
+		}
+		if _, err := b.terraformAs(ctx, a, dir, rc, env, "plan", "-no-color", par); err != nil {
+			return apply, plan, applyRun, err
+		}
+		afterPlan()
+		st2, err := sm.stats(ctx)
+		if err != nil {
+			return apply, plan, applyRun, err
+		}
+		return st1.minus(st0), st2.minus(st1), applyRun, nil
+	}
+
+	nop := func() {}
+	apply, plan, r, err := roundTrips(authAPIKey, "sim.log", b.dirDownloads, b.cliConfig, nil, nop, nop)
+	if err != nil {
+		return err
+	}
+	s.Apply, s.Plan, s.ApplySeconds = apply, plan, r.seconds
+
+	_ = os.Remove(b.wrapOut)
+	count := func(n *int) func() {
+		return func() {
+			*n = len(readWrap(b.wrapOut))
+			_ = os.Remove(b.wrapOut)
+		}
+	}
+	s.SAApply, s.SAPlan, _, err = roundTrips(authServiceAccount, "sim-service-account.log", b.dirWrappedDownloads, b.cliConfigWrapped,
+		[]string{wrapEnvReal + "=" + b.providerBin, wrapEnvOut + "=" + b.wrapOut},
+		count(&s.SAApplyProviders), count(&s.SAPlanProviders))
+	return err
 }
 
 // wrapped is one provider process the wrapper saw.

@@ -1,10 +1,15 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Command atlasbench measures the provider against the Atlas simulator on
 // loopback and writes bench/README.md.
 //
 // It measures, side by side in each of several runs:
 //
 //  1. round trips: HTTP requests the simulator saw per API call for
-//     `terraform apply` (and a later `terraform plan`) of N downloads;
+//     `terraform apply` (and a later `terraform plan`) of N downloads,
+//     with the API key and with a service account (token requests
+//     counted apart). `-only roundtrips` runs this alone and rewrites
+//     only its section;
 //  2. apply time with a fixed latency added to every request, against the
 //     limit of Terraform's own time for N terraform_data resources plus one
 //     request's latency per wave of parallel resources;
@@ -83,16 +88,16 @@ func run(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.goBench, "go-bench", true, "also run the client's Go benchmarks")
 	fs.StringVar(&o.benchtime, "benchtime", "1s", "go test -benchtime for the Go benchmarks")
 	fs.BoolVar(&o.keepTmp, "keep", false, "keep the temporary directory (mirrors, work directories) for inspection")
-	fs.StringVar(&o.only, "only", "", `run one section and rewrite only it in the report: "polling" (section 5; seconds, needs no terraform)`)
+	fs.StringVar(&o.only, "only", "", `run one section and rewrite only it in the report: "roundtrips" (section 1, both ways to authenticate; under a minute) or "polling" (section 5; seconds, needs no terraform)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	switch o.only {
-	case "":
+	case "", "roundtrips":
 	case "polling":
 		return runPollingOnly(ctx, o)
 	default:
-		return fmt.Errorf("-only %q: the only section that runs alone is \"polling\"", o.only)
+		return fmt.Errorf("-only %q: the sections that run alone are \"roundtrips\" and \"polling\"", o.only)
 	}
 	if o.runs < 1 || o.n < 1 || o.parallelism < 1 || o.latency < 0 {
 		return errors.New("-runs, -n and -parallelism must be positive and -latency not negative")
@@ -126,9 +131,12 @@ func run(ctx context.Context, args []string) error {
 	}
 
 	started := time.Now()
-	b, err := newBench(ctx, o, tmp)
+	b, err := newBench(ctx, o, tmp, o.only == "roundtrips")
 	if err != nil {
 		return err
+	}
+	if o.only == "roundtrips" {
+		return runRoundTripsOnly(ctx, b, started)
 	}
 	res, err := b.measure(ctx)
 	if err != nil {

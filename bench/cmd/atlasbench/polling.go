@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 package main
 
 import (
@@ -300,13 +302,14 @@ func writeJSON(path string, v any) error {
 	return os.WriteFile(path, data, 0o600)
 }
 
-// spliceSection puts section into report in place of an earlier version of
-// it, or else before the Reproduce section, or else at the end.
-func spliceSection(report, section string) string {
-	if i := strings.Index(report, pollSectionHeading); i >= 0 {
+// spliceSection puts section, which starts with heading, into report in
+// place of an earlier version of it (from heading to the next heading of
+// the same level), or else before the Reproduce section, or else at the end.
+func spliceSection(report, heading, section string) string {
+	if i := strings.Index(report, heading); i >= 0 {
 		end := len(report)
-		if j := strings.Index(report[i+len(pollSectionHeading):], "\n## "); j >= 0 {
-			end = i + len(pollSectionHeading) + j + 1
+		if j := strings.Index(report[i+len(heading):], "\n## "); j >= 0 {
+			end = i + len(heading) + j + 1
 		}
 		return report[:i] + section + report[end:]
 	}
@@ -337,7 +340,7 @@ func runPollingOnly(ctx context.Context, o options) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	report := spliceSection(string(old), renderPolling(pr))
+	report := addReproduceLines(spliceSection(string(old), pollSectionHeading, renderPolling(pr)))
 	if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil { //nolint:gosec // a committed, public report
 		return err
 	}

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 package main
 
 import (
@@ -18,7 +20,7 @@ func TestSpliceSection(t *testing.T) {
 		{"makes a report", "", section},
 	}
 	for _, tt := range tests {
-		if got := spliceSection(tt.report, section); got != tt.want {
+		if got := spliceSection(tt.report, pollSectionHeading, section); got != tt.want {
 			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
 		}
 	}

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 package main
 
 import (
@@ -79,41 +81,7 @@ func renderReport(o options, b *bench, res *results) string {
 	p("| settings | N = %d resources, %d runs, `-parallelism=%d`, added latency %s |\n", o.n, len(ss), o.parallelism, o.latency)
 	p("| harness time | %s |\n\n", res.elapsed.Round(time.Second))
 
-	// 1. Round trips.
-	p("## 1. Round trips per API call\n\n")
-	p("HTTP requests the simulator saw (`/__sim/stats`) for one Terraform command on N = %d\n", o.n)
-	p("`atlas_tenant_snapshot_download` resources, divided by the API calls made (requests not answered\n")
-	p("with a digest challenge). Each command starts the provider afresh, so each learns the digest\n")
-	p("challenge once. Target: 1.00 requests per API call, at most one digest challenge per apply.\n\n")
-	p("| command | HTTP requests | digest challenges | API calls | requests per API call |\n|---|---|---|---|---|\n")
-	for _, row := range []struct {
-		name string
-		get  func(sample) simStats
-	}{
-		{fmt.Sprintf("`terraform apply` (%d creates)", o.n), func(s sample) simStats { return s.Apply }},
-		{fmt.Sprintf("`terraform plan` afterwards (%d refreshes)", o.n), func(s sample) simStats { return s.Plan }},
-	} {
-		p("| %s | %s | %s | %s | %s |\n", row.name,
-			spreadOf(collect(ss, func(s sample) float64 { return float64(row.get(s).TotalRequests) })).format("%.0f"),
-			spreadOf(collect(ss, func(s sample) float64 { return float64(row.get(s).DigestChallenges) })).format("%.0f"),
-			spreadOf(collect(ss, func(s sample) float64 { return float64(row.get(s).apiCalls()) })).format("%.0f"),
-			spreadOf(collect(ss, func(s sample) float64 { return ratio(row.get(s).TotalRequests, row.get(s).apiCalls()) })).format("%.2f"))
-	}
-	applyRatio := spreadOf(collect(ss, func(s sample) float64 { return ratio(s.Apply.TotalRequests, s.Apply.apiCalls()) }))
-	maxChallenges := spreadOf(collect(ss, func(s sample) float64 { return float64(s.Apply.DigestChallenges) })).hi
-	// One request per API call, plus the one challenge allowed: requests
-	// never exceed API calls + 1.
-	worstExtra := spreadOf(collect(ss, func(s sample) float64 { return float64(s.Apply.TotalRequests - s.Apply.apiCalls()) })).hi
-	p("\nTarget for apply, 1.00 requests per API call apart from at most one digest challenge (requests ≤ API calls + 1 in every run): %s",
-		verdict(worstExtra <= 1 && maxChallenges <= 1))
-	p(" (ratio %s; API calls per resource %s).\n\n", applyRatio.format("%.3f"),
-		spreadOf(collect(ss, func(s sample) float64 { return float64(s.Apply.apiCalls()) / float64(o.n) })).format("%.2f"))
-	p("Requests by route and status during `terraform apply` (median over the runs):\n\n")
-	p("| route | status | requests |\n|---|---|---|\n")
-	for _, rs := range routeMedians(collect2(ss, func(s sample) simStats { return s.Apply })) {
-		p("| `%s` | %s | %s |\n", rs.route, rs.status, rs.count)
-	}
-	p("\n")
+	p("%s", renderRoundTrips(o, ss, time.Time{}, ""))
 
 	// 2. Apply time with latency.
 	how := "the simulator's `-latency` flag"
@@ -132,7 +100,7 @@ func renderReport(o options, b *bench, res *results) string {
 	p("| apply %d `terraform_data` | %s |\n", o.n, spreadOf(collect(ss, func(s sample) float64 { return s.DataApplySeconds })).format("%.2f"))
 	p("| limit: `terraform_data` + %d × %s | %s |\n", waves, o.latency, spreadOf(collect(ss, limit)).format("%.2f"))
 	p("| **ratio downloads / limit** | **%s** |\n", spreadOf(ratios).format("%.2f"))
-	p("| apply %d downloads, no added latency (section 1) | %s |\n", o.n, spreadOf(collect(ss, func(s sample) float64 { return s.ApplySeconds })).format("%.2f"))
+	p("| apply %d downloads, no added latency (section 1, API key) | %s |\n", o.n, spreadOf(collect(ss, func(s sample) float64 { return s.ApplySeconds })).format("%.2f"))
 	p("| HTTP requests during the apply with latency | %s |\n", spreadOf(collect(ss, func(s sample) float64 { return float64(s.LatencyApply.TotalRequests) })).format("%.0f"))
 	p("| provider processes one apply starts (untimed extra apply through the wrapper) | %s |\n",
 		spreadOf(collect(ss, func(s sample) float64 { return float64(s.ApplyProviderStarts) })).format("%.0f"))
@@ -239,7 +207,9 @@ func renderReport(o options, b *bench, res *results) string {
 		}
 	}
 	p("go %s   # section 4 alone\n", strings.Join(args, " "))
-	p("go run ./bench/cmd/atlasbench -only polling   # section 5 alone (seconds; rewrites only it)\n")
+	for _, line := range onlyReproduceLines {
+		p("%s\n", line)
+	}
 	p("```\n\nRaw samples of the last run are in `bench/out/` (not committed).\n")
 	return w.String()
 }

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 package main
 
 import (
@@ -17,17 +19,20 @@ import (
 	"time"
 )
 
-// Keys the simulator is started with; the provider reads the same ones
-// from the environment.
+// Keys and the service account the simulator is started with; the
+// provider reads the same ones from the environment.
 const (
-	simPublicKey  = "benchpubkey"
-	simPrivateKey = "bench-private-key-0000"
+	simPublicKey    = "benchpubkey"
+	simPrivateKey   = "bench-private-key-0000"
+	simClientID     = "mdb_sa_id_bench000000000000000000"
+	simClientSecret = "mdb_sa_sk_bench-0000-0000-0000-000000000000"
 )
 
 // simStats is the part of GET /__sim/stats the benchmark reads.
 type simStats struct {
 	TotalRequests    int64                       `json:"totalRequests"`
 	DigestChallenges int64                       `json:"digestChallenges"`
+	TokenRequests    int64                       `json:"tokenRequests"` // POST /api/oauth/token, in TotalRequests too
 	Routes           map[string]map[string]int64 `json:"routes"`
 }
 
@@ -36,6 +41,7 @@ func (s simStats) minus(earlier simStats) simStats {
 	out := simStats{
 		TotalRequests:    s.TotalRequests - earlier.TotalRequests,
 		DigestChallenges: s.DigestChallenges - earlier.DigestChallenges,
+		TokenRequests:    s.TokenRequests - earlier.TokenRequests,
 		Routes:           map[string]map[string]int64{},
 	}
 	for route, byStatus := range s.Routes {
@@ -53,8 +59,13 @@ func (s simStats) minus(earlier simStats) simStats {
 	return out
 }
 
-// apiCalls is the requests that were not answered with a digest challenge.
-func (s simStats) apiCalls() int64 { return s.TotalRequests - s.DigestChallenges }
+// apiCalls is the requests that were neither token requests nor answered
+// with a digest challenge.
+func (s simStats) apiCalls() int64 { return s.TotalRequests - s.TokenRequests - s.DigestChallenges }
+
+// perAPICall is the requests other than token requests per API call: 1.00
+// when no API call needed a second request (a digest challenge).
+func (s simStats) perAPICall() float64 { return ratio(s.TotalRequests-s.TokenRequests, s.apiCalls()) }
 
 // sim is a running atlas-sim, optionally behind a latency proxy.
 type sim struct {
@@ -70,7 +81,8 @@ type sim struct {
 // that much to every request, with the simulator's own -latency flag when
 // it has one (useFlag) and otherwise with a proxy in this process.
 func startSim(ctx context.Context, bin, logPath string, latency time.Duration, useFlag bool) (*sim, error) {
-	args := []string{"-addr", "127.0.0.1:0", "-public-key", simPublicKey, "-private-key", simPrivateKey, "-quiet"}
+	args := []string{"-addr", "127.0.0.1:0", "-public-key", simPublicKey, "-private-key", simPrivateKey,
+		"-client-id", simClientID, "-client-secret", simClientSecret, "-quiet"}
 	if latency > 0 && useFlag {
 		args = append(args, "-latency", latency.String())
 	}

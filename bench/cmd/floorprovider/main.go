@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Command floorprovider is the benchmark's floor: a provider named atlas
 // whose atlas_tenant_snapshot_download resource has exactly the real
 // resource's schema (validators, defaults and plan modifiers included) but
