@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Command terraform-provider-atlas serves the atlas Terraform provider.
 package main
 

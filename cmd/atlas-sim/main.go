@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Command atlas-sim serves the Atlas API simulator (internal/atlassim) on a
 // loopback address, for people and scripts.
 //

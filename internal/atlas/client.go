@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Package atlas is a small client for the MongoDB Atlas Administration API
 // endpoints that request, list and read backup snapshot downloads.
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Package atlassim simulates the part of the MongoDB Atlas Administration API
 // that this provider uses: the tenant (M2/M5) cluster backup endpoints under
 // /api/atlas/{v1.0,v2}/groups/{groupId}/clusters/{clusterName}/backup/tenant

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 package atlassim
 
 // Service accounts: the OAuth 2.0 client-credentials grant at

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Package fakeclock is the one clock of a test or a measurement: the
 // simulator, the client and the provider all read it, and a wait moves it
 // on instead of passing real time, so nothing sleeps.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Package loadtest applies many download resources at once through the
 // real terraform CLI and the built provider, against a simulator that
 // rate limits, fails, drops connections, expires nonces and refuses

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Command openapi-served cuts an Atlas OpenAPI description down to the
 // operations the simulator serves, with the parameters and components they
 // use and without descriptions, examples or x- extensions, and writes it as
