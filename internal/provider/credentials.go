@@ -62,7 +62,7 @@ type credentials struct {
 
 func (c credentials) get(attr string) string { return c.value[attr] }
 
-// modelValue is the provider block's value of a credentials argument.
+// credential is the provider block's value of a credentials argument.
 func (m providerModel) credential(attr string) types.String {
 	switch attr {
 	case "public_key":
