@@ -66,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	maxConns := fs.Int("max-conns", 256, "most connections served at once; more wait to be accepted")
 	tenantSunset := fs.Bool("tenant-sunset", false, "answer tenant paths as after their 2026-01-22 sunset (v2: 410 VERSION_GONE, v1.0: 404)")
 	gzipAnswers := fs.Bool("gzip", true, "send JSON answers of 256 bytes or more gzipped when the client accepts gzip, as Atlas does")
+	archiveSize := sizeFlag(fs, "archive-size", "make each snapshot's archive a generated .tar.gz of exactly `SIZE` bytes on the wire (256MiB, 1GiB, 1000000; 0: the small built archive)")
+	dropAfter := sizeFlag(fs, "archive-drop-after", "close every download connection after `BYTES` bytes of its body (0: never), so that clients resume with Range")
 	faults := faultFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: atlas-sim [flags]\n\nServes a simulated Atlas Administration API: tenant backup endpoints (v1.0 and v2) and Flex backup endpoints (v2).\n\nFlags:\n")
@@ -132,6 +134,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.ClientID, cfg.ClientSecret, cfg.TokenLifetime = *clientID, *clientSecret, *tokenLifetime
 	cfg.Gzip = *gzipAnswers
+	cfg.ArchiveSize, cfg.ArchiveDropAfter = *archiveSize, *dropAfter
 	if !*quiet {
 		logger := log.New(stderr, "atlas-sim: ", log.LstdFlags)
 		cfg.Logf = logger.Printf
@@ -212,6 +215,7 @@ func faultFlags(fs *flag.FlagSet) func() (atlassim.Faults, error) {
 	seed := fs.Uint64("rand-seed", 0, "seed of the random source behind the shares above")
 	downloadLimit := fs.Int("download-limit", 0, "most unfinished download jobs per project; more answer 400 TOO_MANY_SNAPSHOT_DOWNLOADS (0: no limit)")
 	onePerSnapshot := fs.Bool("one-download-per-snapshot", false, "answer 400 CANNOT_DOWNLOAD_SNAPSHOT_CONCURRENTLY while the snapshot has an unfinished download job")
+	downloadFaults := fs.Bool("download-faults", false, "let -error-rate and -drop-rate reach download links too (a dropped download sends half its body, then closes)")
 	return func() (atlassim.Faults, error) {
 		f := atlassim.Faults{
 			RateLimitCapacity: *capacity,
@@ -229,6 +233,7 @@ func faultFlags(fs *flag.FlagSet) func() (atlassim.Faults, error) {
 
 			DownloadLimit:          *downloadLimit,
 			OneDownloadPerSnapshot: *onePerSnapshot,
+			DownloadFaults:         *downloadFaults,
 		}
 		for _, id := range strings.Split(*failSnapshots, ",") {
 			if id = strings.TrimSpace(id); id != "" {
@@ -243,6 +248,22 @@ func faultFlags(fs *flag.FlagSet) func() (atlassim.Faults, error) {
 		}
 		return f, nil
 	}
+}
+
+// sizeFlag defines a flag holding a size in bytes, written as
+// atlassim.ParseSize reads it (a whole number, optionally with a unit such
+// as MiB or GiB); it must not be negative.
+func sizeFlag(fs *flag.FlagSet, name, usage string) *int64 {
+	v := new(int64)
+	fs.Func(name, usage, func(s string) error {
+		n, err := atlassim.ParseSize(s)
+		if err != nil {
+			return err
+		}
+		*v = n
+		return nil
+	})
+	return v
 }
 
 // limitBody caps request bodies before the simulator reads them.

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -148,6 +150,10 @@ func TestRunRejects(t *testing.T) {
 			"atlas-sim: seed " + filepath.Join(dir, "none.json") + ": no such file or directory"},
 		{"negative duration", []string{"-queued-for", "-1s"}, "must not be negative"},
 		{"bad fault", []string{"-addr", "127.0.0.1:0", "-drop-rate", "2"}, "DropRate 2"},
+		{"archive size unit", []string{"-archive-size", "1PB"}, ""},
+		{"archive size negative", []string{"-archive-size", "-5"}, ""},
+		{"archive drop not a size", []string{"-archive-drop-after", "lots"}, ""},
+		{"archive too small", []string{"-addr", "127.0.0.1:0", "-archive-size", "100"}, "ArchiveSize 100 is below the smallest generated archive"},
 		{"unknown flag", []string{"-nope"}, ""},
 		{"stray argument", []string{"serve"}, ""},
 	}
@@ -208,13 +214,13 @@ func TestFaultFlags(t *testing.T) {
 			"-error-rate", "0.1", "-error-status", "500", "-error-retry-after", "3s", "-latency", "20ms",
 			"-drop-rate", "0.05", "-nonce-lifetime", "60s", "-strict-nonce-count", "-fail-job-rate", "0.2",
 			"-fail-snapshots", "6568a1b2c3d4e5f6000000a1, 6568a1b2c3d4e5f6000000f1", "-rand-seed", "42",
-			"-download-limit", "3", "-one-download-per-snapshot",
+			"-download-limit", "3", "-one-download-per-snapshot", "-download-faults",
 		}, want: atlassim.Faults{
 			RateLimitCapacity: 100, RateLimitRefill: 10, RateLimitPeriod: 10 * time.Second,
 			ErrorRate: 0.1, ErrorStatus: 500, ErrorRetryAfter: 3 * time.Second, Latency: 20 * time.Millisecond,
 			DropRate: 0.05, NonceLifetime: time.Minute, StrictNonceCount: true, FailJobRate: 0.2,
 			FailSnapshotIDs: []string{"6568a1b2c3d4e5f6000000a1", "6568a1b2c3d4e5f6000000f1"}, RandSeed: 42,
-			DownloadLimit: 3, OneDownloadPerSnapshot: true,
+			DownloadLimit: 3, OneDownloadPerSnapshot: true, DownloadFaults: true,
 		}},
 		{name: "share above 1", args: []string{"-error-rate", "1.5"}, err: "ErrorRate 1.5"},
 		{name: "not a 5xx", args: []string{"-error-status", "404"}, err: "ErrorStatus 404"},
@@ -267,5 +273,162 @@ func TestRunInjectsFaults(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
+	}
+}
+
+func TestSizeFlag(t *testing.T) {
+	cases := []struct {
+		args []string
+		want int64
+		err  string
+	}{
+		{nil, 0, ""},
+		{[]string{"-n", "256MiB"}, 256 << 20, ""},
+		{[]string{"-n", "1GiB"}, 1 << 30, ""},
+		{[]string{"-n", "4096"}, 4096, ""},
+		{[]string{"-n", "1PB"}, 0, "unknown unit"},
+		{[]string{"-n", "-1"}, 0, "want a whole number"},
+	}
+	for _, tc := range cases {
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		v := sizeFlag(fs, "n", "a size")
+		err := fs.Parse(tc.args)
+		switch {
+		case tc.err != "":
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%v: error %v, want %q", tc.args, err, tc.err)
+			}
+		case err != nil || *v != tc.want:
+			t.Errorf("%v: %d, %v; want %d", tc.args, *v, err, tc.want)
+		}
+	}
+}
+
+// TestRunArchiveFlags starts the program with -archive-size and
+// -archive-drop-after and downloads the archive in pieces.
+func TestRunArchiveFlags(t *testing.T) {
+	cases := []struct {
+		name      string
+		args      []string
+		size      int64 // 0: the small built archive
+		dropAfter int
+	}{
+		{"generated, cut", []string{"-archive-size", "1MiB", "-archive-drop-after", "300000"}, 1 << 20, 300000},
+		{"generated in plain bytes", []string{"-archive-size", "70000"}, 70000, 0},
+		{"built, cut", []string{"-archive-drop-after", "100B"}, 0, 100},
+		{"defaults", nil, 0, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			stdout := newLineWriter()
+			done := make(chan error, 1)
+			go func() {
+				done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-quiet"}, tc.args...), stdout, io.Discard)
+			}()
+			baseURL := strings.TrimPrefix(stdout.next(t), "ATLAS_SIM_BASE_URL=")
+			stdout.next(t)
+			link := downloadLink(t, baseURL)
+			var got []byte
+			requests := 0
+			for ; requests < 100; requests++ {
+				req, _ := http.NewRequest(http.MethodGet, link, nil)
+				if len(got) > 0 {
+					req.Header.Set("Range", "bytes="+strconv.Itoa(len(got))+"-")
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.Header.Get("Accept-Ranges") != "bytes" || resp.Header.Get("ETag") == "" {
+					t.Errorf("Accept-Ranges %q, ETag %q", resp.Header.Get("Accept-Ranges"), resp.Header.Get("ETag"))
+				}
+				got = append(got, body...)
+				if err == nil {
+					break
+				}
+				if !errors.Is(err, io.ErrUnexpectedEOF) || tc.dropAfter == 0 || len(body) != tc.dropAfter {
+					t.Fatalf("request %d: %d bytes, %v", requests, len(body), err)
+				}
+			}
+			if tc.size > 0 && int64(len(got)) != tc.size {
+				t.Errorf("archive of %d bytes, want %d", len(got), tc.size)
+			}
+			if tc.size > 0 {
+				a, err := atlassim.NewArchive(atlassim.DefaultSnapshotID, tc.size)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := make([]byte, a.Size())
+				if _, err := a.ReadAt(want, 0); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Error("downloaded bytes are not the generated archive")
+				}
+			}
+			zr, err := gzip.NewReader(bytes.NewReader(got))
+			if err == nil {
+				_, err = io.Copy(io.Discard, zr)
+			}
+			if err != nil {
+				t.Errorf("the downloaded archive is not a whole gzip stream: %v", err)
+			}
+			wantRequests := 1
+			if tc.dropAfter > 0 {
+				wantRequests = (len(got) + tc.dropAfter - 1) / tc.dropAfter
+			}
+			if requests+1 != wantRequests {
+				t.Errorf("%d requests, want %d", requests+1, wantRequests)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("run: %v", err)
+			}
+		})
+	}
+}
+
+// downloadLink requests a download of the default snapshot with the
+// default service account and returns its link.
+func downloadLink(t *testing.T, baseURL string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, baseURL+"/api/oauth/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(atlassim.DefaultClientID, atlassim.DefaultClientSecret)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	postJSON(t, req, &tok)
+	req, _ = http.NewRequest(http.MethodPost, baseURL+"/api/atlas/v1.0/groups/"+atlassim.DefaultProjectID+"/clusters/Cluster0/backup/tenant/download",
+		strings.NewReader(`{"snapshotId":"`+atlassim.DefaultSnapshotID+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	var job struct {
+		SnapshotURL string `json:"snapshotUrl"`
+	}
+	postJSON(t, req, &job)
+	if job.SnapshotURL == "" {
+		t.Fatal("the download job has no snapshotUrl")
+	}
+	return job.SnapshotURL
+}
+
+func postJSON(t *testing.T, req *http.Request, into any) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: status %d", req.Method, req.URL.Path, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -29,7 +30,15 @@ func (s *Server) serveDownload(c *call) {
 	jobID, file := c.params["jobId"], c.params["file"]
 	q := c.r.URL.Query()
 
+	f := s.faults.get()
+	downloadFaults := f.DownloadFaults
+	if downloadFaults && s.failInjected(c, f) {
+		return
+	}
+	dropFault := downloadFaults && s.faults.roll(f.DropRate)
+
 	var facts archiveFacts
+	var finished time.Time
 	e := func() *apiError {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -46,10 +55,12 @@ func (s *Server) serveDownload(c *call) {
 			return newAPIError(http.StatusGone, codeDownloadExpired,
 				fmt.Sprintf("This download link expired at %s; request a new download.", formatTime(j.expires)))
 		}
-		if status, _ := j.state(c.now); status != StatusCompleted {
+		status, done := j.state(c.now)
+		if status != StatusCompleted {
 			return newAPIError(http.StatusNotFound, codeResourceNotFound,
 				fmt.Sprintf("The archive for restore job %s is not available: the job is %s.", j.id, status))
 		}
+		finished = done
 		facts = archiveFacts{
 			projectID:      j.projectID,
 			clusterName:    j.clusterName,
@@ -60,22 +71,35 @@ func (s *Server) serveDownload(c *call) {
 		}
 		return nil
 	}()
+	if e != nil && dropFault {
+		// Hang up without an answer, as a dropped API request does.
+		c.fault, c.dropped, c.droppedStatus = faultDropped, true, e.Status
+		return
+	}
 	if e != nil {
 		c.fail(e)
 		return
 	}
-	data, err := buildArchive(facts)
-	if err != nil {
-		c.fail(newAPIError(http.StatusInternalServerError, codeUnexpectedError, "Unexpected error."))
-		return
+	m := downloadMeta{fileName: file, lastModified: finished, dropFault: dropFault}
+	var body archiveBody
+	if s.archives != nil {
+		// A generated archive of Config.ArchiveSize bytes (bigarchive.go).
+		a, err := s.archives.get(facts.snapshotID)
+		if err != nil {
+			c.fail(newAPIError(http.StatusInternalServerError, codeUnexpectedError, "Unexpected error."))
+			return
+		}
+		body, m.etag = a, a.ETag()
+	} else {
+		data, err := buildArchive(facts)
+		if err != nil {
+			c.fail(newAPIError(http.StatusInternalServerError, codeUnexpectedError, "Unexpected error."))
+			return
+		}
+		sum := sha256.Sum256(data)
+		body, m.etag = bytes.NewReader(data), fmt.Sprintf(`"%x"`, sum[:16])
 	}
-	h := c.w.Header()
-	h.Set("Content-Type", "application/gzip")
-	h.Set("Content-Length", strconv.Itoa(len(data)))
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, file))
-	h.Set("Cache-Control", "private, no-store")
-	c.w.WriteHeader(http.StatusOK)
-	_, _ = c.w.Write(data)
+	s.sendArchive(c, body, m)
 }
 
 // Names inside the archive, laid out like mongodump output.

@@ -27,7 +27,9 @@
 //   - Download jobs that move QUEUED -> RUNNING -> COMPLETED on a schedule
 //     computed from an injected clock, and whose snapshotUrl works for four
 //     hours like a presigned URL: GET on it, without digest credentials,
-//     serves a real tar.gz in mongodump layout.
+//     serves a real tar.gz in mongodump layout, or with Config.ArchiveSize a
+//     generated tar.gz of exactly that size (bigarchive.go), with Range,
+//     ETag and Last-Modified (download_range.go).
 //
 // Faults (Config.Faults, Server.SetFaults) inject rate limits, 5xx answers,
 // latency, dropped connections, expiring nonces, strict nonce counts,

@@ -3,6 +3,7 @@
 package atlassim
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,8 +20,9 @@ import (
 // test that sends the same requests in the same order sees the same faults.
 //
 // Rate limits, injected 5xx answers and dropped connections apply to API
-// paths only, never to /__sim/stats or download links. Latency applies to
-// API paths and download links. Download limits apply to POST .../download.
+// paths only, never to /__sim/stats, and to download links only when
+// DownloadFaults is set. Latency applies to API paths and download links.
+// Download limits apply to POST .../download.
 type Faults struct {
 	// RateLimitCapacity is the size of each project's token bucket; 0 turns
 	// rate limiting off. Every authenticated API request under a known
@@ -46,6 +48,13 @@ type Faults struct {
 	// DropRate is the share of API requests that are processed (a download
 	// job is created, say) and then answered by closing the connection.
 	DropRate float64
+
+	// DownloadFaults makes ErrorRate and DropRate reach download links too:
+	// an injected error answers ErrorStatus instead of the archive, and a
+	// dropped download sends its headers and half of its body (rounded
+	// down), then closes the connection (a link that would answer an error
+	// closes it without an answer).
+	DownloadFaults bool
 
 	// NonceLifetime, when positive, makes a nonce older than this (on the
 	// injected clock) answer 401 with stale=true and a fresh nonce, as Ops
@@ -236,6 +245,22 @@ func (fs *faultState) bucket(project string, now time.Time, consume bool) (rateD
 func retryAfterSeconds(d time.Duration) string {
 	secs := int64((d + time.Second - 1) / time.Second)
 	return strconv.FormatInt(max(secs, 1), 10)
+}
+
+// failInjected answers c with an injected server fault when f's ErrorRate
+// says so, and reports whether it did. API routes, the OAuth endpoints and
+// (when asked) download links all fail this one way.
+func (s *Server) failInjected(c *call, f Faults) bool {
+	if !s.faults.roll(f.ErrorRate) {
+		return false
+	}
+	c.fault = faultInjected5xx
+	status := cmp.Or(f.ErrorStatus, http.StatusServiceUnavailable)
+	if status == http.StatusServiceUnavailable && f.ErrorRetryAfter > 0 {
+		c.w.Header().Set("Retry-After", retryAfterSeconds(f.ErrorRetryAfter))
+	}
+	c.fail(injected5xx(status))
+	return true
 }
 
 // injected5xx is the Atlas error for an injected server fault.

@@ -234,20 +234,7 @@ func (s *Server) oauthFaults(c *call) bool {
 			return true
 		}
 	}
-	f := s.faults.get()
-	if s.faults.roll(f.ErrorRate) {
-		c.fault = faultInjected5xx
-		status := f.ErrorStatus
-		if status == 0 {
-			status = http.StatusServiceUnavailable
-		}
-		if status == http.StatusServiceUnavailable && f.ErrorRetryAfter > 0 {
-			h.Set("Retry-After", retryAfterSeconds(f.ErrorRetryAfter))
-		}
-		c.fail(injected5xx(status))
-		return true
-	}
-	return false
+	return s.failInjected(c, s.faults.get())
 }
 
 // serveToken is POST /api/oauth/token.

@@ -57,6 +57,15 @@ type Config struct {
 	// Atlas does (gzip.go). Off by default in-process, where tests wrap the
 	// simulator and read its raw answers; cmd/atlas-sim turns it on.
 	Gzip bool
+	// ArchiveSize, when positive, makes every snapshot's archive a
+	// generated .tar.gz of exactly this many bytes on the wire, the same
+	// for a snapshot id on every run and streamed, never held in memory
+	// (bigarchive.go). 0 serves the small built archive.
+	ArchiveSize int64
+	// ArchiveDropAfter, when positive, cuts every download answer (200 or
+	// 206) after this many bytes of its body by closing the connection, so
+	// that clients must resume with Range.
+	ArchiveDropAfter int64
 }
 
 // maxBodyBytes caps request bodies; Atlas bodies for these endpoints are tiny.
@@ -72,6 +81,8 @@ type Server struct {
 	sleep        func(ctx context.Context, d time.Duration) error
 	tenantSunset bool
 	gzip         bool
+	archives     *archiveCache // nil: the small built archive
+	dropAfter    int64
 
 	faults *faultState
 	auth   *digestAuth
@@ -116,6 +127,12 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Faults.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.ArchiveSize < 0 || cfg.ArchiveDropAfter < 0 {
+		return nil, errors.New("atlassim: ArchiveSize and ArchiveDropAfter must not be negative")
+	}
+	if least := MinArchiveSize(DefaultSnapshotID); cfg.ArchiveSize > 0 && cfg.ArchiveSize < least {
+		return nil, fmt.Errorf("atlassim: ArchiveSize %d is below the smallest generated archive, %d bytes", cfg.ArchiveSize, least)
+	}
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleepTimer
 	}
@@ -140,6 +157,7 @@ func New(cfg Config) (*Server, error) {
 		sleep:        cfg.Sleep,
 		tenantSunset: cfg.TenantSunset,
 		gzip:         cfg.Gzip,
+		dropAfter:    cfg.ArchiveDropAfter,
 		faults:       &faultState{},
 		auth:         newDigestAuth(cfg.PublicKey, cfg.PrivateKey),
 		oauth:        newOAuthState(cfg.ClientID, cfg.ClientSecret, cfg.TokenLifetime),
@@ -148,6 +166,9 @@ func New(cfg Config) (*Server, error) {
 		jobsByID:     map[string]*jobState{},
 	}
 	s.faults.set(cfg.Faults)
+	if cfg.ArchiveSize > 0 {
+		s.archives = &archiveCache{size: cfg.ArchiveSize}
+	}
 	var counter [3]byte
 	if _, err := rand.Read(s.idRandom[:]); err != nil {
 		return nil, fmt.Errorf("atlassim: reading random bytes: %w", err)
@@ -222,6 +243,7 @@ func buildRoutes(s *Server, families ...*family) []route {
 		routes = append(routes, f.routes()...)
 	}
 	routes = append(routes, newRoute(http.MethodGet, downloadRoutePattern, false, s.serveDownload))
+	routes = append(routes, newRoute(http.MethodHead, downloadRoutePattern, false, s.serveDownload))
 	routes = append(routes, oauthRoutes(s)...)
 	return routes
 }
@@ -476,13 +498,7 @@ func (s *Server) serveAPI(c *call, rt *route) {
 		return
 	}
 	f := s.faults.get()
-	if s.faults.roll(f.ErrorRate) {
-		c.fault = faultInjected5xx
-		status := cmp.Or(f.ErrorStatus, http.StatusServiceUnavailable)
-		if status == http.StatusServiceUnavailable && f.ErrorRetryAfter > 0 {
-			h.Set("Retry-After", retryAfterSeconds(f.ErrorRetryAfter))
-		}
-		c.fail(injected5xx(status))
+	if s.failInjected(c, f) {
 		return
 	}
 	if !s.faults.roll(f.DropRate) {

@@ -34,6 +34,17 @@ type Stats struct {
 	// (sorted; paging values kept, others redacted; see loggedQuery), so
 	// that paging shows. Requests without a query are not in it.
 	Queries map[string]map[string]int64 `json:"queries"`
+	// Downloads counts what download links sent.
+	Downloads DownloadCounts `json:"downloads"`
+}
+
+// DownloadCounts counts download-link answers: body bytes sent (200 and
+// 206, HEAD none), requests that carried a Range header (honoured or not),
+// and answers cut by Config.ArchiveDropAfter.
+type DownloadCounts struct {
+	Bytes          int64 `json:"bytes"`
+	RangedRequests int64 `json:"rangedRequests"`
+	Cut            int64 `json:"cut"`
 }
 
 // FaultCounts counts injected faults by kind.
@@ -113,6 +124,20 @@ func (r *statsRecorder) record(routeKey string, status int, challenged bool, fau
 	byStatus[strconv.Itoa(status)]++
 }
 
+// download counts one download answer's body bytes, whether it carried a
+// Range header, and whether ArchiveDropAfter cut it.
+func (r *statsRecorder) download(bytes int64, ranged, cut bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.s.Downloads.Bytes += bytes
+	if ranged {
+		r.s.Downloads.RangedRequests++
+	}
+	if cut {
+		r.s.Downloads.Cut++
+	}
+}
+
 func (r *statsRecorder) snapshot() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -124,6 +149,7 @@ func (r *statsRecorder) snapshot() Stats {
 		Faults:           r.s.Faults,
 		JobsCreated:      make(map[string]int64, len(r.s.JobsCreated)),
 		Queries:          r.copyQueries(),
+		Downloads:        r.s.Downloads,
 	}
 	for k, n := range r.s.JobsCreated {
 		out.JobsCreated[k] = n
