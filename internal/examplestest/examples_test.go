@@ -74,6 +74,9 @@ func TestExamplesValidate(t *testing.T) {
 			if strings.HasPrefix(filepath.ToSlash(rel), "ephemeral-resources/") && version.less(1, 10) {
 				t.Skipf("ephemeral resources need Terraform 1.10 or later; this is %s", version)
 			}
+			if (strings.HasPrefix(filepath.ToSlash(rel), "actions/") || strings.HasPrefix(filepath.ToSlash(rel), "list-resources/")) && version.less(1, 14) {
+				t.Skipf("actions and list resources need Terraform 1.14 or later; this is %s", version)
+			}
 			work := filepath.Join(tree, rel)
 			if !declaresProviders(t, work) {
 				if err := os.WriteFile(filepath.Join(work, "versions_generated.tf"), []byte(versionsTF), 0o644); err != nil {

@@ -215,6 +215,7 @@ func (r *downloadResource[M, P]) Create(ctx context.Context, req resource.Create
 	if job == nil {
 		return
 	}
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, r.kind, cl.ProjectID, cl.Name, job.ID)...)
 	if !p.job().WaitForCompletion.ValueBool() {
 		p.job().fill(job)
 		resp.Diagnostics.Append(resp.State.Set(ctx, p)...)
@@ -293,6 +294,8 @@ func (r *downloadResource[M, P]) Read(ctx context.Context, req resource.ReadRequ
 		return
 	}
 	id := p.job().ID.ValueString()
+	// Even a removed resource answers with its identity.
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, r.kind, r.cluster(p).ProjectID, r.cluster(p).Name, id)...)
 	job, err := client.GetRestoreJob(ctx, r.cluster(p), id)
 	if atlas.IsJobNotFound(err) {
 		// Only Atlas's own "no such job" removes the resource: a retired
@@ -331,6 +334,7 @@ func (r *downloadResource[M, P]) Update(ctx context.Context, req resource.Update
 	p.job().Triggers = settings.Triggers
 	p.job().Timeouts = settings.Timeouts
 	resp.Diagnostics.Append(resp.State.Set(ctx, p)...)
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, r.kind, r.cluster(p).ProjectID, r.cluster(p).Name, p.job().ID.ValueString())...)
 	if resp.Diagnostics.HasError() || !p.job().WaitForCompletion.ValueBool() {
 		return
 	}
@@ -492,7 +496,7 @@ func getRenewal(ctx context.Context, priv privateGetter) (string, diag.Diagnosti
 
 func (r *downloadResource[M, P]) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	ctx = r.data.logContext(ctx)
-	project, name, jobID, err := parseImportID(req.ID, r.kind.clusterAttr)
+	project, name, jobID, err := r.importTarget(ctx, req)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Import ID", err.Error())
 		return
@@ -522,6 +526,7 @@ func (r *downloadResource[M, P]) ImportState(ctx context.Context, req resource.I
 		"create": types.StringType, "update": types.StringType,
 	})}
 	resp.Diagnostics.Append(resp.State.Set(ctx, p)...)
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, r.kind, project, name, job.ID)...)
 }
 
 // parseImportID splits PROJECT_ID/CLUSTER/JOB_ID and checks each part.

@@ -37,6 +37,7 @@ var (
 	_ provider.Provider                       = (*atlasProvider)(nil)
 	_ provider.ProviderWithValidateConfig     = (*atlasProvider)(nil)
 	_ provider.ProviderWithEphemeralResources = (*atlasProvider)(nil)
+	_ provider.ProviderWithActions            = (*atlasProvider)(nil)
 )
 
 // Option adjusts the provider for tests: a clock, or client settings.
@@ -166,6 +167,8 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
+	resp.ActionData = data
+	resp.ListResourceData = data
 
 	baseURL, baseFrom := resolve(cfg.BaseURL, envBaseURL)
 	if baseFrom == "" {

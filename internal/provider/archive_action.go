@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: MPL-2.0
+
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/action/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/action"
+	"github.com/hashicorp/terraform-plugin-framework/action/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
+)
+
+var (
+	_ action.ActionWithConfigure      = (*archiveAction[tenantArchiveModel, *tenantArchiveModel])(nil)
+	_ action.ActionWithValidateConfig = (*archiveAction[tenantArchiveModel, *tenantArchiveModel])(nil)
+	_ action.ActionWithConfigure      = (*archiveAction[flexArchiveModel, *flexArchiveModel])(nil)
+)
+
+// defaultArchiveTimeout bounds a whole invocation (the wait for the link
+// and the download) when the configuration sets no timeouts block.
+const defaultArchiveTimeout = 2 * time.Hour
+
+// archiveProgressEvery is the pace of the progress lines Terraform shows.
+const archiveProgressEvery = 5 * time.Second
+
+func newTenantSnapshotArchiveAction() action.Action {
+	return &archiveAction[tenantArchiveModel, *tenantArchiveModel]{kind: tenantDownload}
+}
+
+func newFlexSnapshotArchiveAction() action.Action {
+	return &archiveAction[flexArchiveModel, *flexArchiveModel]{kind: flexDownload}
+}
+
+// Actions are the provider's actions (Terraform 1.14 and later).
+func (p *atlasProvider) Actions(context.Context) []func() action.Action {
+	return []func() action.Action{newTenantSnapshotArchiveAction, newFlexSnapshotArchiveAction}
+}
+
+// archiveConfig is what both archive actions take besides the cluster.
+type archiveConfig struct {
+	SnapshotID types.String   `tfsdk:"snapshot_id"`
+	Path       types.String   `tfsdk:"path"`
+	JobID      types.String   `tfsdk:"job_id"`
+	Overwrite  types.Bool     `tfsdk:"overwrite"`
+	Timeouts   timeouts.Value `tfsdk:"timeouts"`
+}
+
+type archiveModel interface {
+	archive() *archiveConfig
+	target() (projectID, cluster string)
+}
+
+type tenantArchiveModel struct {
+	ProjectID   types.String `tfsdk:"project_id"`
+	ClusterName types.String `tfsdk:"cluster_name"`
+	archiveConfig
+}
+
+func (m *tenantArchiveModel) archive() *archiveConfig { return &m.archiveConfig }
+func (m *tenantArchiveModel) target() (string, string) {
+	return m.ProjectID.ValueString(), m.ClusterName.ValueString()
+}
+
+type flexArchiveModel struct {
+	ProjectID types.String `tfsdk:"project_id"`
+	Name      types.String `tfsdk:"name"`
+	archiveConfig
+}
+
+func (m *flexArchiveModel) archive() *archiveConfig { return &m.archiveConfig }
+func (m *flexArchiveModel) target() (string, string) {
+	return m.ProjectID.ValueString(), m.Name.ValueString()
+}
+
+// archiveAction downloads a snapshot's archive to a local file: it requests
+// (or reuses) a download job, waits for its link as the download resources
+// do, and streams the archive with resume, verification and a checksum.
+type archiveAction[M any, P interface {
+	*M
+	archiveModel
+}] struct {
+	kind downloadKind
+	data *providerData
+}
+
+func (a *archiveAction[M, P]) Metadata(_ context.Context, req action.MetadataRequest, resp *action.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_" + a.kind.family.Name + "_snapshot_archive"
+}
+
+func (a *archiveAction[M, P]) Configure(_ context.Context, req action.ConfigureRequest, resp *action.ConfigureResponse) {
+	a.data = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (a *archiveAction[M, P]) Schema(ctx context.Context, _ action.SchemaRequest, resp *action.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Downloads " + a.kind.summary + " to a local file. It requests a download job " +
+			"(or reuses `job_id`), waits until Atlas has prepared the link, and streams the archive to a " +
+			"temporary file beside `path`, resuming with HTTP range requests after a dropped connection or a " +
+			"server error. It then checks that the file is a complete gzip stream, syncs it, moves it to " +
+			"`path` and writes `path.sha256` in the `sha256sum` format. A link that expires during the " +
+			"download is renewed with a new download job. Progress (bytes, rate, time left) is reported " +
+			"while it runs; the link itself is never shown.\n\n" +
+			"Trigger it from a resource's `lifecycle { action_trigger { ... } }`, or run it with " +
+			"`terraform apply -invoke=action." + "atlas_" + a.kind.family.Name + "_snapshot_archive.<name>`. Needs Terraform 1.14 or later.",
+		Attributes: map[string]schema.Attribute{
+			"project_id": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "Id of the Atlas project (group) that holds the cluster: 24 lowercase hexadecimal digits.",
+				Validators:          []validator.String{idValidator()},
+			},
+			a.kind.clusterAttr: schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "Name of the " + a.kind.clusterNoun + " whose snapshot to download.",
+				Validators:          clusterNameValidators(),
+			},
+			"snapshot_id": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "Id of the backup snapshot to download: 24 lowercase hexadecimal digits. The snapshot must be `COMPLETED`.",
+				Validators:          []validator.String{idValidator()},
+			},
+			"path": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "File the archive is written to. Its directory must exist and be writable. " +
+					"The checksum goes to the same name with `.sha256` appended.",
+			},
+			"job_id": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Id of an existing download job of this snapshot (for example the `id` of an " +
+					"`atlas_" + a.kind.typeSuffix + "` resource) whose link to use instead of requesting a new one.",
+				Validators: []validator.String{idValidator()},
+			},
+			"overwrite": schema.BoolAttribute{
+				Optional:            true,
+				MarkdownDescription: "Whether an existing file at `path` is replaced. Defaults to `false`: an existing file is an error.",
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx),
+		},
+	}
+}
+
+// ValidateConfig checks path's directory at plan time where path is known.
+// An existing file is left to Invoke: every plan after a download would
+// otherwise fail on the file the action itself wrote, though an
+// after_create trigger will not run the action again.
+func (a *archiveAction[M, P]) ValidateConfig(ctx context.Context, req action.ValidateConfigRequest, resp *action.ValidateConfigResponse) {
+	var p types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("path"), &p)...)
+	if resp.Diagnostics.HasError() || p.IsNull() || p.IsUnknown() {
+		return
+	}
+	if err := atlas.CheckArchivePath(p.ValueString(), true); err != nil {
+		addArchivePathError(&resp.Diagnostics, err)
+	}
+}
+
+func addArchivePathError(diags *diag.Diagnostics, err error) {
+	var ae *atlas.ArchiveError
+	if !errors.As(err, &ae) {
+		diags.AddAttributeError(path.Root("path"), "Invalid Archive Path", plainError(err)+".")
+		return
+	}
+	if ae.Kind == "exists" {
+		diags.AddAttributeError(path.Root("path"), "Archive File Already Exists",
+			fmt.Sprintf("The file %s already exists, and overwrite is not set. Set overwrite = true to replace it, or choose another path.", ae.Path))
+		return
+	}
+	diags.AddAttributeError(path.Root("path"), "Invalid Archive Path",
+		fmt.Sprintf("The archive cannot be written to %s: %s. Create the directory or choose another path.", ae.Path, plainError(ae.Err)))
+}
+
+func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
+	ctx = a.data.logContext(ctx)
+	var m M
+	p := P(&m)
+	resp.Diagnostics.Append(req.Config.Get(ctx, p)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	cfg := p.archive()
+	client, diags := a.data.Client()
+	resp.Diagnostics.Append(diags...)
+	timeout, diags := cfg.Timeouts.Invoke(ctx, defaultArchiveTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	send := func(msg string) {
+		if resp.SendProgress != nil {
+			resp.SendProgress(action.InvokeProgressEvent{Message: msg})
+		}
+	}
+	dest, overwrite := cfg.Path.ValueString(), cfg.Overwrite.ValueBool()
+	// Before any job is requested: a bad path should cost nothing.
+	if err := atlas.CheckArchivePath(dest, overwrite); err != nil {
+		addArchivePathError(&resp.Diagnostics, err)
+		return
+	}
+	project, name := p.target()
+	cl := atlas.Cluster{Family: a.kind.family, ProjectID: project, Name: name}
+	snapshotID := cfg.SnapshotID.ValueString()
+	deadline := client.Now().Add(timeout)
+
+	var job *atlas.RestoreJob
+	if id := cfg.JobID.ValueString(); id != "" {
+		j, err := client.GetRestoreJob(ctx, cl, id)
+		if err != nil {
+			addAtlasError(&resp.Diagnostics, a.kind, "read download job "+id, err)
+			return
+		}
+		if j.SnapshotID != "" && j.SnapshotID != snapshotID {
+			resp.Diagnostics.AddAttributeError(path.Root("job_id"), "Download Job Is of Another Snapshot",
+				fmt.Sprintf("Download job %s is of snapshot %s, not of snapshot_id %s. Give the id of a job of this snapshot, or leave job_id out to request a new one.", id, j.SnapshotID, snapshotID))
+			return
+		}
+		job = j
+	}
+	wait := func(job *atlas.RestoreJob, kept string) *atlas.RestoreJob {
+		if job.Finished() {
+			if job.Status == atlas.StatusFailed {
+				addWaitError(&resp.Diagnostics, a.kind, job, nil, timeout, kept)
+				return nil
+			}
+			return job
+		}
+		send(fmt.Sprintf("Waiting for Atlas to prepare the download link of job %s (%s).", job.ID, job.Status))
+		latest, err := client.WaitForJob(ctx, cl, job, deadline)
+		if err != nil || latest.Status == atlas.StatusFailed {
+			addWaitError(&resp.Diagnostics, a.kind, latest, err, timeout, kept)
+			return nil
+		}
+		return latest
+	}
+	const kept = "Nothing was downloaded. Atlas has no call to delete the job; its link expires by itself."
+	switch {
+	case job == nil:
+		if job = requestDownload(ctx, client, a.kind, cl, snapshotID, &resp.Diagnostics); job == nil {
+			return
+		}
+	case job.Status == atlas.StatusCompleted && linkExpired(job, client.ServerNow()):
+		send(fmt.Sprintf("The download link of job %s has expired; requesting a new download job.", job.ID))
+		if job = requestDownload(ctx, client, a.kind, cl, snapshotID, &resp.Diagnostics); job == nil {
+			return
+		}
+	}
+	if job = wait(job, kept); job == nil {
+		return
+	}
+	renew := func(ctx context.Context) (string, error) {
+		send(fmt.Sprintf("The download link of job %s expired; requesting a new download job.", job.ID))
+		var d diag.Diagnostics
+		fresh := requestDownload(ctx, client, a.kind, cl, snapshotID, &d)
+		if fresh != nil {
+			job = fresh
+			if fresh = wait(fresh, "The part downloaded so far was discarded."); fresh != nil {
+				send(fmt.Sprintf("New download job %s has its link; the download continues.", fresh.ID))
+				job = fresh
+				return fresh.SnapshotURL, nil
+			}
+			return "", errors.New("the new download job did not get a link")
+		}
+		resp.Diagnostics.Append(d...)
+		return "", errors.New("requesting a new download job failed")
+	}
+	send(fmt.Sprintf("Downloading snapshot %s (job %s) to %s.", snapshotID, job.ID, dest))
+	res, err := client.DownloadArchive(ctx, job.SnapshotURL, atlas.ArchiveOptions{
+		Path: dest, Overwrite: overwrite, Renew: renew, ProgressEvery: archiveProgressEvery,
+		Progress: func(pr atlas.ArchiveProgress) { send(progressLine(pr)) },
+	})
+	if err != nil {
+		addArchiveError(&resp.Diagnostics, snapshotID, job.ID, err)
+		return
+	}
+	send(fmt.Sprintf("Saved snapshot %s to %s (%s, sha256 %s; checksum in %s).", snapshotID, res.Path, byteSize(res.Size), res.SHA256, res.ChecksumPath))
+}
+
+// linkExpired says whether a job's link has expired by Atlas's clock.
+func linkExpired(job *atlas.RestoreJob, now time.Time) bool {
+	t, err := time.Parse(time.RFC3339, job.ExpirationDate)
+	return err == nil && !now.Before(t)
+}
+
+func addArchiveError(diags *diag.Diagnostics, snapshotID, jobID string, err error) {
+	var ae *atlas.ArchiveError
+	if !errors.As(err, &ae) {
+		diags.AddError("Snapshot Archive Download Failed", fmt.Sprintf("Downloading snapshot %s (job %s) failed: %s.", snapshotID, jobID, plainError(err)))
+		return
+	}
+	switch {
+	case ae.Kind == "path" || ae.Kind == "exists":
+		addArchivePathError(diags, err)
+		return
+	case errors.Is(err, context.DeadlineExceeded):
+		diags.AddError("Timed Out Downloading the Snapshot Archive",
+			fmt.Sprintf("Downloading snapshot %s (job %s) to %s did not finish before the action's timeout; nothing was kept. "+
+				"Raise it with timeouts { invoke = \"...\" } in the action's config.", snapshotID, jobID, ae.Path))
+		return
+	}
+	var advice string
+	switch ae.Kind {
+	case "corrupt":
+		advice = "The server sent bytes that are not a complete gzip archive; nothing was kept. Run the action again; if it repeats, request a new download."
+	case "expired", "renew":
+		advice = "The download link expired and no new one could be obtained; nothing was kept. Run the action again."
+	default:
+		advice = "Nothing was kept at the path. Run the action again; it requests a fresh link if the job's has expired."
+	}
+	diags.AddError("Snapshot Archive Download Failed",
+		fmt.Sprintf("Downloading snapshot %s (job %s) to %s failed: %s.\n\n%s", snapshotID, jobID, ae.Path, plainError(ae.Err), advice))
+}
+
+// progressLine is one progress event's text; it never holds the link.
+func progressLine(p atlas.ArchiveProgress) string {
+	if p.Event != "" && p.Event != "done" && p.Note != "" {
+		return p.Note
+	}
+	line := byteSize(p.Done)
+	if p.Total >= 0 {
+		pct := 100.0
+		if p.Total > 0 {
+			pct = float64(p.Done) * 100 / float64(p.Total)
+		}
+		line = fmt.Sprintf("%s of %s (%.0f%%)", byteSize(p.Done), byteSize(p.Total), pct)
+	}
+	if p.Rate > 0 {
+		line += fmt.Sprintf(", %s/s", byteSize(int64(p.Rate)))
+	}
+	if p.ETA >= 0 && p.Done < p.Total {
+		line += fmt.Sprintf(", about %s left", p.ETA)
+	}
+	return "Downloaded " + line + "."
+}
+
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for v := n / unit; v >= unit; v /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: MPL-2.0
+
+package provider
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
+)
+
+// Terraform runs actions from 1.14 on; terraform-plugin-testing cannot
+// pass -invoke, so the tests trigger the action after a terraform_data
+// resource is created.
+var needsActions = []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)}
+
+// archiveConfig is the provider block, the action and its trigger; attrs
+// go inside the action's config block after the cluster and snapshot.
+func (e *testEnv) archiveConfig(kind downloadKind, attrs string) string {
+	cluster, snapshot := atlassim.DefaultClusterName, atlassim.DefaultSnapshotID
+	if kind.family == atlas.Flex {
+		cluster, snapshot = atlassim.DefaultFlexClusterName, atlassim.DefaultFlexSnapshotID
+	}
+	name := "atlas_" + kind.family.Name + "_snapshot_archive"
+	return e.providerBlock() + fmt.Sprintf(`
+resource "terraform_data" "trigger" {
+  # A change of the action's settings creates it again, and so runs it.
+  triggers_replace = %[6]q
+  lifecycle {
+    action_trigger {
+      events  = [after_create]
+      actions = [action.%[1]s.test]
+    }
+  }
+}
+
+action %[1]q "test" {
+  config {
+    project_id = %[2]q
+    %[3]s = %[4]q
+    snapshot_id = %[5]q
+%[6]s
+  }
+}
+`, name, atlassim.DefaultProjectID, kind.clusterAttr, cluster, snapshot, attrs)
+}
+
+// simArchive is what the simulator serves at a job's link.
+func (e *testEnv) simArchive(job atlassim.Job) []byte {
+	e.t.Helper()
+	rec := httptest.NewRecorder()
+	e.sim.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, job.SnapshotURL, nil))
+	if rec.Code != http.StatusOK {
+		e.t.Fatalf("the simulator answers %d at job %s's link", rec.Code, job.ID)
+	}
+	return rec.Body.Bytes()
+}
+
+// checkArchive checks that path holds what the simulator serves for the
+// newest job, and that path.sha256 is its sha256sum line.
+func (e *testEnv) checkArchive(path string, jobs int) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		all := e.sim.Jobs()
+		if len(all) != jobs {
+			return fmt.Errorf("the simulator holds %d jobs, want %d", len(all), jobs)
+		}
+		newest := all[0]
+		for _, j := range all {
+			if j.RestoreScheduledDate.After(newest.RestoreScheduledDate) {
+				newest = j
+			}
+		}
+		want := e.simArchive(newest)
+		got, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(want)
+		if string(got) != string(want) {
+			return fmt.Errorf("%s has %d bytes, want the simulator's %d (sha256 %x)", path, len(got), len(want), sum)
+		}
+		line, err := os.ReadFile(path + ".sha256")
+		if err != nil {
+			return err
+		}
+		if wantLine := hex.EncodeToString(sum[:]) + "  " + filepath.Base(path) + "\n"; string(line) != wantLine {
+			return fmt.Errorf("checksum file = %q, want %q", line, wantLine)
+		}
+		return nil
+	}
+}
+
+// linkFront serves the simulator's download links with Range and ETag
+// support of its own, and drops connections on demand.
+type linkFront struct {
+	mu sync.Mutex
+	// drops responses are cut after dropAt bytes; afterDrop runs after each.
+	drops     int
+	dropAt    int
+	afterDrop func()
+	ranges    []string // the Range header of every download request
+	sent      int
+}
+
+func (e *testEnv) frontLinks(f *linkFront) {
+	e.setFront(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, "/backup/restore/") {
+			return false
+		}
+		whole := r.Clone(r.Context())
+		whole.Header.Del("Range")
+		whole.Header.Del("If-Range")
+		rec := httptest.NewRecorder()
+		e.sim.ServeHTTP(rec, whole)
+		f.mu.Lock()
+		f.ranges = append(f.ranges, r.Header.Get("Range"))
+		drop := f.drops > 0
+		if drop {
+			f.drops--
+		}
+		f.mu.Unlock()
+		if rec.Code != http.StatusOK {
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+			return true
+		}
+		body := rec.Body.Bytes()
+		sum := sha256.Sum256(body)
+		etag := `"` + hex.EncodeToString(sum[:8]) + `"`
+		w.Header().Set("ETag", etag)
+		status := http.StatusOK
+		if rg := r.Header.Get("Range"); rg != "" && r.Header.Get("If-Range") == etag {
+			start, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(rg, "bytes="), "-"))
+			if err != nil || start >= len(body) {
+				w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+				return true
+			}
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, len(body)-1, len(body)))
+			body, status = body[start:], http.StatusPartialContent
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(status)
+		if drop && f.dropAt < len(body) {
+			_, _ = w.Write(body[:f.dropAt])
+			f.mu.Lock()
+			f.sent += f.dropAt
+			after := f.afterDrop
+			f.mu.Unlock()
+			w.(http.Flusher).Flush()
+			if after != nil {
+				after()
+			}
+			panic(http.ErrAbortHandler)
+		}
+		_, _ = w.Write(body)
+		f.mu.Lock()
+		f.sent += len(body)
+		f.mu.Unlock()
+		return true
+	})
+}
+
+func (f *linkFront) seen() ([]string, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.ranges...), f.sent
+}
+
+func TestAccArchiveAction_tenantDownload(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{QueuedFor: time.Minute, RunningFor: time.Minute})
+	path := filepath.Join(t.TempDir(), "snap.tar.gz")
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   needsActions,
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q", path)),
+			Check:  env.checkArchive(path, 1),
+		}},
+	})
+}
+
+func TestAccArchiveAction_flexDownload(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{QueuedFor: time.Minute})
+	path := filepath.Join(t.TempDir(), "flex.tar.gz")
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   needsActions,
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config: env.archiveConfig(flexDownload, fmt.Sprintf("path = %q", path)),
+			Check:  env.checkArchive(path, 1),
+		}},
+	})
+}
+
+// TestAccArchiveAction_reusesJob: triggered by the download resource and
+// given its job_id, the action requests no second job.
+func TestAccArchiveAction_reusesJob(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{QueuedFor: time.Minute})
+	path := filepath.Join(t.TempDir(), "snap.tar.gz")
+	cfg := env.providerBlock() + fmt.Sprintf(`
+resource "atlas_tenant_snapshot_download" "test" {
+  project_id   = %[1]q
+  cluster_name = %[2]q
+  snapshot_id  = %[3]q
+  lifecycle {
+    action_trigger {
+      events  = [after_create]
+      actions = [action.atlas_tenant_snapshot_archive.test]
+    }
+  }
+}
+
+action "atlas_tenant_snapshot_archive" "test" {
+  config {
+    project_id   = %[1]q
+    cluster_name = %[2]q
+    snapshot_id  = %[3]q
+    job_id       = atlas_tenant_snapshot_download.test.id
+    path         = %[4]q
+  }
+}
+`, atlassim.DefaultProjectID, atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, path)
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   needsActions,
+		ProtoV6ProviderFactories: env.factories(),
+		Steps:                    []resource.TestStep{{Config: cfg, Check: env.checkArchive(path, 1)}},
+	})
+}
+
+// TestAccArchiveAction_existingFileWithoutOverwrite: the action fails on
+// path before any job is requested, and the file is left alone; with
+// overwrite it is replaced.
+func TestAccArchiveAction_existingFileWithoutOverwrite(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	path := filepath.Join(t.TempDir(), "snap.tar.gz")
+	if err := os.WriteFile(path, []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   needsActions,
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config:      env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q", path)),
+				ExpectError: wrapped(`(?s)Archive File Already Exists.*` + regexp.QuoteMeta(filepath.Base(path)) + `.*overwrite`),
+			},
+			{
+				PreConfig: func() {
+					if got, _ := os.ReadFile(path); string(got) != "mine" || len(env.sim.Jobs()) != 0 {
+						t.Fatalf("after the refusal the file holds %q and the simulator %d jobs", got, len(env.sim.Jobs()))
+					}
+				},
+				Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q\n    overwrite = true", path)),
+				Check:  env.checkArchive(path, 1),
+			},
+		},
+	})
+}
+
+func TestAccArchiveAction_badPath(t *testing.T) {
+	dir := t.TempDir()
+	unwritable := filepath.Join(dir, "locked")
+	if err := os.Mkdir(unwritable, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		unwritable = "/sys" // read-only even for root
+	}
+	if f, err := os.CreateTemp(unwritable, "probe-*"); err == nil {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+		t.Skip("no unwritable directory to test with")
+	}
+	for name, tc := range map[string]struct{ path, says string }{
+		"missing directory": {filepath.Join(dir, "nope", "snap.tar.gz"), `nope.* does not exist`},
+		"not writable":      {filepath.Join(unwritable, "snap.tar.gz"), ` not writable`},
+		"a directory":       {dir, ` is a directory`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := newTestEnv(t, atlassim.Config{})
+			resource.Test(t, resource.TestCase{
+				TerraformVersionChecks:   needsActions,
+				ProtoV6ProviderFactories: env.factories(),
+				Steps: []resource.TestStep{{
+					Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q", tc.path)),
+					// At plan time, on the attribute: not "Error when
+					// invoking action".
+					ExpectError: wrapped(`(?s)Error: Invalid Archive Path with action.atlas_tenant_snapshot_archive.test.*path = .*` + tc.says),
+				}},
+			})
+			if n := len(env.sim.Jobs()); n != 0 {
+				t.Errorf("a bad path requested %d jobs", n)
+			}
+		})
+	}
+}
+
+func TestAccArchiveAction_failedJob(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{QueuedFor: time.Hour})
+	env.clock.OnSleep(func(n int) error {
+		if n == 1 {
+			job := env.onlyJob()
+			return env.sim.SetJobStatus(job.ProjectID, job.ClusterName, job.ID, "FAILED")
+		}
+		return nil
+	})
+	path := filepath.Join(t.TempDir(), "snap.tar.gz")
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   needsActions,
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config:      env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q", path)),
+			ExpectError: regexp.MustCompile(`(?s)Download Job Failed.*FAILED`),
+		}},
+	})
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("a failed job left a file at %s", path)
+	}
+}
+
+// TestAccArchiveAction_resumeAfterDrops: two dropped connections; the
+// download resumes with Range each time and fetches no byte twice.
+func TestAccArchiveAction_resumeAfterDrops(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	front := &linkFront{drops: 2, dropAt: 100}
+	env.frontLinks(front)
+	path := filepath.Join(t.TempDir(), "snap.tar.gz")
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   needsActions,
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q", path)),
+			Check: resource.ComposeTestCheckFunc(env.checkArchive(path, 1), func(*terraform.State) error {
+				ranges, sent := front.seen()
+				if want := []string{"", "bytes=100-", "bytes=200-"}; strings.Join(ranges, ",") != strings.Join(want, ",") {
+					return fmt.Errorf("download requests had Range %q, want %q", ranges, want)
+				}
+				if size := len(env.simArchive(env.onlyJob())); sent != size {
+					return fmt.Errorf("the link sent %d bytes for a %d-byte archive", sent, size)
+				}
+				return nil
+			}),
+		}},
+	})
+}
+
+// TestAccArchiveAction_linkExpiresMidway: the link expires after the
+// first part; the action requests a new job, and since the new job's
+// archive is another file (ETag differs) it starts over with the new link.
+func TestAccArchiveAction_linkExpiresMidway(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	front := &linkFront{drops: 1, dropAt: 100}
+	front.afterDrop = func() { env.clock.Advance(5 * time.Hour) }
+	env.frontLinks(front)
+	path := filepath.Join(t.TempDir(), "snap.tar.gz")
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   needsActions,
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q", path)),
+			Check: resource.ComposeTestCheckFunc(env.checkArchive(path, 2), func(*terraform.State) error {
+				ranges, _ := front.seen()
+				// The first link, cut; the first link again, now expired
+				// (410); the new link, resumed with If-Range, which the
+				// other archive's ETag turns into the whole file.
+				if len(ranges) != 3 || ranges[0] != "" || ranges[1] != "bytes=100-" || ranges[2] != "bytes=100-" {
+					return fmt.Errorf("download requests had Range %q", ranges)
+				}
+				return nil
+			}),
+		}},
+	})
+}
+
+func TestArchiveProgressLine(t *testing.T) {
+	for _, tc := range []struct {
+		p    atlas.ArchiveProgress
+		want string
+	}{
+		{atlas.ArchiveProgress{Done: 512 << 20, Total: 1 << 30, Rate: 64 << 20, ETA: 8 * time.Second}, "Downloaded 512.0 MiB of 1.0 GiB (50%), 64.0 MiB/s, about 8s left."},
+		{atlas.ArchiveProgress{Done: 100, Total: -1, ETA: -1}, "Downloaded 100 B."},
+		{atlas.ArchiveProgress{Event: "resumed", Note: "The download resumes at byte 5."}, "The download resumes at byte 5."},
+	} {
+		if got := progressLine(tc.p); got != tc.want {
+			t.Errorf("progressLine(%+v) = %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}
+
+// TestAccArchiveAction_linkNeverLogged runs a download with a drop and a
+// renewal, every log at TRACE, and searches the log for the links' tokens.
+func TestAccArchiveAction_linkNeverLogged(t *testing.T) {
+	logDir := t.TempDir()
+	t.Setenv("TF_LOG", "TRACE")
+	t.Setenv("TF_ACC_LOG", "TRACE")
+	t.Setenv("TF_LOG_PROVIDER_ATLAS_HTTP", "TRACE")
+	t.Setenv("TF_LOG_PATH_MASK", filepath.Join(logDir, "%s.log"))
+	unsetAtlasEnv(t)
+
+	env := newTestEnv(t, atlassim.Config{})
+	front := &linkFront{drops: 1, dropAt: 100}
+	front.afterDrop = func() { env.clock.Advance(5 * time.Hour) }
+	env.frontLinks(front)
+	path := filepath.Join(t.TempDir(), "snap.tar.gz")
+	resource.Test(t, resource.TestCase{
+		TerraformVersionChecks:   needsActions,
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q", path)),
+			Check:  env.checkArchive(path, 2),
+		}},
+	})
+	data, err := os.ReadFile(filepath.Join(logDir, t.Name()+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := withoutHarnessConfig(t, string(data))
+	lines := strings.Split(log, "\n")
+	// The search must have something to search: the retry after the drop
+	// and the renewal's request are in the log.
+	for _, want := range [][]string{
+		{"retrying archive download", "bytes_done=100"},
+		{".atlas_http: Atlas HTTP exchange:", "method=POST", "status=200", "/backup/tenant/download"},
+	} {
+		if !anyLineHasAll(lines, want) {
+			t.Errorf("the log (%d lines) has no line with all of %q", len(lines), want)
+		}
+	}
+	if n := len(env.linkTokens()); n != 2 {
+		t.Errorf("want two links (the first and its renewal), got %d", n)
+	}
+	for _, leak := range env.secretsIn(log) {
+		t.Errorf("the log holds %s", leak)
+	}
+}
+
+func TestArchiveActionErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err     error
+		summary string
+		onPath  bool
+	}{
+		{&atlas.ArchiveError{Path: "/x/a.tgz", Kind: "exists", Err: errors.New("exists")}, "Archive File Already Exists", true},
+		{&atlas.ArchiveError{Path: "/x/a.tgz", Kind: "path", Err: errors.New("the directory /x does not exist")}, "Invalid Archive Path", true},
+		{&atlas.ArchiveError{Path: "/x/a.tgz", Kind: "io", Err: context.DeadlineExceeded}, "Timed Out Downloading the Snapshot Archive", false},
+		{&atlas.ArchiveError{Path: "/x/a.tgz", Kind: "corrupt", Err: errors.New("not gzip")}, "Snapshot Archive Download Failed", false},
+	} {
+		var d diag.Diagnostics
+		addArchiveError(&d, atlassim.DefaultSnapshotID, "6b0ac948c9c2faf635551dde", tc.err)
+		if len(d) != 1 || d[0].Summary() != tc.summary {
+			t.Errorf("%v: diagnostics %v, want one %q", tc.err, d, tc.summary)
+			continue
+		}
+		_, onPath := d[0].(diag.DiagnosticWithPath)
+		if onPath != tc.onPath || !strings.Contains(d[0].Detail(), "/x/a.tgz") {
+			t.Errorf("%v: on path %v (want %v), detail %q", tc.err, onPath, tc.onPath, d[0].Detail())
+		}
+	}
+}

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MPL-2.0
+
+package provider
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/list"
+	listschema "github.com/hashicorp/terraform-plugin-framework/list/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
+)
+
+var (
+	_ provider.ProviderWithListResources = (*atlasProvider)(nil)
+
+	_ resource.ResourceWithIdentity = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
+	_ resource.ResourceWithIdentity = (*downloadResource[flexDownloadModel, *flexDownloadModel])(nil)
+
+	_ list.ListResourceWithConfigure = (*downloadList[tenantDownloadModel, *tenantDownloadModel])(nil)
+	_ list.ListResourceWithConfigure = (*downloadList[flexDownloadModel, *flexDownloadModel])(nil)
+)
+
+// ListResources are the provider's list resources, for terraform query
+// (Terraform 1.14 and later).
+func (p *atlasProvider) ListResources(context.Context) []func() list.ListResource {
+	return []func() list.ListResource{
+		func() list.ListResource {
+			return &downloadList[tenantDownloadModel, *tenantDownloadModel]{kind: tenantDownload}
+		},
+		func() list.ListResource {
+			return &downloadList[flexDownloadModel, *flexDownloadModel]{kind: flexDownload}
+		},
+	}
+}
+
+// The identity of a download resource is its import ID in parts: a list
+// result carries it, and terraform query -generate-config-out writes it
+// into an import block.
+
+func (r *downloadResource[M, P]) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityschema.Schema{
+		Attributes: map[string]identityschema.Attribute{
+			"project_id": identityschema.StringAttribute{
+				RequiredForImport: true,
+				Description:       "Id of the Atlas project that holds the cluster.",
+			},
+			r.kind.clusterAttr: identityschema.StringAttribute{
+				RequiredForImport: true,
+				Description:       "Name of the " + r.kind.clusterNoun + ".",
+			},
+			"job_id": identityschema.StringAttribute{
+				RequiredForImport: true,
+				Description:       "Id of the download job.",
+			},
+		},
+	}
+}
+
+// setIdentity records the job's identity; id is nil where Terraform does
+// not support identities.
+func setIdentity(ctx context.Context, id *tfsdk.ResourceIdentity, kind downloadKind, project, cluster, jobID string) diag.Diagnostics {
+	if id == nil {
+		return nil
+	}
+	var diags diag.Diagnostics
+	diags.Append(id.SetAttribute(ctx, path.Root("project_id"), project)...)
+	diags.Append(id.SetAttribute(ctx, path.Root(kind.clusterAttr), cluster)...)
+	diags.Append(id.SetAttribute(ctx, path.Root("job_id"), jobID)...)
+	return diags
+}
+
+// importTarget is what an import names: the import ID, or an import
+// block's identity.
+func (r *downloadResource[M, P]) importTarget(ctx context.Context, req resource.ImportStateRequest) (project, cluster, job string, err error) {
+	if req.ID != "" || req.Identity == nil {
+		return parseImportID(req.ID, r.kind.clusterAttr)
+	}
+	var p, c, j types.String
+	req.Identity.GetAttribute(ctx, path.Root("project_id"), &p)
+	req.Identity.GetAttribute(ctx, path.Root(r.kind.clusterAttr), &c)
+	req.Identity.GetAttribute(ctx, path.Root("job_id"), &j)
+	return parseImportID(p.ValueString()+"/"+c.ValueString()+"/"+j.ValueString(), r.kind.clusterAttr)
+}
+
+// downloadList lists a cluster's download jobs as download resources.
+type downloadList[M any, P interface {
+	*M
+	downloadModel
+}] struct {
+	kind downloadKind
+	data *providerData
+}
+
+func (l *downloadList[M, P]) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_" + l.kind.typeSuffix
+}
+
+func (l *downloadList[M, P]) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	l.data = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (l *downloadList[M, P]) ListResourceConfigSchema(_ context.Context, _ list.ListResourceSchemaRequest, resp *list.ListResourceSchemaResponse) {
+	resp.Schema = listschema.Schema{
+		MarkdownDescription: "Lists the download jobs of one " + l.kind.clusterNoun + ", so that `terraform query " +
+			"-generate-config-out` can write `import` blocks for them.",
+		Attributes: map[string]listschema.Attribute{
+			"project_id": listschema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "Id of the Atlas project (group) that holds the cluster: 24 lowercase hexadecimal digits.",
+				Validators:          []validator.String{idValidator()},
+			},
+			l.kind.clusterAttr: listschema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "Name of the " + l.kind.clusterNoun + " whose download jobs to list.",
+				Validators:          clusterNameValidators(),
+			},
+			"only_live_links": listschema.BoolAttribute{
+				Optional: true,
+				MarkdownDescription: "Whether to list only jobs whose link works now (`COMPLETED`, with a link that " +
+					"has not expired by Atlas's clock). Defaults to `false`: every download job.",
+			},
+		},
+	}
+}
+
+func (l *downloadList[M, P]) List(ctx context.Context, req list.ListRequest, stream *list.ListResultsStream) {
+	ctx = l.data.logContext(ctx)
+	var project, cluster types.String
+	var live types.Bool
+	var diags diag.Diagnostics
+	diags.Append(req.Config.GetAttribute(ctx, path.Root("project_id"), &project)...)
+	diags.Append(req.Config.GetAttribute(ctx, path.Root(l.kind.clusterAttr), &cluster)...)
+	diags.Append(req.Config.GetAttribute(ctx, path.Root("only_live_links"), &live)...)
+	if diags.HasError() {
+		stream.Results = list.ListResultsStreamDiagnostics(diags)
+		return
+	}
+	client, d := l.data.Client()
+	if d.HasError() {
+		stream.Results = list.ListResultsStreamDiagnostics(d)
+		return
+	}
+	cl := atlas.Cluster{Family: l.kind.family, ProjectID: project.ValueString(), Name: cluster.ValueString()}
+	jobs, err := client.AllRestoreJobs(ctx, cl)
+	if err != nil {
+		addAtlasError(&diags, l.kind, fmt.Sprintf("list the download jobs of %s %s in project %s", l.kind.clusterAttr, cl.Name, cl.ProjectID), err)
+		stream.Results = list.ListResultsStreamDiagnostics(diags)
+		return
+	}
+	now := client.ServerNow()
+	stream.Results = func(push func(list.ListResult) bool) {
+		var sent int64
+		for i := range jobs {
+			j := &jobs[i]
+			if j.DeliveryType != "" && j.DeliveryType != "DOWNLOAD" {
+				continue
+			}
+			if live.ValueBool() && (j.Status != atlas.StatusCompleted || j.SnapshotURL == "" || linkExpired(j, now)) {
+				continue
+			}
+			if req.Limit > 0 && sent >= req.Limit {
+				return
+			}
+			if !push(l.result(ctx, req, cl, j)) {
+				return
+			}
+			sent++
+		}
+	}
+}
+
+// result is one job as a list result: its identity and, when asked for,
+// the resource as an import of it would store it.
+func (l *downloadList[M, P]) result(ctx context.Context, req list.ListRequest, cl atlas.Cluster, j *atlas.RestoreJob) list.ListResult {
+	res := req.NewListResult(ctx)
+	res.DisplayName = fmt.Sprintf("job %s of snapshot %s (%s)", j.ID, j.SnapshotID, j.Status)
+	res.Diagnostics.Append(setIdentity(ctx, res.Identity, l.kind, cl.ProjectID, cl.Name, j.ID)...)
+	if !req.IncludeResource {
+		return res
+	}
+	var m M
+	p := P(&m)
+	p.setTarget(cl.ProjectID, cl.Name)
+	job := p.job()
+	job.fill(j)
+	job.WaitForCompletion = types.BoolValue(true)
+	job.RenewBefore = types.StringNull()
+	job.Triggers = types.MapNull(types.StringType)
+	job.Timeouts = timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
+		"create": types.StringType, "update": types.StringType,
+	})}
+	res.Diagnostics.Append(res.Resource.Set(ctx, p)...)
+	return res
+}
