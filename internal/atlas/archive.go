@@ -514,7 +514,7 @@ func (d *archiveDownload) copyBody(resp *http.Response, buf []byte) (attemptResu
 				d.report("", "")
 			}
 		}
-		if rerr == io.EOF {
+		if errors.Is(rerr, io.EOF) {
 			break
 		}
 		if rerr != nil {
@@ -526,7 +526,7 @@ func (d *archiveDownload) copyBody(resp *http.Response, buf []byte) (attemptResu
 				// what another answer would continue.
 				return attemptRestart, status, 0, fmt.Errorf("the connection broke at byte %d and the server gave no ETag or Last-Modified to resume against", d.done)
 			}
-			return attemptRetry, status, 0, fmt.Errorf("the connection broke at byte %d: %v", d.done, stripURL(rerr))
+			return attemptRetry, status, 0, fmt.Errorf("the connection broke at byte %d: %w", d.done, stripURL(rerr))
 		}
 	}
 	if d.total >= 0 && d.done < d.total {
@@ -634,8 +634,10 @@ func verifyGzip(r io.Reader) (string, int64, error) {
 	if err != nil {
 		return "", 0, fmt.Errorf("the download is not a gzip stream: %w", err)
 	}
-	if _, err := io.Copy(io.Discard, zr); err != nil {
-		return "", 0, fmt.Errorf("the download is not a complete gzip stream (%v at byte %d of the compressed data)", err, cr.n)
+	// The decompressed bytes are only counted and thrown away, so a
+	// "decompression bomb" costs time, bounded by the caller's context.
+	if _, err := io.Copy(io.Discard, zr); err != nil { //nolint:gosec // see above
+		return "", 0, fmt.Errorf("the download is not a complete gzip stream (%w at byte %d of the compressed data)", err, cr.n)
 	}
 	// The gzip reader has read to the end (it looks for a next member);
 	// this only makes the checksum cover every byte whatever it does.
