@@ -19,7 +19,13 @@
 //  5. polling: how soon a wait sees a finished download job and how many
 //     GETs it costs, old schedule against new, on an in-process simulator
 //     and a fake clock (polling.go). `-only polling` runs this alone and
-//     rewrites only its section.
+//     rewrites only its section;
+//  6. archive: a large generated archive (the simulator's -archive-size)
+//     downloaded by curl, by the client and by the provider's
+//     atlas_tenant_snapshot_archive action through Terraform 1.14, the
+//     provider's peak RSS, and the bytes fetched twice after a drop
+//     (archive.go). Only `-only archive` measures it; a full run keeps the
+//     section of the report as it is.
 //
 // Run it from the module root after `make build` (`make bench` does both).
 // Nothing leaves the machine: the simulator and any proxy listen on
@@ -65,6 +71,9 @@ type options struct {
 	benchtime   string
 	keepTmp     bool
 	only        string
+	// Section 6 (-only archive).
+	archiveSize      string
+	terraformActions string
 }
 
 func envInt(name string, def int) int {
@@ -88,7 +97,9 @@ func run(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.goBench, "go-bench", true, "also run the client's Go benchmarks")
 	fs.StringVar(&o.benchtime, "benchtime", "1s", "go test -benchtime for the Go benchmarks")
 	fs.BoolVar(&o.keepTmp, "keep", false, "keep the temporary directory (mirrors, work directories) for inspection")
-	fs.StringVar(&o.only, "only", "", `run one section and rewrite only it in the report: "roundtrips" (section 1, both ways to authenticate; under a minute) or "polling" (section 5; seconds, needs no terraform)`)
+	fs.StringVar(&o.only, "only", "", `run one section and rewrite only it in the report: "roundtrips" (section 1, both ways to authenticate; under a minute), "polling" (section 5; seconds, needs no terraform) or "archive" (section 6; about a minute, Terraform 1.14 for the action)`)
+	fs.StringVar(&o.archiveSize, "archive-size", "1GiB", "with -only archive: the simulator's -archive-size (the drop run cuts after half of it)")
+	fs.StringVar(&o.terraformActions, "terraform-actions", "", "with -only archive: a Terraform 1.14 or later for the action (default .tools/bin/terraform-1.14.3, then -terraform)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -96,8 +107,13 @@ func run(ctx context.Context, args []string) error {
 	case "", "roundtrips":
 	case "polling":
 		return runPollingOnly(ctx, o)
+	case "archive":
+		if tf, err := findTerraform(o.terraform); err == nil {
+			o.terraform = tf
+		}
+		return runArchiveOnly(ctx, o)
 	default:
-		return fmt.Errorf("-only %q: the sections that run alone are \"roundtrips\" and \"polling\"", o.only)
+		return fmt.Errorf("-only %q: the sections that run alone are \"roundtrips\", \"polling\" and \"archive\"", o.only)
 	}
 	if o.runs < 1 || o.n < 1 || o.parallelism < 1 || o.latency < 0 {
 		return errors.New("-runs, -n and -parallelism must be positive and -latency not negative")
@@ -157,6 +173,9 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	report := renderReport(o, b, res)
+	if old, err := os.ReadFile(o.out); err == nil {
+		report = keepArchiveSection(string(old), report)
+	}
 	if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil { //nolint:gosec // a committed, public report
 		return err
 	}

@@ -21,7 +21,7 @@ func TestAddReproduceLines(t *testing.T) {
 	// A stale -only line is replaced, and the lines come in their order.
 	report := "# B\n\n## Reproduce\n\n```sh\nmake bench   # all\n" + onlyReproduceLines[1] + "\n" +
 		onlyCommandPrefix + "roundtrips   # old words\n```\n\nRaw samples.\n"
-	want := "# B\n\n## Reproduce\n\n```sh\nmake bench   # all\n" + onlyReproduceLines[0] + "\n" + onlyReproduceLines[1] + "\n```\n\nRaw samples.\n"
+	want := "# B\n\n## Reproduce\n\n```sh\nmake bench   # all\n" + strings.Join(onlyReproduceLines, "\n") + "\n```\n\nRaw samples.\n"
 	got := addReproduceLines(report)
 	if got != want {
 		t.Fatalf("got %q\nwant %q", got, want)

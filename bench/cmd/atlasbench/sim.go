@@ -34,6 +34,15 @@ type simStats struct {
 	DigestChallenges int64                       `json:"digestChallenges"`
 	TokenRequests    int64                       `json:"tokenRequests"` // POST /api/oauth/token, in TotalRequests too
 	Routes           map[string]map[string]int64 `json:"routes"`
+	Downloads        simDownloads                `json:"downloads"`
+}
+
+// simDownloads is what download links sent: body bytes, requests with a
+// Range header, and answers cut by -archive-drop-after.
+type simDownloads struct {
+	Bytes          int64 `json:"bytes"`
+	RangedRequests int64 `json:"rangedRequests"`
+	Cut            int64 `json:"cut"`
 }
 
 // minus is s - earlier, route by route.
@@ -43,6 +52,11 @@ func (s simStats) minus(earlier simStats) simStats {
 		DigestChallenges: s.DigestChallenges - earlier.DigestChallenges,
 		TokenRequests:    s.TokenRequests - earlier.TokenRequests,
 		Routes:           map[string]map[string]int64{},
+		Downloads: simDownloads{
+			Bytes:          s.Downloads.Bytes - earlier.Downloads.Bytes,
+			RangedRequests: s.Downloads.RangedRequests - earlier.Downloads.RangedRequests,
+			Cut:            s.Downloads.Cut - earlier.Downloads.Cut,
+		},
 	}
 	for route, byStatus := range s.Routes {
 		for code, n := range byStatus {
@@ -79,10 +93,12 @@ type sim struct {
 
 // startSim starts the simulator on a free loopback port. latency > 0 adds
 // that much to every request, with the simulator's own -latency flag when
-// it has one (useFlag) and otherwise with a proxy in this process.
-func startSim(ctx context.Context, bin, logPath string, latency time.Duration, useFlag bool) (*sim, error) {
+// it has one (useFlag) and otherwise with a proxy in this process. extra
+// are more simulator flags (-archive-size, ...).
+func startSim(ctx context.Context, bin, logPath string, latency time.Duration, useFlag bool, extra ...string) (*sim, error) {
 	args := []string{"-addr", "127.0.0.1:0", "-public-key", simPublicKey, "-private-key", simPrivateKey,
 		"-client-id", simClientID, "-client-secret", simClientSecret, "-quiet"}
+	args = append(args, extra...)
 	if latency > 0 && useFlag {
 		args = append(args, "-latency", latency.String())
 	}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MPL-2.0
+
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseSize(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int64
+	}{{"1GiB", 1 << 30}, {"512MiB", 512 << 20}, {"64KiB", 64 << 10}, {"1000000", 1000000}, {"7B", 7}, {" 2 MiB", 2 << 20}} {
+		if got, err := parseSize(tt.in); err != nil || got != tt.want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "lots", "-5", "1PB", "1.5GiB"} {
+		if _, err := parseSize(bad); err == nil {
+			t.Errorf("parseSize(%q) gave no error", bad)
+		}
+	}
+	for n, want := range map[int64]string{1 << 30: "1GiB", 512 << 20: "512MiB", 256 << 10: "256KiB", 1000: "1000 B"} {
+		if got := sizeText(n); got != want {
+			t.Errorf("sizeText(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestTerraformMinor(t *testing.T) {
+	major, minor, v, err := terraformMinor([]byte(`{"terraform_version":"1.14.3","platform":"linux_amd64"}`))
+	if err != nil || major != 1 || minor != 14 || v != "1.14.3" {
+		t.Errorf("got %d.%d %q %v", major, minor, v, err)
+	}
+	if _, _, _, err := terraformMinor([]byte(`{}`)); err == nil {
+		t.Error("no version: no error")
+	}
+}
+
+func TestVerifyFile(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(bytes.Repeat([]byte("archive "), 10000))
+	_ = zw.Close()
+	dir := t.TempDir()
+	good := filepath.Join(dir, "a.tar.gz")
+	if err := os.WriteFile(good, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum, n, err := verifyFile(good)
+	want := sha256.Sum256(buf.Bytes())
+	if err != nil || n != int64(buf.Len()) || sum != hex.EncodeToString(want[:]) {
+		t.Errorf("verifyFile = %s, %d, %v", sum, n, err)
+	}
+	cut := filepath.Join(dir, "cut.tar.gz")
+	if err := os.WriteFile(cut, buf.Bytes()[:buf.Len()/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := verifyFile(cut); err == nil {
+		t.Error("a cut gzip stream verified")
+	}
+}
+
+func TestRenderArchiveVerdicts(t *testing.T) {
+	const size = 1 << 30
+	s := archiveSample{
+		CurlSeconds: 1, CurlSyncSeconds: 0.5, CurlVerifySeconds: 1.5, ClientSeconds: 2.5,
+		ActionSeconds: 4, ActionBaseSeconds: 0.2, ActionProviders: 4, ActionProviderRSSKiB: 22 << 10,
+		DropBy: "action", Drop: simDownloads{Bytes: size + 1000, Cut: 1, RangedRequests: 1},
+	}
+	out := renderArchive(archiveReport{Size: size, DropAfter: size / 2, Samples: []archiveSample{s, s, s}, Terraform: "1.14.3"})
+	for _, want := range []string{
+		archiveSectionHeading, "| `curl -sS -o FILE LINK` | 1.00 | 1024 | 1 |",
+		"start-up included): **not met** (0.25;", "Peak RSS target (median ≤ 64 MiB): **met**",
+		"| **bytes fetched twice** | **1000** |", "): **met** (most: 1000)", "is 0.75 of it with start-up included",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("section lacks %q:\n%s", want, out)
+		}
+	}
+	s.Drop.Bytes = size + archiveBufferBytes + 1
+	s.ActionProviderRSSKiB = 100 << 10
+	out = renderArchive(archiveReport{Size: size, DropAfter: size / 2, Samples: []archiveSample{s}, NoCurl: true})
+	for _, want := range []string{"not run: no curl on PATH", "Peak RSS target (median ≤ 64 MiB): **not met**", "with at least one cut): **not met**"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("section lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestKeepArchiveSection(t *testing.T) {
+	old := "# B\n\n## 5. P\n\nx\n\n" + archiveSectionHeading + "\n\nkept\n\n## Reproduce\n\nold\n"
+	fresh := "# B\n\n## 5. P\n\ny\n\n## Reproduce\n\nnew\n"
+	want := "# B\n\n## 5. P\n\ny\n\n" + archiveSectionHeading + "\n\nkept\n\n## Reproduce\n\nnew\n"
+	if got := keepArchiveSection(old, fresh); got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	if got := keepArchiveSection("# B\n", fresh); got != fresh {
+		t.Errorf("no old section: got %q", got)
+	}
+}
