@@ -114,7 +114,7 @@ func (a *archiveAction[M, P]) Schema(ctx context.Context, _ action.SchemaRequest
 		Attributes: map[string]schema.Attribute{
 			"project_id": schema.StringAttribute{
 				Required:            true,
-				MarkdownDescription: "Id of the Atlas project (group) that holds the cluster: 24 lowercase hexadecimal digits.",
+				MarkdownDescription: projectIDDoc,
 				Validators:          []validator.String{idValidator()},
 			},
 			a.kind.clusterAttr: schema.StringAttribute{
@@ -124,7 +124,7 @@ func (a *archiveAction[M, P]) Schema(ctx context.Context, _ action.SchemaRequest
 			},
 			"snapshot_id": schema.StringAttribute{
 				Required:            true,
-				MarkdownDescription: "Id of the backup snapshot to download: 24 lowercase hexadecimal digits. The snapshot must be `COMPLETED`.",
+				MarkdownDescription: snapshotIDDoc,
 				Validators:          []validator.String{idValidator()},
 			},
 			"path": schema.StringAttribute{

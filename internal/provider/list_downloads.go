@@ -118,7 +118,7 @@ func (l *downloadList[M, P]) ListResourceConfigSchema(_ context.Context, _ list.
 		Attributes: map[string]listschema.Attribute{
 			"project_id": listschema.StringAttribute{
 				Required:            true,
-				MarkdownDescription: "Id of the Atlas project (group) that holds the cluster: 24 lowercase hexadecimal digits.",
+				MarkdownDescription: projectIDDoc,
 				Validators:          []validator.String{idValidator()},
 			},
 			l.kind.clusterAttr: listschema.StringAttribute{

@@ -3,10 +3,8 @@
 package provider
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -205,41 +203,14 @@ list "atlas_flex_snapshot_download" "all" {
 // plans the import blocks it writes: each imports a job by its identity,
 // and none holds the link.
 func TestAccListResource_generateConfigOut(t *testing.T) {
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("set TF_ACC=1 to run terraform")
-	}
-	tfPath := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if tfPath == "" {
-		var err error
-		if tfPath, err = exec.LookPath("terraform"); err != nil {
-			t.Skip("no terraform on PATH")
-		}
-	}
-	unsetAtlasEnv(t)
 	env := newTestEnv(t, atlassim.Config{})
-	reattach := env.serveForCLI(t)
-	dir := t.TempDir()
-	cliConfig := filepath.Join(dir, "cli.tfrc")
+	dir, run := env.terraformCLI(t)
 	write := func(name, text string) {
 		t.Helper()
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	run := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(tfPath, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "TF_REATTACH_PROVIDERS="+reattach, "CHECKPOINT_DISABLE=1",
-			"TF_IN_AUTOMATION=1", "TF_CLI_CONFIG_FILE="+cliConfig, "TF_LOG=", "TF_LOG_PATH=")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out.String())
-		}
-		return out.String()
-	}
-	write("cli.tfrc", "")
 	if v := run("version"); !atLeast114(v) {
 		t.Skipf("terraform query needs Terraform 1.14 or later; this is %.40s", v)
 	}

@@ -3,13 +3,11 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -194,21 +192,8 @@ func withoutHarnessConfig(t *testing.T, log string) string {
 // served from this process, and searches what plan, apply, show and output
 // print for the secrets.
 func TestAccSecrets_notInCLIOutput(t *testing.T) {
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("set TF_ACC=1 to run terraform")
-	}
-	tfPath := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if tfPath == "" {
-		var err error
-		if tfPath, err = exec.LookPath("terraform"); err != nil {
-			t.Skip("no terraform on PATH")
-		}
-	}
-	unsetAtlasEnv(t)
 	env := newTestEnv(t, atlassim.Config{QueuedFor: time.Minute})
-	reattach := env.serveForCLI(t)
-
-	dir := t.TempDir()
+	dir, run := env.terraformCLI(t)
 	cfg := env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "") + `
 output "link" {
   value     = atlas_tenant_snapshot_download.test.snapshot_url
@@ -217,23 +202,6 @@ output "link" {
 `
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
-	}
-	cliConfig := filepath.Join(dir, "cli.tfrc")
-	if err := os.WriteFile(cliConfig, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	run := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(tfPath, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "TF_REATTACH_PROVIDERS="+reattach, "CHECKPOINT_DISABLE=1",
-			"TF_IN_AUTOMATION=1", "TF_CLI_CONFIG_FILE="+cliConfig, "TF_LOG=", "TF_LOG_PATH=")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out.String())
-		}
-		return out.String()
 	}
 	outputs := map[string]string{}
 	run("init", "-no-color", "-input=false")

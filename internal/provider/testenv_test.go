@@ -3,9 +3,14 @@
 package provider
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,4 +119,43 @@ func unsetAtlasEnv(t *testing.T) {
 			t.Setenv(n, "")
 		}
 	}
+}
+
+// terraformCLI runs the terraform binary of the tests (TF_ACC_TERRAFORM_PATH,
+// else terraform on PATH) in a fresh directory against the provider served
+// in-process for this env, skipping the test where there is none. It
+// returns the directory and a runner that fails the test on an error exit.
+func (e *testEnv) terraformCLI(t *testing.T) (dir string, run func(args ...string) string) {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("set TF_ACC=1 to run terraform")
+	}
+	tfPath := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if tfPath == "" {
+		var err error
+		if tfPath, err = exec.LookPath("terraform"); err != nil {
+			t.Skip("no terraform on PATH")
+		}
+	}
+	unsetAtlasEnv(t)
+	reattach := e.serveForCLI(t)
+	dir = t.TempDir()
+	cliConfig := filepath.Join(dir, "cli.tfrc")
+	if err := os.WriteFile(cliConfig, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run = func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(tfPath, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "TF_REATTACH_PROVIDERS="+reattach, "CHECKPOINT_DISABLE=1",
+			"TF_IN_AUTOMATION=1", "TF_CLI_CONFIG_FILE="+cliConfig, "TF_LOG=", "TF_LOG_PATH=")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out.String())
+		}
+		return out.String()
+	}
+	return dir, run
 }
