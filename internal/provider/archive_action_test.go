@@ -185,30 +185,29 @@ func (f *linkFront) seen() ([]string, int) {
 	return append([]string(nil), f.ranges...), f.sent
 }
 
-func TestAccArchiveAction_tenantDownload(t *testing.T) {
-	env := newTestEnv(t, atlassim.Config{QueuedFor: time.Minute, RunningFor: time.Minute})
-	path := filepath.Join(t.TempDir(), "snap.tar.gz")
-	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   needsActions,
-		ProtoV6ProviderFactories: env.factories(),
-		Steps: []resource.TestStep{{
-			Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q", path)),
-			Check:  env.checkArchive(path, 1),
-		}},
-	})
-}
-
-func TestAccArchiveAction_flexDownload(t *testing.T) {
-	env := newTestEnv(t, atlassim.Config{QueuedFor: time.Minute})
-	path := filepath.Join(t.TempDir(), "flex.tar.gz")
-	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   needsActions,
-		ProtoV6ProviderFactories: env.factories(),
-		Steps: []resource.TestStep{{
-			Config: env.archiveConfig(flexDownload, fmt.Sprintf("path = %q", path)),
-			Check:  env.checkArchive(path, 1),
-		}},
-	})
+// TestAccArchiveAction_download: each family's action fetches the archive
+// and its checksum.
+func TestAccArchiveAction_download(t *testing.T) {
+	for _, tt := range []struct {
+		kind downloadKind
+		cfg  atlassim.Config
+	}{
+		{tenantDownload, atlassim.Config{QueuedFor: time.Minute, RunningFor: time.Minute}},
+		{flexDownload, atlassim.Config{QueuedFor: time.Minute}},
+	} {
+		t.Run(tt.kind.family.Name, func(t *testing.T) {
+			env := newTestEnv(t, tt.cfg)
+			path := filepath.Join(t.TempDir(), "snap.tar.gz")
+			resource.ParallelTest(t, resource.TestCase{
+				TerraformVersionChecks:   needsActions,
+				ProtoV6ProviderFactories: env.factories(),
+				Steps: []resource.TestStep{{
+					Config: env.archiveConfig(tt.kind, fmt.Sprintf("path = %q", path)),
+					Check:  env.checkArchive(path, 1),
+				}},
+			})
+		})
+	}
 }
 
 // TestAccArchiveAction_reusesJob: triggered by the download resource and

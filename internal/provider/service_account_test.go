@@ -48,14 +48,7 @@ provider "atlas" {
 
 // saTenantConfig is tenantConfig with a service account for the keys.
 func (e *testEnv) saTenantConfig(secret, extra string) string {
-	return e.saProviderBlock(secret) + fmt.Sprintf(`
-resource "atlas_tenant_snapshot_download" "test" {
-  project_id   = %q
-  cluster_name = %q
-  snapshot_id  = %q
-%s
-}
-`, atlassim.DefaultProjectID, atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, extra)
+	return e.saProviderBlock(secret) + tenantResource(atlassim.DefaultProjectID, atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, extra)
 }
 
 // apiStatuses sums the simulator's answers with status on the API routes
@@ -177,13 +170,7 @@ provider "atlas" {
   access_token = %q
 }
 `, env.url, tok)
-	cfg := block + fmt.Sprintf(`
-resource "atlas_tenant_snapshot_download" "test" {
-  project_id   = %q
-  cluster_name = %q
-  snapshot_id  = %q
-}
-`, atlassim.DefaultProjectID, atlassim.DefaultClusterName, atlassim.DefaultSnapshotID)
+	cfg := block + defaultTenantResource
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
 		Steps: []resource.TestStep{
@@ -246,13 +233,7 @@ func TestAccServiceAccount_wrongSecret(t *testing.T) {
 func TestAccServiceAccount_credentialMistakes(t *testing.T) {
 	unsetAllAtlasEnv(t)
 	env := newTestEnv(t, atlassim.Config{})
-	resourceBlock := fmt.Sprintf(`
-resource "atlas_tenant_snapshot_download" "test" {
-  project_id   = %q
-  cluster_name = %q
-  snapshot_id  = %q
-}
-`, atlassim.DefaultProjectID, atlassim.DefaultClusterName, atlassim.DefaultSnapshotID)
+	resourceBlock := defaultTenantResource
 	both := fmt.Sprintf(`
 provider "atlas" {
   base_url      = %q
@@ -313,15 +294,7 @@ func TestAccServiceAccount_envOnly(t *testing.T) {
 	t.Setenv("MONGODB_ATLAS_BASE_URL", env.url)
 	t.Setenv("MONGODB_ATLAS_CLIENT_ID", atlassim.DefaultClientID)
 	t.Setenv("MONGODB_ATLAS_CLIENT_SECRET", atlassim.DefaultClientSecret)
-	cfg := fmt.Sprintf(`
-provider "atlas" {}
-
-resource "atlas_tenant_snapshot_download" "test" {
-  project_id   = %q
-  cluster_name = %q
-  snapshot_id  = %q
-}
-`, atlassim.DefaultProjectID, atlassim.DefaultClusterName, atlassim.DefaultSnapshotID)
+	cfg := "provider \"atlas\" {}\n" + defaultTenantResource
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
 		Steps: []resource.TestStep{{
@@ -428,13 +401,7 @@ func TestAccSecrets_serviceAccountNeverLogged(t *testing.T) {
 // without repeating the value.
 func TestAccServiceAccount_invalidArgumentsAtPlan(t *testing.T) {
 	env := newTestEnv(t, atlassim.Config{})
-	resourceBlock := fmt.Sprintf(`
-resource "atlas_tenant_snapshot_download" "test" {
-  project_id   = %q
-  cluster_name = %q
-  snapshot_id  = %q
-}
-`, atlassim.DefaultProjectID, atlassim.DefaultClusterName, atlassim.DefaultSnapshotID)
+	resourceBlock := defaultTenantResource
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
 		Steps: []resource.TestStep{

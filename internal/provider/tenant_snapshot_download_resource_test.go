@@ -33,15 +33,24 @@ func wrapped(pattern string) *regexp.Regexp {
 // tenantConfig is the provider block and one download resource; extra is
 // added inside the resource block.
 func (e *testEnv) tenantConfig(cluster, snapshot, extra string) string {
-	return e.providerBlock() + fmt.Sprintf(`
+	return e.providerBlock() + tenantResource(atlassim.DefaultProjectID, cluster, snapshot, extra)
+}
+
+// tenantResource is the download resource block alone, for tests that
+// write their own provider block.
+func tenantResource(project, cluster, snapshot, extra string) string {
+	return fmt.Sprintf(`
 resource "atlas_tenant_snapshot_download" "test" {
   project_id   = %q
   cluster_name = %q
   snapshot_id  = %q
 %s
 }
-`, atlassim.DefaultProjectID, cluster, snapshot, extra)
+`, project, cluster, snapshot, extra)
 }
+
+// defaultTenantResource downloads the default seed's newest snapshot.
+var defaultTenantResource = tenantResource(atlassim.DefaultProjectID, atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "")
 
 func stateValue(attr string, check knownvalue.Check) statecheck.StateCheck {
 	return statecheck.ExpectKnownValue(tenantAddr, tfjsonpath.New(attr), check)
@@ -305,14 +314,7 @@ func TestAccTenantDownload_badInputAtPlanTime(t *testing.T) {
 }
 
 func (e *testEnv) tenantConfigFor(project, cluster, snapshot, extra string) string {
-	return e.providerBlock() + fmt.Sprintf(`
-resource "atlas_tenant_snapshot_download" "test" {
-  project_id   = %q
-  cluster_name = %q
-  snapshot_id  = %q
-%s
-}
-`, project, cluster, snapshot, extra)
+	return e.providerBlock() + tenantResource(project, cluster, snapshot, extra)
 }
 
 func TestAccTenantDownload_badImportID(t *testing.T) {
