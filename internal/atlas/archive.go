@@ -3,10 +3,7 @@
 package atlas
 
 import (
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -105,7 +102,8 @@ func (e *ArchiveError) Error() string {
 
 func (e *ArchiveError) Unwrap() error { return e.Err }
 
-// archiveBufferBytes is the one buffer a download copies through.
+// archiveBufferBytes is the size of each buffer a download reads into
+// (archive_check.go: a ring of archiveBuffers, shared with the check).
 const archiveBufferBytes = 256 << 10
 
 // CheckArchivePath says whether path can receive an archive: its directory
@@ -188,9 +186,11 @@ func (c *Client) DownloadArchive(ctx context.Context, link string, opts ArchiveO
 		return nil, d.fail("path", 0, fmt.Errorf("cannot create a temporary file beside it: %w", unwrapPathError(err)))
 	}
 	d.f = f
+	d.chk = newArchiveCheck()
 	ok := false
 	defer func() {
 		if !ok {
+			d.chk.abandon()
 			_ = f.Close()
 			_ = os.Remove(f.Name())
 		}
@@ -227,6 +227,10 @@ type archiveDownload struct {
 	opts ArchiveOptions
 	link string
 	f    *os.File
+	chk  *archiveCheck
+
+	// flushed is how far the file's writeback has been started.
+	flushed int64
 
 	done      int64
 	total     int64  // -1: unknown
@@ -299,7 +303,6 @@ func (d *archiveDownload) run(ctx context.Context) error {
 	hc := d.c.downloadHTTP()
 	d.started = d.c.now()
 	d.lastReport = d.started
-	buf := make([]byte, archiveBufferBytes)
 	failures := 0
 	var lastErr error
 	for {
@@ -307,7 +310,7 @@ func (d *archiveDownload) run(ctx context.Context) error {
 			return d.fail("io", 0, err)
 		}
 		before := d.done
-		outcome, status, retryAfterD, err := d.attempt(ctx, hc, buf)
+		outcome, status, retryAfterD, err := d.attempt(ctx, hc)
 		switch outcome {
 		case attemptDone:
 			return nil
@@ -388,15 +391,16 @@ func (d *archiveDownload) restart(why string) error {
 	if err := d.f.Truncate(0); err != nil {
 		return d.fail("io", 0, err)
 	}
+	d.chk.reset()
 	d.res.Restarts++
-	d.done, d.total, d.validator, d.etag = 0, -1, "", ""
+	d.done, d.total, d.validator, d.etag, d.flushed = 0, -1, "", "", 0
 	d.started, d.startedBytes = d.c.now(), 0
 	d.report("restarted", "The download starts again from the beginning: "+why+".")
 	return nil
 }
 
 // attempt makes one request and copies what it brings to the file.
-func (d *archiveDownload) attempt(ctx context.Context, hc *http.Client, buf []byte) (attemptResult, int, time.Duration, error) {
+func (d *archiveDownload) attempt(ctx context.Context, hc *http.Client) (attemptResult, int, time.Duration, error) {
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d.stalled.Store(false)
@@ -448,7 +452,7 @@ func (d *archiveDownload) attempt(ctx context.Context, hc *http.Client, buf []by
 		return attemptRestart, status, 0, errors.New("the server could not serve the rest of the archive (HTTP 416)")
 	case status == http.StatusOK:
 		if resuming {
-			return d.restartWith(resp, buf, "the archive changed, or the server does not resume downloads")
+			return d.restartWith(resp, "the archive changed, or the server does not resume downloads")
 		}
 		d.learn(resp)
 		if resp.ContentLength >= 0 {
@@ -474,11 +478,11 @@ func (d *archiveDownload) attempt(ctx context.Context, hc *http.Client, buf []by
 		return attemptFail, status, 0, &ArchiveError{Path: d.opts.Path, Kind: "http", StatusCode: status,
 			Err: fmt.Errorf("the download link was refused with HTTP %d", status)}
 	}
-	return d.copyBody(resp, buf)
+	return d.copyBody(resp)
 }
 
 // restartWith starts over from a whole-file answer.
-func (d *archiveDownload) restartWith(resp *http.Response, buf []byte, why string) (attemptResult, int, time.Duration, error) {
+func (d *archiveDownload) restartWith(resp *http.Response, why string) (attemptResult, int, time.Duration, error) {
 	if err := d.restart(why); err != nil {
 		return attemptFail, 0, 0, err
 	}
@@ -486,7 +490,7 @@ func (d *archiveDownload) restartWith(resp *http.Response, buf []byte, why strin
 	if resp.ContentLength >= 0 {
 		d.total = resp.ContentLength
 	}
-	return d.copyBody(resp, buf)
+	return d.copyBody(resp)
 }
 
 // learn records the validator of a whole-file answer: a strong ETag, else
@@ -500,19 +504,40 @@ func (d *archiveDownload) learn(resp *http.Response) {
 	}
 }
 
-func (d *archiveDownload) copyBody(resp *http.Response, buf []byte) (attemptResult, int, time.Duration, error) {
+// copyBody copies the answer's body to the file, filling one buffer of
+// the ring at a time: once a buffer is full (or the body ends or breaks)
+// it is written and handed to the check, and the next buffer is read while
+// the check runs.
+func (d *archiveDownload) copyBody(resp *http.Response) (attemptResult, int, time.Duration, error) {
 	status := resp.StatusCode
 	for {
-		n, rerr := resp.Body.Read(buf)
-		if n > 0 {
-			if _, werr := d.f.Write(buf[:n]); werr != nil {
+		buf := d.chk.buffer()
+		filled := 0
+		var rerr error
+		for filled < len(buf) && rerr == nil {
+			var n int
+			n, rerr = resp.Body.Read(buf[filled:])
+			if n > 0 {
+				filled += n
+				d.watch.Reset(d.opts.StallTimeout)
+			}
+		}
+		if filled > 0 {
+			if _, werr := d.f.Write(buf[:filled]); werr != nil {
+				d.chk.unused(buf)
 				return attemptFail, 0, 0, &ArchiveError{Path: d.opts.Path, Kind: "io", Err: fmt.Errorf("writing the temporary file: %w", unwrapPathError(werr))}
 			}
-			d.done += int64(n)
-			d.watch.Reset(d.opts.StallTimeout)
+			d.done += int64(filled)
+			d.chk.written(buf[:filled])
+			d.writeback()
+			if cerr := d.chk.failure(); cerr != nil {
+				return attemptFail, 0, 0, d.fail("corrupt", 0, cerr)
+			}
 			if now := d.c.now(); now.Sub(d.lastReport) >= d.opts.ProgressEvery {
 				d.report("", "")
 			}
+		} else {
+			d.chk.unused(buf)
 		}
 		if errors.Is(rerr, io.EOF) {
 			break
@@ -536,6 +561,19 @@ func (d *archiveDownload) copyBody(resp *http.Response, buf []byte) (attemptResu
 		d.total = d.done
 	}
 	return attemptDone, status, 0, nil
+}
+
+// writebackBytes is how much is written before its writeback is started.
+const writebackBytes = 8 << 20
+
+// writeback starts writing the file's new bytes to the disk while the
+// download goes on (where the system can; elsewhere the final sync does it
+// all), so the sync before the rename has little left to wait for.
+func (d *archiveDownload) writeback() {
+	if d.done-d.flushed >= writebackBytes {
+		startWriteback(d.f, d.flushed, d.done-d.flushed)
+		d.flushed = d.done
+	}
 }
 
 // parseContentRange reads "bytes START-END/TOTAL" (TOTAL may be "*").
@@ -586,15 +624,15 @@ func (d *archiveDownload) report(event, note string) {
 // checksum beside it.
 func (d *archiveDownload) finish() (*ArchiveResult, error) {
 	d.report("verifying", "The download is complete; checking that it is a whole gzip stream.")
-	if err := d.f.Sync(); err != nil {
-		return nil, d.fail("io", 0, fmt.Errorf("syncing the temporary file: %w", unwrapPathError(err)))
-	}
-	if _, err := d.f.Seek(0, io.SeekStart); err != nil {
-		return nil, d.fail("io", 0, err)
-	}
-	sum, size, err := verifyGzip(d.f)
+	sum, size, err := d.chk.finish()
 	if err != nil {
 		return nil, d.fail("corrupt", 0, err)
+	}
+	if size != d.done {
+		return nil, d.fail("io", 0, fmt.Errorf("the check saw %d bytes of the %d on disk", size, d.done))
+	}
+	if err := d.f.Sync(); err != nil {
+		return nil, d.fail("io", 0, fmt.Errorf("syncing the temporary file: %w", unwrapPathError(err)))
 	}
 	if err := d.f.Close(); err != nil {
 		return nil, d.fail("io", 0, err)
@@ -623,39 +661,6 @@ func (d *archiveDownload) finish() (*ArchiveResult, error) {
 	d.report("done", fmt.Sprintf("The archive is complete: %d bytes, sha256 %s.", size, sum))
 	res := d.res
 	return &res, nil
-}
-
-// verifyGzip reads r to its end through a gzip reader, and returns the
-// SHA-256 and size of the raw bytes.
-func verifyGzip(r io.Reader) (string, int64, error) {
-	h := sha256.New()
-	cr := &countingReader{r: io.TeeReader(r, h)}
-	zr, err := gzip.NewReader(cr)
-	if err != nil {
-		return "", 0, fmt.Errorf("the download is not a gzip stream: %w", err)
-	}
-	// The decompressed bytes are only counted and thrown away, so a
-	// "decompression bomb" costs time, bounded by the caller's context.
-	if _, err := io.Copy(io.Discard, zr); err != nil { //nolint:gosec // see above
-		return "", 0, fmt.Errorf("the download is not a complete gzip stream (%w at byte %d of the compressed data)", err, cr.n)
-	}
-	// The gzip reader has read to the end (it looks for a next member);
-	// this only makes the checksum cover every byte whatever it does.
-	if _, err := io.Copy(io.Discard, cr); err != nil {
-		return "", 0, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), cr.n, nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 func writeFileAtomic(path string, data []byte) error {

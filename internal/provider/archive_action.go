@@ -105,8 +105,9 @@ func (a *archiveAction[M, P]) Schema(ctx context.Context, _ action.SchemaRequest
 		MarkdownDescription: "Downloads " + a.kind.summary + " to a local file. It requests a download job " +
 			"(or reuses `job_id`), waits until Atlas has prepared the link, and streams the archive to a " +
 			"temporary file beside `path`, resuming with HTTP range requests after a dropped connection or a " +
-			"server error. It then checks that the file is a complete gzip stream, syncs it, moves it to " +
-			"`path` and writes `path.sha256` in the `sha256sum` format. A link that expires during the " +
+			"server error. While the bytes arrive it checks that they are a complete gzip stream (an answer " +
+			"that is not one ends the download at once) and computes their SHA-256; at the end it syncs " +
+			"the file, moves it to `path` and writes `path.sha256` in the `sha256sum` format. A link that expires during the " +
 			"download is renewed with a new download job. Progress (bytes, rate, time left) is reported " +
 			"while it runs; the link itself is never shown.\n\n" +
 			"Trigger it from a resource's `lifecycle { action_trigger { ... } }`, or run it with " +
