@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,5 +105,41 @@ func TestKeepArchiveSection(t *testing.T) {
 	}
 	if got := keepArchiveSection("# B\n", fresh); got != fresh {
 		t.Errorf("no old section: got %q", got)
+	}
+}
+
+func TestLeastSeconds(t *testing.T) {
+	s := archiveSample{CurlCPUSeconds: 0.5, SHA256Seconds: 0.6, SimCPUSeconds: 0.5}
+	for cores, want := range map[int]float64{1: 1.6, 2: 0.8, 8: 0.6} {
+		if got := leastSeconds(s, cores); math.Abs(got-want) > 1e-9 {
+			t.Errorf("%d cores: %v, want %v", cores, got, want)
+		}
+	}
+	s.SimCPUSeconds = 0
+	if got := leastSeconds(s, 2); !math.IsNaN(got) {
+		t.Errorf("without the simulator's CPU time: %v, want NaN", got)
+	}
+}
+
+func TestRenderArchiveBound(t *testing.T) {
+	const size = 1 << 30
+	s := archiveSample{
+		CurlSeconds: 0.7, CurlCPUSeconds: 0.5, SimCPUSeconds: 0.5, SHA256Seconds: 0.6, ActionSeconds: 1.6, ActionBaseSeconds: 0.2,
+		Drop: simDownloads{Bytes: size, Cut: 1},
+	}
+	out := renderArchive(archiveReport{Size: size, DropAfter: size / 2, Samples: []archiveSample{s}, Cores: 2, Terraform: "1.14.3"})
+	for _, want := range []string{"/ 2 cores: 0.80 s", "at best 0.87 of curl's throughput. The throughput target cannot be met"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("section lacks %q:\n%s", want, out)
+		}
+	}
+	out = renderArchive(archiveReport{Size: size, DropAfter: size / 2, Samples: []archiveSample{s}, Cores: 8, Terraform: "1.14.3"})
+	if !strings.Contains(out, "at best 1.17 of curl's throughput.\n") || strings.Contains(out, "cannot be met") {
+		t.Errorf("on 8 cores the bound is SHA-256 alone, above the target:\n%s", out)
+	}
+	s.SimCPUSeconds = 0
+	out = renderArchive(archiveReport{Size: size, DropAfter: size / 2, Samples: []archiveSample{s}, Cores: 2, Terraform: "1.14.3"})
+	if strings.Contains(out, "at best") {
+		t.Errorf("a bound was given without the simulator's CPU time:\n%s", out)
 	}
 }

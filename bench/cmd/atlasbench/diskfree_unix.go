@@ -15,3 +15,6 @@ func freeBytes(dir string) int64 {
 	}
 	return int64(st.Bavail) * int64(st.Bsize) //nolint:gosec,unconvert // block counts fit; types differ by platform
 }
+
+// syncAll asks the system to write every file's data to disk.
+func syncAll() { syscall.Sync() }
