@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	gzipAnswers := fs.Bool("gzip", true, "send JSON answers of 256 bytes or more gzipped when the client accepts gzip, as Atlas does")
 	archiveSize := sizeFlag(fs, "archive-size", "make each snapshot's archive a generated .tar.gz of exactly `SIZE` bytes on the wire (256MiB, 1GiB, 1000000; 0: the small built archive)")
 	dropAfter := sizeFlag(fs, "archive-drop-after", "close every download connection after `BYTES` bytes of its body (0: never), so that clients resume with Range")
+	downloadRate := sizeFlag(fs, "download-rate", "pace every download answer to at most `BYTES` a second, as a link of that speed would (250MiB; 0: as fast as the connection goes)")
 	faults := faultFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: atlas-sim [flags]\n\nServes a simulated Atlas Administration API: tenant backup endpoints (v1.0 and v2) and Flex backup endpoints (v2).\n\nFlags:\n")
@@ -134,7 +135,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.ClientID, cfg.ClientSecret, cfg.TokenLifetime = *clientID, *clientSecret, *tokenLifetime
 	cfg.Gzip = *gzipAnswers
-	cfg.ArchiveSize, cfg.ArchiveDropAfter = *archiveSize, *dropAfter
+	cfg.ArchiveSize, cfg.ArchiveDropAfter, cfg.DownloadRate = *archiveSize, *dropAfter, *downloadRate
 	if !*quiet {
 		logger := log.New(stderr, "atlas-sim: ", log.LstdFlags)
 		cfg.Logf = logger.Printf

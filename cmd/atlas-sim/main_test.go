@@ -153,6 +153,7 @@ func TestRunRejects(t *testing.T) {
 		{"archive size unit", []string{"-archive-size", "1PB"}, ""},
 		{"archive size negative", []string{"-archive-size", "-5"}, ""},
 		{"archive drop not a size", []string{"-archive-drop-after", "lots"}, ""},
+		{"download rate not a size", []string{"-download-rate", "fast"}, ""},
 		{"archive too small", []string{"-addr", "127.0.0.1:0", "-archive-size", "100"}, "ArchiveSize 100 is below the smallest generated archive"},
 		{"unknown flag", []string{"-nope"}, ""},
 		{"stray argument", []string{"serve"}, ""},
@@ -429,6 +430,41 @@ func postJSON(t *testing.T, req *http.Request, into any) {
 		t.Fatalf("%s %s: status %d", req.Method, req.URL.Path, resp.StatusCode)
 	}
 	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRunDownloadRateFlag: -download-rate reaches the simulator, whose
+// answer cannot arrive sooner than the rate allows (a lower bound only:
+// a slow machine never fails it).
+func TestRunDownloadRateFlag(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout := newLineWriter()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-quiet", "-archive-size", "1MiB", "-download-rate", "4MiB"}, stdout, io.Discard)
+	}()
+	baseURL := strings.TrimPrefix(stdout.next(t), "ATLAS_SIM_BASE_URL=")
+	stdout.next(t)
+	link := downloadLink(t, baseURL)
+	start := time.Now()
+	resp, err := http.Get(link) //nolint:noctx // a test on loopback
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	elapsed := time.Since(start)
+	if err != nil || len(body) != 1<<20 {
+		t.Fatalf("%d bytes, %v", len(body), err)
+	}
+	// 1MiB at 4MiB/s: the last 64KiB chunk is due after 15/64 s.
+	if least := 15 * time.Second / 64; elapsed < least {
+		t.Fatalf("the paced answer came in %v, sooner than %v", elapsed, least)
+	}
+	cancel()
+	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@
 package atlassim
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -163,7 +164,11 @@ func (s *Server) sendArchive(c *call, body archiveBody, m downloadMeta) {
 	c.w.WriteHeader(status)
 	var written int64
 	if c.r.Method != http.MethodHead {
-		written = streamArchive(c.w, body, start, send)
+		var p *pacer
+		if s.downloadRate > 0 {
+			p = &pacer{rate: s.downloadRate, now: s.now, sleep: s.sleep, start: s.now()}
+		}
+		written = streamArchive(c.r.Context(), c.w, body, start, send, p)
 	}
 	s.stats.download(written, ranged, limited)
 	if cut {
@@ -174,13 +179,35 @@ func (s *Server) sendArchive(c *call, body archiveBody, m downloadMeta) {
 	}
 }
 
-// streamArchive writes n bytes of body from off through one fixed buffer
-// and returns how many were written.
-func streamArchive(w http.ResponseWriter, body io.ReaderAt, off, n int64) int64 {
+// pacer holds a download answer to its rate (Config.DownloadRate).
+type pacer struct {
+	rate  int64 // bytes a second
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+	start time.Time
+}
+
+// wait returns when the byte at offset sent (from the answer's start) is
+// due: it is measured from the start, so a late wake-up is made up by the
+// chunks after it and the rate holds over the whole answer.
+func (p *pacer) wait(ctx context.Context, sent int64) error {
+	due := p.start.Add(time.Duration(float64(sent) / float64(p.rate) * float64(time.Second)))
+	if d := due.Sub(p.now()); d > 0 {
+		return p.sleep(ctx, d)
+	}
+	return nil
+}
+
+// streamArchive writes n bytes of body from off through one fixed buffer,
+// paced by p when it is not nil, and returns how many were written.
+func streamArchive(ctx context.Context, w http.ResponseWriter, body io.ReaderAt, off, n int64, p *pacer) int64 {
 	rc := http.NewResponseController(w)
 	buf := make([]byte, min(n, downloadChunk))
 	var written int64
 	for written < n {
+		if p != nil && p.wait(ctx, written) != nil {
+			break
+		}
 		k := int(min(int64(len(buf)), n-written))
 		got, err := body.ReadAt(buf[:k], off+written)
 		if got == 0 && err != nil {

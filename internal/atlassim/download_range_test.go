@@ -397,3 +397,59 @@ func TestDownloadMemoryStaysFlat(t *testing.T) {
 		t.Errorf("stats downloads.bytes %d, want %d", got, size)
 	}
 }
+
+// TestDownloadRatePacesEachAnswer: with DownloadRate every answer is held
+// to the rate from its own start, on the simulator's clock, and its bytes
+// are unchanged.
+func TestDownloadRatePacesEachAnswer(t *testing.T) {
+	const size, rate = 1 << 20, 256 << 10
+	clock := newFakeClock()
+	env := newSimEnv(t, Config{Now: clock.Now, Sleep: clock.Sleep, ArchiveSize: size, DownloadRate: rate})
+	link, _ := newDownload(t, env, DefaultSnapshotID)
+	slept := func() time.Duration {
+		var d time.Duration
+		for _, s := range clock.Sleeps() {
+			d += s
+		}
+		return d
+	}
+
+	before := slept()
+	resp, body, cut := getRange(t, env, http.MethodGet, link)
+	if resp.StatusCode != http.StatusOK || cut || len(body) != size {
+		t.Fatalf("status %d, %d bytes, cut %v", resp.StatusCode, len(body), cut)
+	}
+	a, err := NewArchive(DefaultSnapshotID, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(body, readGenerated(t, a, 1<<16)) {
+		t.Fatal("a paced answer is not the generated archive")
+	}
+	// The last 64KiB chunk may go once the bytes before it are due.
+	if got, want := slept()-before, time.Duration(size-downloadChunk)*time.Second/rate; got != want {
+		t.Fatalf("the whole archive waited %v on the clock, want %v", got, want)
+	}
+
+	before = slept()
+	resp, body, _ = getRange(t, env, http.MethodGet, link, "Range", "bytes=524288-")
+	if resp.StatusCode != http.StatusPartialContent || len(body) != size/2 {
+		t.Fatalf("range: status %d, %d bytes", resp.StatusCode, len(body))
+	}
+	if got, want := slept()-before, time.Duration(size/2-downloadChunk)*time.Second/rate; got != want {
+		t.Fatalf("the second half waited %v, want %v: each answer is paced from its own start", got, want)
+	}
+
+	unpaced := newFakeClock()
+	plain := newSimEnv(t, Config{Now: unpaced.Now, Sleep: unpaced.Sleep, ArchiveSize: size})
+	link, _ = newDownload(t, plain, DefaultSnapshotID)
+	if _, body, _ := getRange(t, plain, http.MethodGet, link); len(body) != size || len(unpaced.Sleeps()) != 0 {
+		t.Fatalf("without DownloadRate: %d bytes, sleeps %v", len(body), unpaced.Sleeps())
+	}
+}
+
+func TestDownloadRateMustNotBeNegative(t *testing.T) {
+	if _, err := New(Config{DownloadRate: -1}); err == nil || !strings.Contains(err.Error(), "DownloadRate must not be negative") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -66,6 +66,13 @@ type Config struct {
 	// 206) after this many bytes of its body by closing the connection, so
 	// that clients must resume with Range.
 	ArchiveDropAfter int64
+	// DownloadRate, when positive, paces every download answer to at most
+	// this many bytes a second (each answer on its own, as each connection
+	// is its own flow), on the simulator's clock (Now and Sleep), so that a
+	// download on loopback takes as long as on a link of that speed. The
+	// reference gives no speed for download links: this is a knob of the
+	// simulator, not a fact of Atlas.
+	DownloadRate int64
 }
 
 // maxBodyBytes caps request bodies; Atlas bodies for these endpoints are tiny.
@@ -83,6 +90,7 @@ type Server struct {
 	gzip         bool
 	archives     *archiveCache // nil: the small built archive
 	dropAfter    int64
+	downloadRate int64 // Config.DownloadRate: bytes a second per download answer (0: unpaced)
 
 	faults *faultState
 	auth   *digestAuth
@@ -127,8 +135,8 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Faults.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.ArchiveSize < 0 || cfg.ArchiveDropAfter < 0 {
-		return nil, errors.New("atlassim: ArchiveSize and ArchiveDropAfter must not be negative")
+	if cfg.ArchiveSize < 0 || cfg.ArchiveDropAfter < 0 || cfg.DownloadRate < 0 {
+		return nil, errors.New("atlassim: ArchiveSize, ArchiveDropAfter and DownloadRate must not be negative")
 	}
 	if least := MinArchiveSize(DefaultSnapshotID); cfg.ArchiveSize > 0 && cfg.ArchiveSize < least {
 		return nil, fmt.Errorf("atlassim: ArchiveSize %d is below the smallest generated archive, %d bytes", cfg.ArchiveSize, least)
@@ -158,6 +166,7 @@ func New(cfg Config) (*Server, error) {
 		tenantSunset: cfg.TenantSunset,
 		gzip:         cfg.Gzip,
 		dropAfter:    cfg.ArchiveDropAfter,
+		downloadRate: cfg.DownloadRate,
 		faults:       &faultState{},
 		auth:         newDigestAuth(cfg.PublicKey, cfg.PrivateKey),
 		oauth:        newOAuthState(cfg.ClientID, cfg.ClientSecret, cfg.TokenLifetime),

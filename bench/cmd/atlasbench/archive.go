@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -73,8 +74,16 @@ type archiveSample struct {
 	// memory, on one core: the least time a download that computes the
 	// checksum can take on this machine.
 	SHA256Seconds float64 `json:"sha256Seconds"`
+	// GunzipSeconds is the gzip check of as many bytes of stored deflate
+	// blocks (the generated archive's kind), from memory, on one core.
+	GunzipSeconds float64 `json:"gunzipSeconds"`
 	ClientSHA256  string  `json:"clientSha256"`
 	ActionSHA256  string  `json:"actionSha256"`
+
+	// curl and the action (start-up included) on a simulator whose links
+	// are paced to archiveBench.rate, as over a real link.
+	PacedCurlSeconds   float64 `json:"pacedCurlSeconds"`
+	PacedActionSeconds float64 `json:"pacedActionSeconds"`
 
 	// The download against the simulator with -archive-drop-after.
 	DropBy      string       `json:"dropBy"` // "action" or "client"
@@ -222,6 +231,7 @@ type archiveBench struct {
 	b         *bench // for terraform, with the action-capable terraform
 	size      int64
 	dropAfter int64
+	rate      int64  // the simulator's -download-rate for the paced pair
 	curl      string // "" when curl is absent
 	tfVersion string // "" when no Terraform runs actions
 	noAction  string // why the action is not measured
@@ -248,8 +258,8 @@ func runArchiveOnly(ctx context.Context, o options) error {
 	if o.simBin, err = filepath.Abs(o.simBin); err != nil {
 		return err
 	}
-	if out, _ := exec.CommandContext(ctx, o.simBin, "-h").CombinedOutput(); !strings.Contains(string(out), "-archive-drop-after") { //nolint:gosec // the simulator the caller chose
-		return fmt.Errorf("simulator %s has no -archive-size / -archive-drop-after: run `make build` first", o.simBin)
+	if out, _ := exec.CommandContext(ctx, o.simBin, "-h").CombinedOutput(); !strings.Contains(string(out), "-download-rate") { //nolint:gosec // the simulator the caller chose
+		return fmt.Errorf("simulator %s has no -archive-drop-after / -download-rate: run `make build` first", o.simBin)
 	}
 	if err := os.MkdirAll(o.rawDir, 0o750); err != nil {
 		return err
@@ -265,7 +275,11 @@ func runArchiveOnly(ctx context.Context, o options) error {
 		return fmt.Errorf("%s has %s free; section 6 needs about %s (three archives of %s)", tmp, sizeText(free), sizeText(3*size), sizeText(size))
 	}
 
-	ab := &archiveBench{size: size, dropAfter: size / 2, files: filepath.Join(tmp, "files")}
+	rate, err := parseSize(o.archiveRate)
+	if err != nil || rate < 1<<20 {
+		return fmt.Errorf("-archive-rate %q: a size of at least 1MiB (a second)", o.archiveRate)
+	}
+	ab := &archiveBench{size: size, dropAfter: size / 2, rate: rate, files: filepath.Join(tmp, "files")}
 	if err := os.MkdirAll(ab.files, 0o750); err != nil {
 		return err
 	}
@@ -291,9 +305,9 @@ func runArchiveOnly(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
-		logf("  curl %.2fs, client %.2fs, action %.2fs (start-up %.2fs, provider peak RSS %.1f MiB), drop run: %d bytes sent, %d cuts, fetched twice %d",
+		logf("  curl %.2fs, client %.2fs, action %.2fs (start-up %.2fs, provider peak RSS %.1f MiB), drop run: %d bytes sent, %d cuts, fetched twice %d; at %s/s: curl %.2fs, action %.2fs",
 			s.CurlSeconds, s.ClientSeconds, s.ActionSeconds, s.ActionBaseSeconds, float64(s.ActionProviderRSSKiB)/1024,
-			s.Drop.Bytes, s.Drop.Cut, s.fetchedTwice(size))
+			s.Drop.Bytes, s.Drop.Cut, s.fetchedTwice(size), sizeText(rate), s.PacedCurlSeconds, s.PacedActionSeconds)
 		ss = append(ss, s)
 	}
 	if err := writeJSON(filepath.Join(o.rawDir, "archive.json"), struct {
@@ -308,7 +322,7 @@ func runArchiveOnly(ctx context.Context, o options) error {
 		return err
 	}
 	section := renderArchive(archiveReport{
-		Size: size, DropAfter: ab.dropAfter, Cores: runtime.NumCPU(), Samples: ss, When: time.Now(), Terraform: ab.tfVersion,
+		Size: size, DropAfter: ab.dropAfter, Rate: rate, Cores: runtime.NumCPU(), Samples: ss, When: time.Now(), Terraform: ab.tfVersion,
 		NoAction: ab.noAction, NoCurl: ab.curl == "",
 	})
 	report := addReproduceLines(spliceSection(string(old), archiveSectionHeading, section))
@@ -424,6 +438,9 @@ func (ab *archiveBench) measure(ctx context.Context, o options, run int) (archiv
 		}
 		settle()
 		s.SHA256Seconds = sha256Seconds(ab.size)
+		if s.GunzipSeconds, err = gunzipSeconds(ab.size); err != nil {
+			return err
+		}
 		return nil
 	}()
 	if err != nil {
@@ -453,6 +470,11 @@ func (ab *archiveBench) measure(ctx context.Context, o options, run int) (archiv
 		if err != nil {
 			return s, fmt.Errorf("action on the small archive: %w", err)
 		}
+	}
+
+	// The paced pair.
+	if err := ab.measurePaced(ctx, o, run, &s); err != nil {
+		return s, fmt.Errorf("at %s/s: %w", sizeText(ab.rate), err)
 	}
 
 	// The drop run.
@@ -498,6 +520,59 @@ func (ab *archiveBench) measure(ctx context.Context, o options, run int) (archiv
 	}
 	s.Drop = st1.minus(st0).Downloads
 	return s, nil
+}
+
+// measurePaced times curl and the action (each in turn first) on one job
+// of a simulator whose download answers are held to ab.rate.
+func (ab *archiveBench) measurePaced(ctx context.Context, o options, run int, s *archiveSample) error {
+	if ab.curl == "" || ab.b == nil {
+		return nil
+	}
+	sm, err := startSim(ctx, o.simBin, filepath.Join(o.rawDir, "sim-archive-paced.log"), 0, false,
+		"-archive-size", strconv.FormatInt(ab.size, 10), "-download-rate", strconv.FormatInt(ab.rate, 10))
+	if err != nil {
+		return err
+	}
+	defer sm.stop()
+	c, err := archiveClient(sm)
+	if err != nil {
+		return err
+	}
+	job, err := readyJob(ctx, c)
+	if err != nil {
+		return err
+	}
+	steps := []func() error{
+		func() error {
+			path := filepath.Join(ab.files, "curl-paced.tar.gz")
+			defer removeArchive(path)
+			start := time.Now()
+			out, err := exec.CommandContext(ctx, ab.curl, "-sS", "-o", path, job.SnapshotURL).CombinedOutput() //nolint:gosec // curl on the simulator's loopback link
+			s.PacedCurlSeconds = time.Since(start).Seconds()
+			if err != nil {
+				return fmt.Errorf("curl: %w: %s", err, strings.TrimSpace(string(out)))
+			}
+			return nil
+		},
+		func() error {
+			r, sum, err := ab.invoke(ctx, sm, job.ID)
+			if err != nil {
+				return fmt.Errorf("action: %w", err)
+			}
+			if s.CurlSHA256 != "" && sum != s.CurlSHA256 {
+				return fmt.Errorf("action: sha256 %s, curl's file %s", sum, s.CurlSHA256)
+			}
+			s.PacedActionSeconds = r.seconds
+			return nil
+		},
+	}
+	for k := range steps {
+		settle()
+		if err := steps[(run+k)%len(steps)](); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func removeArchive(path string) {
@@ -628,10 +703,10 @@ func (ab *archiveBench) invoke(ctx context.Context, sm *sim, jobID string) (tfRu
 // of SHA-256 alone (sequential) and all the CPU time it needs spread over
 // every core. NaN when a part was not measured.
 func leastSeconds(s archiveSample, cores int) float64 {
-	if s.CurlCPUSeconds <= 0 || s.SimCPUSeconds <= 0 || s.SHA256Seconds <= 0 || cores < 1 {
+	if s.CurlCPUSeconds <= 0 || s.SimCPUSeconds <= 0 || s.SHA256Seconds <= 0 || s.GunzipSeconds <= 0 || cores < 1 {
 		return math.NaN()
 	}
-	return max(s.SHA256Seconds, (s.CurlCPUSeconds+s.SHA256Seconds+s.SimCPUSeconds)/float64(cores))
+	return max(s.SHA256Seconds, s.GunzipSeconds, (s.CurlCPUSeconds+s.SHA256Seconds+s.GunzipSeconds+s.SimCPUSeconds)/float64(cores))
 }
 
 // settle waits for the writes of the downloads before to reach the disk
@@ -657,6 +732,44 @@ func sha256Seconds(size int64) float64 {
 	}
 	_ = h.Sum(nil)
 	return time.Since(start).Seconds()
+}
+
+// gunzipSeconds times the gzip check of size bytes of stored deflate
+// blocks on one core: one member of archiveBufferBytes, read again and
+// again from memory, as the client's check reads buffers just written.
+func gunzipSeconds(size int64) (float64, error) {
+	raw := make([]byte, archiveBufferBytes)
+	for i := range raw {
+		raw[i] = byte(i*131 + i>>9)
+	}
+	var member bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&member, gzip.NoCompression)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = zw.Write(raw)
+	if err := zw.Close(); err != nil {
+		return 0, err
+	}
+	out := make([]byte, 64<<10)
+	var zr gzip.Reader
+	start := time.Now()
+	for n := int64(0); n < size; n += int64(member.Len()) {
+		if err := zr.Reset(bytes.NewReader(member.Bytes())); err != nil {
+			return 0, err
+		}
+		zr.Multistream(false)
+		for {
+			_, err := zr.Read(out)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	return time.Since(start).Seconds(), nil
 }
 
 // verifyFile reads path once through a gzip reader, as the client's check
@@ -701,7 +814,8 @@ type archiveReport struct {
 	Terraform       string // the version that ran the action
 	NoAction        string // why the action was not measured
 	NoCurl          bool
-	Cores           int // runtime.NumCPU() of the machine measured
+	Cores           int   // runtime.NumCPU() of the machine measured
+	Rate            int64 // -download-rate of the paced pair
 }
 
 // renderArchive is section 6 of the report.
@@ -736,9 +850,10 @@ func renderArchive(r archiveReport) string {
 	p("has room for three archives) and are removed after each download; before each download the harness\n")
 	p("syncs the file systems and waits a second, so none pays for the writes of the one before.\n\n")
 	p("curl only writes the bytes (the system writes them to disk after curl has exited). The client and the\n")
-	p("action also check, while the bytes arrive, that they are one complete gzip stream and compute their\n")
-	p("SHA-256 (in a goroutine of their own, from the buffers just written), start the file's writeback as they\n")
-	p("go, then fsync it, rename it into place and write `path.sha256`. The action's time is the whole\n")
+	p("action write each read of at most 32KiB at once, and also check, while the bytes arrive, that they are\n")
+	p("one complete gzip stream and compute their SHA-256 (in a goroutine of their own, from the buffers just\n")
+	p("written), start the file's writeback as they go, then fsync it, rename it into place and write\n")
+	p("`path.sha256`. The action's time is the whole\n")
 	p("Terraform command, so Terraform's and the provider's start-up are **included** in the ratio. The row\n")
 	p("with start-up subtracted takes away the same command on a simulator with the small built archive, in\n")
 	p("the same run.\n\n")
@@ -779,6 +894,9 @@ func renderArchive(r archiveReport) string {
 	sha := func(s archiveSample) float64 { return s.SHA256Seconds }
 	p("| SHA-256 of %s from memory on one core, in the harness (no download) | %s | %s | %s |\n",
 		sizeText(size), secs(sha).format("%.2f"), mibps(sha).format("%.0f"), ratioTo(sha))
+	gunzip := func(s archiveSample) float64 { return s.GunzipSeconds }
+	p("| gzip check of %s of stored blocks from memory on one core, in the harness | %s | %s | %s |\n",
+		sizeText(size), secs(gunzip).format("%.2f"), mibps(gunzip).format("%.0f"), ratioTo(gunzip))
 	p("| client `DownloadArchive` in the harness (verify, SHA-256, fsync included) | %s | %s | %s |\n",
 		secs(client).format("%.2f"), mibps(client).format("%.0f"), ratioTo(client))
 	if haveAction {
@@ -792,6 +910,23 @@ func renderArchive(r archiveReport) string {
 		p("| action | not run: %s | | |\n", r.NoAction)
 	}
 	p("\n")
+
+	pacedCurl := func(s archiveSample) float64 { return s.PacedCurlSeconds }
+	pacedAction := func(s archiveSample) float64 { return s.PacedActionSeconds }
+	if haveCurl && haveAction && r.Rate > 0 {
+		p("The same archive on a simulator whose download answers are paced to %s/s (`-download-rate %s`,\n", sizeText(r.Rate), sizeText(r.Rate))
+		p("about %.1f Gbit/s), as over a real link: curl, and the action with start-up included, taking turns.\n\n", float64(r.Rate)*8/1e9)
+		p("| on links paced to %s/s | seconds | MiB/s | ratio to curl (within each run) |\n|---|---|---|---|\n", sizeText(r.Rate))
+		p("| `curl -sS -o FILE LINK` | %s | %s | 1 |\n", secs(pacedCurl).format("%.2f"), mibps(pacedCurl).format("%.0f"))
+		p("| action through `terraform apply -invoke`, start-up included | %s | %s | %s |\n\n",
+			secs(pacedAction).format("%.2f"), mibps(pacedAction).format("%.0f"),
+			spreadOf(collect(ss, func(s archiveSample) float64 {
+				if s.PacedActionSeconds <= 0 {
+					return math.NaN()
+				}
+				return s.PacedCurlSeconds / s.PacedActionSeconds
+			})).format("%.2f"))
+	}
 
 	sameBytes := true
 	for _, s := range ss {
@@ -858,15 +993,27 @@ func renderArchive(r archiveReport) string {
 			checked, spreadOf(collect(ss, func(s archiveSample) float64 { return curlChecked(s) / actionNet(s) })).med)
 		if bound := spreadOf(collect(ss, func(s archiveSample) float64 { return leastSeconds(s, r.Cores) })); !math.IsNaN(bound.med) {
 			best := spreadOf(collect(ss, func(s archiveSample) float64 { return s.CurlSeconds / leastSeconds(s, r.Cores) })).med
-			p("The least time a download can take here if it does what curl does and computes SHA-256 (no gzip\n")
-			p("check, no fsync, no start-up), with no core ever idle, is the larger of SHA-256 on one core (it is\n")
-			p("sequential) and (curl's CPU time + SHA-256 + the simulator's CPU time) / %d cores: %s s, so\n", r.Cores, bound.format("%.2f"))
+			p("The least time a download can take here if it does what curl does, checks the gzip stream and\n")
+			p("computes SHA-256 (no fsync, no start-up), with no core ever idle, is the largest of SHA-256 on one\n")
+			p("core (it is sequential), the gzip check on one core (so is it) and (curl's CPU time + SHA-256 + gzip\n")
+			p("check + the simulator's CPU time) / %d cores: %s s, so\n", r.Cores, bound.format("%.2f"))
 			p("at best %.2f of curl's throughput.", best)
 			if !ratioMet && best < 0.9 {
 				p(" The throughput target cannot be met on this machine by any download that\n")
-				p("writes `path.sha256`; where one core's SHA-256 and the cores' sum outpace curl, it can.")
+				p("checks the archive and writes `path.sha256`; on one with more cores, or a network slower than its\n")
+				p("processors, it can.")
 			}
 			p("\n")
+		}
+		if paced := spreadOf(collect(ss, func(s archiveSample) float64 {
+			if s.PacedActionSeconds <= 0 {
+				return math.NaN()
+			}
+			return s.PacedCurlSeconds / s.PacedActionSeconds
+		})); !math.IsNaN(paced.med) {
+			p("On links paced to %s/s (the second table above), where the network and not this machine's\n", sizeText(r.Rate))
+			p("processors sets the pace,")
+			p(" the action's throughput is %s of curl's, start-up included.\n", paced.format("%.2f"))
 		}
 	} else {
 		p("Throughput target: not measured (%s).\n", firstNonEmpty(r.NoAction, "no curl"))
@@ -882,7 +1029,7 @@ func renderArchive(r archiveReport) string {
 		p("This section was measured alone (`-only archive`) on %s: median (min–max) over %d runs. The full\n", r.When.UTC().Format("2006-01-02 15:04 UTC"), len(ss))
 		p("`make bench` does not measure it (%s of disk writes per sample, and Terraform 1.14) and keeps it as it is.\n\n", sizeText(4*size))
 	}
-	p("Run this section alone (about a minute, after `make build`; needs Terraform 1.14 for the action and %s free in the temporary directory): `go run ./bench/cmd/atlasbench -only archive`.\n\n", sizeText(3*size))
+	p("Run this section alone (about three minutes, after `make build`; needs Terraform 1.14 for the action and %s free in the temporary directory): `go run ./bench/cmd/atlasbench -only archive`.\n\n", sizeText(3*size))
 	return w.String()
 }
 

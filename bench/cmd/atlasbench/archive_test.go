@@ -109,8 +109,8 @@ func TestKeepArchiveSection(t *testing.T) {
 }
 
 func TestLeastSeconds(t *testing.T) {
-	s := archiveSample{CurlCPUSeconds: 0.5, SHA256Seconds: 0.6, SimCPUSeconds: 0.5}
-	for cores, want := range map[int]float64{1: 1.6, 2: 0.8, 8: 0.6} {
+	s := archiveSample{CurlCPUSeconds: 0.5, SHA256Seconds: 0.6, GunzipSeconds: 0.2, SimCPUSeconds: 0.5}
+	for cores, want := range map[int]float64{1: 1.8, 2: 0.9, 8: 0.6} {
 		if got := leastSeconds(s, cores); math.Abs(got-want) > 1e-9 {
 			t.Errorf("%d cores: %v, want %v", cores, got, want)
 		}
@@ -124,11 +124,13 @@ func TestLeastSeconds(t *testing.T) {
 func TestRenderArchiveBound(t *testing.T) {
 	const size = 1 << 30
 	s := archiveSample{
-		CurlSeconds: 0.7, CurlCPUSeconds: 0.5, SimCPUSeconds: 0.5, SHA256Seconds: 0.6, ActionSeconds: 1.6, ActionBaseSeconds: 0.2,
-		Drop: simDownloads{Bytes: size, Cut: 1},
+		CurlSeconds: 0.7, CurlCPUSeconds: 0.5, SimCPUSeconds: 0.3, SHA256Seconds: 0.6, GunzipSeconds: 0.2, ActionSeconds: 1.6, ActionBaseSeconds: 0.2,
+		Drop: simDownloads{Bytes: size, Cut: 1}, PacedCurlSeconds: 5.2, PacedActionSeconds: 5.4,
 	}
-	out := renderArchive(archiveReport{Size: size, DropAfter: size / 2, Samples: []archiveSample{s}, Cores: 2, Terraform: "1.14.3"})
-	for _, want := range []string{"/ 2 cores: 0.80 s", "at best 0.87 of curl's throughput. The throughput target cannot be met"} {
+	out := renderArchive(archiveReport{Size: size, DropAfter: size / 2, Samples: []archiveSample{s}, Cores: 2, Rate: 200 << 20, Terraform: "1.14.3"})
+	for _, want := range []string{"/ 2 cores: 0.80 s", "at best 0.87 of curl's throughput. The throughput target cannot be met",
+		"| on links paced to 200MiB/s |", "| action through `terraform apply -invoke`, start-up included | 5.40 | 190 | 0.96 |",
+		"the action's throughput is 0.96 of curl's, start-up included."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("section lacks %q:\n%s", want, out)
 		}
@@ -141,5 +143,12 @@ func TestRenderArchiveBound(t *testing.T) {
 	out = renderArchive(archiveReport{Size: size, DropAfter: size / 2, Samples: []archiveSample{s}, Cores: 2, Terraform: "1.14.3"})
 	if strings.Contains(out, "at best") {
 		t.Errorf("a bound was given without the simulator's CPU time:\n%s", out)
+	}
+}
+
+func TestGunzipSecondsChecksAWholeStream(t *testing.T) {
+	secs, err := gunzipSeconds(4 << 20)
+	if err != nil || secs <= 0 {
+		t.Fatalf("gunzipSeconds = %v, %v", secs, err)
 	}
 }

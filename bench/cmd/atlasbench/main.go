@@ -73,6 +73,7 @@ type options struct {
 	only        string
 	// Section 6 (-only archive).
 	archiveSize      string
+	archiveRate      string
 	terraformActions string
 }
 
@@ -97,8 +98,9 @@ func run(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.goBench, "go-bench", true, "also run the client's Go benchmarks")
 	fs.StringVar(&o.benchtime, "benchtime", "1s", "go test -benchtime for the Go benchmarks")
 	fs.BoolVar(&o.keepTmp, "keep", false, "keep the temporary directory (mirrors, work directories) for inspection")
-	fs.StringVar(&o.only, "only", "", `run one section and rewrite only it in the report: "roundtrips" (section 1, both ways to authenticate; under a minute), "polling" (section 5; seconds, needs no terraform) or "archive" (section 6; about a minute, Terraform 1.14 for the action)`)
+	fs.StringVar(&o.only, "only", "", `run one section and rewrite only it in the report: "roundtrips" (section 1, both ways to authenticate; under a minute), "polling" (section 5; seconds, needs no terraform) or "archive" (section 6; about three minutes, Terraform 1.14 for the action)`)
 	fs.StringVar(&o.archiveSize, "archive-size", "1GiB", "with -only archive: the simulator's -archive-size (the drop run cuts after half of it)")
+	fs.StringVar(&o.archiveRate, "archive-rate", "200MiB", "with -only archive: the simulator's -download-rate (a second) for the paced pair of curl and the action")
 	fs.StringVar(&o.terraformActions, "terraform-actions", "", "with -only archive: a Terraform 1.14 or later for the action (default .tools/bin/terraform-1.14.3, then -terraform)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -24,7 +24,7 @@ const onlyCommandPrefix = "go run ./bench/cmd/atlasbench -only "
 var onlyReproduceLines = []string{
 	onlyCommandPrefix + "roundtrips   # section 1 alone (under a minute, after `make build`; rewrites only it)",
 	onlyCommandPrefix + "polling   # section 5 alone (seconds; rewrites only it)",
-	onlyCommandPrefix + "archive   # section 6 alone (about a minute, Terraform 1.14, 3 GiB free in the temporary directory; rewrites only it)",
+	onlyCommandPrefix + "archive   # section 6 alone (about three minutes, Terraform 1.14, 3 GiB free in the temporary directory; rewrites only it)",
 }
 
 // renderRoundTrips is section 1 of the report. alone, when not zero, is
