@@ -82,6 +82,9 @@ type ArchiveResult struct {
 	Resumes      int // Range requests that continued a partial download
 	Restarts     int // times the partial download was thrown away
 	Renewals     int // times Renew was called
+	// DirectIO says the file was written with direct I/O, past the page
+	// cache (Linux, on ext4 and XFS).
+	DirectIO bool
 }
 
 // ArchiveError is a download that failed. Its text never holds the link.
@@ -187,9 +190,15 @@ func (c *Client) DownloadArchive(ctx context.Context, link string, opts ArchiveO
 	}
 	d.f = f
 	d.chk = newArchiveCheck()
+	if d.whole = useDirectIO && setDirect(f, true); d.whole {
+		d.w = newFileWriter(f, d.chk, true, 0)
+	}
 	ok := false
 	defer func() {
 		if !ok {
+			if d.w != nil {
+				d.w.stop()
+			}
 			d.chk.abandon()
 			_ = f.Close()
 			_ = os.Remove(f.Name())
@@ -231,6 +240,15 @@ type archiveDownload struct {
 
 	// flushed is how far the file's writeback has been started.
 	flushed int64
+	// whole: the file is in direct I/O, so only whole buffers are
+	// written, by w (copyBodyWhole); cur is the buffer being filled, curN
+	// its bytes.
+	whole bool
+	w     *fileWriter
+	// refused says a writer found direct I/O refused.
+	refused bool
+	cur     []byte
+	curN    int
 
 	done      int64
 	total     int64  // -1: unknown
@@ -385,6 +403,15 @@ func renewHint(d *archiveDownload) string {
 
 // restart throws the bytes on disk away.
 func (d *archiveDownload) restart(why string) error {
+	direct := false
+	if d.w != nil {
+		d.w.stop()
+		if err := d.writeFailure(); err != nil {
+			return err
+		}
+		direct = d.w.direct
+		d.refused = d.refused || d.w.refused
+	}
 	if _, err := d.f.Seek(0, io.SeekStart); err != nil {
 		return d.fail("io", 0, err)
 	}
@@ -392,8 +419,11 @@ func (d *archiveDownload) restart(why string) error {
 		return d.fail("io", 0, err)
 	}
 	d.chk.reset()
+	if d.w != nil {
+		d.w = newFileWriter(d.f, d.chk, direct, 0)
+	}
 	d.res.Restarts++
-	d.done, d.total, d.validator, d.etag, d.flushed = 0, -1, "", "", 0
+	d.done, d.total, d.validator, d.etag, d.flushed, d.curN = 0, -1, "", "", 0, 0
 	d.started, d.startedBytes = d.c.now(), 0
 	d.report("restarted", "The download starts again from the beginning: "+why+".")
 	return nil
@@ -478,6 +508,9 @@ func (d *archiveDownload) attempt(ctx context.Context, hc *http.Client) (attempt
 		return attemptFail, status, 0, &ArchiveError{Path: d.opts.Path, Kind: "http", StatusCode: status,
 			Err: fmt.Errorf("the download link was refused with HTTP %d", status)}
 	}
+	if d.whole {
+		return d.copyBodyWhole(resp)
+	}
 	return d.copyBody(resp)
 }
 
@@ -489,6 +522,9 @@ func (d *archiveDownload) restartWith(resp *http.Response, why string) (attemptR
 	d.learn(resp)
 	if resp.ContentLength >= 0 {
 		d.total = resp.ContentLength
+	}
+	if d.whole {
+		return d.copyBodyWhole(resp)
 	}
 	return d.copyBody(resp)
 }
@@ -548,20 +584,24 @@ func (d *archiveDownload) copyBody(resp *http.Response) (attemptResult, int, tim
 				d.report("", "")
 			}
 		}
-		if errors.Is(rerr, io.EOF) {
-			break
-		}
 		if rerr != nil {
-			if d.stalled.Load() {
-				rerr = fmt.Errorf("no data came for %s", d.opts.StallTimeout)
-			}
-			if d.validator == "" {
-				// Nothing to resume against: what is on disk may not match
-				// what another answer would continue.
-				return attemptRestart, status, 0, fmt.Errorf("the connection broke at byte %d and the server gave no ETag or Last-Modified to resume against", d.done)
-			}
-			return attemptRetry, status, 0, fmt.Errorf("the connection broke at byte %d: %w", d.done, stripURL(rerr))
+			return d.bodyEnded(status, rerr)
 		}
+	}
+}
+
+// bodyEnded says how an answer whose body read ended with rerr went.
+func (d *archiveDownload) bodyEnded(status int, rerr error) (attemptResult, int, time.Duration, error) {
+	if !errors.Is(rerr, io.EOF) {
+		if d.stalled.Load() {
+			rerr = fmt.Errorf("no data came for %s", d.opts.StallTimeout)
+		}
+		if d.validator == "" {
+			// Nothing to resume against: what is on disk may not match
+			// what another answer would continue.
+			return attemptRestart, status, 0, fmt.Errorf("the connection broke at byte %d and the server gave no ETag or Last-Modified to resume against", d.done)
+		}
+		return attemptRetry, status, 0, fmt.Errorf("the connection broke at byte %d: %w", d.done, stripURL(rerr))
 	}
 	if d.total >= 0 && d.done < d.total {
 		return attemptRetry, status, 0, fmt.Errorf("the connection ended at byte %d of %d", d.done, d.total)
@@ -571,6 +611,65 @@ func (d *archiveDownload) copyBody(resp *http.Response) (attemptResult, int, tim
 	}
 	return attemptDone, status, 0, nil
 }
+
+// copyBodyWhole is copyBody for a file in direct I/O: only whole buffers
+// are written (their lengths and the file's offsets stay aligned), so the
+// bytes of a buffer that is not full yet wait in it, across a dropped
+// connection too, and the next answer goes on filling it. The last
+// buffer is written by finish.
+func (d *archiveDownload) copyBodyWhole(resp *http.Response) (attemptResult, int, time.Duration, error) {
+	status := resp.StatusCode
+	for {
+		if d.cur == nil {
+			d.cur, d.curN = d.chk.buffer(), 0
+		}
+		n, rerr := resp.Body.Read(d.cur[d.curN:])
+		if n > 0 {
+			d.curN += n
+			d.done += int64(n)
+			d.watch.Reset(d.opts.StallTimeout)
+			if d.curN == len(d.cur) {
+				if err := d.flushCur(); err != nil {
+					return attemptFail, 0, 0, err
+				}
+				if cerr := d.chk.failure(); cerr != nil {
+					return attemptFail, 0, 0, d.fail("corrupt", 0, cerr)
+				}
+				if now := d.c.now(); now.Sub(d.lastReport) >= d.opts.ProgressEvery {
+					d.report("", "")
+				}
+			}
+		}
+		if rerr != nil {
+			return d.bodyEnded(status, rerr)
+		}
+	}
+}
+
+// flushCur queues the buffer being filled for the writer, which hands it
+// to the check once written.
+func (d *archiveDownload) flushCur() error {
+	b := d.cur[:d.curN]
+	d.cur, d.curN = nil, 0
+	if len(b) == 0 {
+		d.chk.unused(b)
+		return nil
+	}
+	d.w.write(b)
+	return d.writeFailure()
+}
+
+// writeFailure is the writer's error, as an ArchiveError.
+func (d *archiveDownload) writeFailure() error {
+	if err := d.w.failure(); err != nil {
+		return d.fail("io", 0, fmt.Errorf("writing the temporary file: %w", unwrapPathError(err)))
+	}
+	return nil
+}
+
+// useDirectIO lets downloads use direct I/O where the file system allows
+// (archive_direct_linux.go); tests turn it off to cover the other way.
+var useDirectIO = true
 
 // writeSliceBytes is the most one read from the network brings, and so
 // the most one write to the file takes.
@@ -637,6 +736,16 @@ func (d *archiveDownload) report(event, note string) {
 // checksum beside it.
 func (d *archiveDownload) finish() (*ArchiveResult, error) {
 	d.report("verifying", "The download is complete; checking that it is a whole gzip stream.")
+	if d.whole {
+		if d.cur != nil {
+			_ = d.flushCur()
+		}
+		d.w.stop()
+		if err := d.writeFailure(); err != nil {
+			return nil, err
+		}
+		d.refused = d.refused || d.w.refused
+	}
 	sum, size, err := d.chk.finish()
 	if err != nil {
 		return nil, d.fail("corrupt", 0, err)
@@ -671,6 +780,7 @@ func (d *archiveDownload) finish() (*ArchiveResult, error) {
 	}
 	syncDir(filepath.Dir(d.opts.Path))
 	d.res.Path, d.res.ChecksumPath, d.res.SHA256, d.res.Size = d.opts.Path, d.opts.Path+".sha256", sum, size
+	d.res.DirectIO = d.whole && !d.refused
 	d.report("done", fmt.Sprintf("The archive is complete: %d bytes, sha256 %s.", size, sum))
 	res := d.res
 	return &res, nil

@@ -12,6 +12,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // archiveCheck verifies an archive while it is written, so that the
@@ -21,9 +22,10 @@ import (
 // on disk, in order: what a resume appends continues the same stream, and a
 // restart (the bytes on disk thrown away) starts a new check with reset.
 //
-// The buffers are a fixed ring (archiveBuffers of archiveBufferBytes), so
-// memory does not depend on the archive's size; when the check falls
-// behind, the download waits for a free buffer.
+// The buffers are a fixed ring (archiveBuffers of archiveBufferBytes,
+// aligned for direct I/O), shared with the file's writer (archive_writer.go)
+// when there is one, so memory does not depend on the archive's size; when
+// the check falls behind, the download waits for a free buffer.
 type archiveCheck struct {
 	free chan []byte // buffers to read into
 	full chan []byte // bytes on disk, in order, not yet checked
@@ -45,10 +47,21 @@ type archiveCheck struct {
 // archiveBuffers is how many buffers the download and its check share.
 const archiveBuffers = 4
 
+// directAlign is the alignment direct I/O asks of buffer addresses, file
+// offsets and lengths: the largest logical block size in common use.
+const directAlign = 4096
+
+// alignedBuffer is n bytes starting at a multiple of directAlign.
+func alignedBuffer(n int) []byte {
+	b := make([]byte, n+directAlign)
+	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(b))) & (directAlign - 1)) //nolint:gosec // an address's remainder, never turned back into a pointer
+	return b[off : off+n : off+n]
+}
+
 func newArchiveCheck() *archiveCheck {
 	c := &archiveCheck{free: make(chan []byte, archiveBuffers), h: sha256.New(), scratch: make([]byte, 64<<10)}
 	for range archiveBuffers {
-		c.free <- make([]byte, archiveBufferBytes)
+		c.free <- alignedBuffer(archiveBufferBytes)
 	}
 	c.start()
 	return c

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -128,5 +129,72 @@ func TestDownloadArchiveStopsEarlyOnNonGzip(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Fatalf("left behind: %v", left)
+	}
+}
+
+// directAllowed says whether files in dir can be written with direct I/O.
+func directAllowed(t *testing.T, dir string) bool {
+	t.Helper()
+	f, err := os.CreateTemp(dir, "probe-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	return setDirect(f, true)
+}
+
+// TestDownloadArchiveBothWaysOfWriting: through the page cache and with
+// direct I/O (where the file system allows it), drops at offsets that are
+// not block-aligned resume without fetching a byte twice, a changed
+// archive starts over, and the file and checksum are the archive's.
+func TestDownloadArchiveBothWaysOfWriting(t *testing.T) {
+	for _, direct := range []bool{false, true} {
+		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) {
+			defer func(was bool) { useDirectIO = was }(useDirectIO)
+			useDirectIO = direct
+			dir := t.TempDir()
+			wantDirect := direct && directAllowed(t, dir)
+			if direct && !wantDirect {
+				t.Logf("the file system of %s refuses direct I/O: the page cache is used", dir)
+			}
+
+			content := gzipRandom(t, 1<<20+12345, 31)
+			s := newArchiveServer(t, content)
+			s.dropAfter = 100_003
+			c, _ := archiveClient(t)
+			path := filepath.Join(dir, "drops.tar.gz")
+			res, err := c.DownloadArchive(context.Background(), s.link("tok-secret-1"), ArchiveOptions{Path: path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkDownloaded(t, path, content)
+			if s.sentBytes() != int64(len(content)) || res.Resumes == 0 {
+				t.Fatalf("sent %d bytes for %d with %d resumes: bytes were fetched twice, or none resumed", s.sentBytes(), len(content), res.Resumes)
+			}
+			if res.DirectIO != wantDirect {
+				t.Fatalf("DirectIO = %v, want %v", res.DirectIO, wantDirect)
+			}
+
+			first, second := gzipRandom(t, 700<<10, 32), gzipRandom(t, 500<<10+77, 33)
+			s2 := newArchiveServer(t, first)
+			s2.dropAfter, s2.drops = 300_001, 1
+			s2.onRequest = func(n int, _ *http.Request) {
+				if n == 2 {
+					s2.mu.Lock()
+					s2.content, s2.etag = second, `"v2"`
+					s2.mu.Unlock()
+				}
+			}
+			path = filepath.Join(dir, "changed.tar.gz")
+			res, err = c.DownloadArchive(context.Background(), s2.link("tok-secret-1"), ArchiveOptions{Path: path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkDownloaded(t, path, second)
+			if res.Restarts != 1 || res.DirectIO != wantDirect {
+				t.Fatalf("result %+v: want one restart, DirectIO %v", res, wantDirect)
+			}
+		})
 	}
 }
