@@ -381,6 +381,25 @@ func archiveClient(sm *sim) (*atlas.Client, error) {
 	return atlas.New(atlas.Config{BaseURL: sm.baseURL, PublicKey: simPublicKey, PrivateKey: simPrivateKey})
 }
 
+// simWithJob starts a simulator with the extra flags (its log in o.rawDir
+// as logName), and returns it with a client of it and a download job whose
+// link is ready. The caller stops the simulator.
+func simWithJob(ctx context.Context, o options, logName string, extra ...string) (*sim, *atlas.Client, *atlas.RestoreJob, error) {
+	sm, err := startSim(ctx, o.simBin, filepath.Join(o.rawDir, logName), 0, false, extra...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, err := archiveClient(sm)
+	if err == nil {
+		var job *atlas.RestoreJob
+		if job, err = readyJob(ctx, c); err == nil {
+			return sm, c, job, nil
+		}
+	}
+	sm.stop()
+	return nil, nil, nil, err
+}
+
 // readyJob requests a download job of the bench snapshot and waits for
 // its link.
 func readyJob(ctx context.Context, c *atlas.Client) (*atlas.RestoreJob, error) {
@@ -405,21 +424,12 @@ func readyJob(ctx context.Context, c *atlas.Client) (*atlas.RestoreJob, error) {
 // run on a third.
 func (ab *archiveBench) measure(ctx context.Context, o options, run int) (archiveSample, error) {
 	var s archiveSample
-	sm, err := startSim(ctx, o.simBin, filepath.Join(o.rawDir, "sim-archive.log"), 0, false,
-		"-archive-size", strconv.FormatInt(ab.size, 10))
+	sm, c, job, err := simWithJob(ctx, o, "sim-archive.log", "-archive-size", strconv.FormatInt(ab.size, 10))
 	if err != nil {
 		return s, err
 	}
 	err = func() error {
 		defer sm.stop()
-		c, err := archiveClient(sm)
-		if err != nil {
-			return err
-		}
-		job, err := readyJob(ctx, c)
-		if err != nil {
-			return err
-		}
 		steps := []struct {
 			name string
 			run  func() error
@@ -449,20 +459,12 @@ func (ab *archiveBench) measure(ctx context.Context, o options, run int) (archiv
 
 	// The action's fixed cost: the same command on the small built archive.
 	if ab.b != nil {
-		small, err := startSim(ctx, o.simBin, filepath.Join(o.rawDir, "sim-archive-small.log"), 0, false)
+		small, _, job, err := simWithJob(ctx, o, "sim-archive-small.log")
 		if err != nil {
 			return s, err
 		}
 		err = func() error {
 			defer small.stop()
-			c, err := archiveClient(small)
-			if err != nil {
-				return err
-			}
-			job, err := readyJob(ctx, c)
-			if err != nil {
-				return err
-			}
 			r, _, err := ab.invoke(ctx, small, job.ID)
 			s.ActionBaseSeconds = r.seconds
 			return err
@@ -478,20 +480,12 @@ func (ab *archiveBench) measure(ctx context.Context, o options, run int) (archiv
 	}
 
 	// The drop run.
-	drop, err := startSim(ctx, o.simBin, filepath.Join(o.rawDir, "sim-archive-drop.log"), 0, false,
+	drop, c, job, err := simWithJob(ctx, o, "sim-archive-drop.log",
 		"-archive-size", strconv.FormatInt(ab.size, 10), "-archive-drop-after", strconv.FormatInt(ab.dropAfter, 10))
 	if err != nil {
 		return s, err
 	}
 	defer drop.stop()
-	c, err := archiveClient(drop)
-	if err != nil {
-		return s, err
-	}
-	job, err := readyJob(ctx, c)
-	if err != nil {
-		return s, err
-	}
 	st0, err := drop.stats(ctx)
 	if err != nil {
 		return s, err
@@ -528,20 +522,12 @@ func (ab *archiveBench) measurePaced(ctx context.Context, o options, run int, s 
 	if ab.curl == "" || ab.b == nil {
 		return nil
 	}
-	sm, err := startSim(ctx, o.simBin, filepath.Join(o.rawDir, "sim-archive-paced.log"), 0, false,
+	sm, _, job, err := simWithJob(ctx, o, "sim-archive-paced.log",
 		"-archive-size", strconv.FormatInt(ab.size, 10), "-download-rate", strconv.FormatInt(ab.rate, 10))
 	if err != nil {
 		return err
 	}
 	defer sm.stop()
-	c, err := archiveClient(sm)
-	if err != nil {
-		return err
-	}
-	job, err := readyJob(ctx, c)
-	if err != nil {
-		return err
-	}
 	steps := []func() error{
 		func() error {
 			path := filepath.Join(ab.files, "curl-paced.tar.gz")
