@@ -107,7 +107,7 @@ func (e *ArchiveError) Unwrap() error { return e.Err }
 
 // archiveBufferBytes is the size of each buffer a download reads into
 // (archive_check.go: a ring of archiveBuffers, shared with the check).
-const archiveBufferBytes = 256 << 10
+const archiveBufferBytes = 1 << 20
 
 // CheckArchivePath says whether path can receive an archive: its directory
 // exists and is writable, and path is not a directory, nor an existing file
@@ -566,6 +566,7 @@ func (d *archiveDownload) copyBody(resp *http.Response) (attemptResult, int, tim
 			}
 			filled += n
 			d.done += int64(n)
+			d.progress()
 		}
 		if filled == 0 {
 			d.chk.unused(buf)
@@ -579,9 +580,6 @@ func (d *archiveDownload) copyBody(resp *http.Response) (attemptResult, int, tim
 			d.writeback()
 			if cerr := d.chk.failure(); cerr != nil {
 				return attemptFail, 0, 0, d.fail("corrupt", 0, cerr)
-			}
-			if now := d.c.now(); now.Sub(d.lastReport) >= d.opts.ProgressEvery {
-				d.report("", "")
 			}
 		}
 		if rerr != nil {
@@ -635,10 +633,8 @@ func (d *archiveDownload) copyBodyWhole(resp *http.Response) (attemptResult, int
 				if cerr := d.chk.failure(); cerr != nil {
 					return attemptFail, 0, 0, d.fail("corrupt", 0, cerr)
 				}
-				if now := d.c.now(); now.Sub(d.lastReport) >= d.opts.ProgressEvery {
-					d.report("", "")
-				}
 			}
+			d.progress()
 		}
 		if rerr != nil {
 			return d.bodyEnded(status, rerr)
@@ -713,6 +709,13 @@ func parseContentRange(v string) (start, total int64, ok bool) {
 		}
 	}
 	return start, total, true
+}
+
+// progress sends a periodic report when one is due.
+func (d *archiveDownload) progress() {
+	if d.c.now().Sub(d.lastReport) >= d.opts.ProgressEvery {
+		d.report("", "")
+	}
 }
 
 // report sends a progress report and restarts the pace.

@@ -526,7 +526,7 @@ func TestDownloadArchiveRefusalNamesNoLink(t *testing.T) {
 // TestDownloadArchiveProgressPace: reports come at the set pace on the
 // client's clock, with bytes, total, rate and ETA.
 func TestDownloadArchiveProgressPace(t *testing.T) {
-	content := gzipRandom(t, 4<<20, 12)
+	content := gzipRandom(t, 8<<20, 12)
 	s := newArchiveServer(t, content)
 	clk := fakeclock.New(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 	tick := func() time.Time { clk.Advance(time.Second); return clk.Now() }
@@ -536,7 +536,7 @@ func TestDownloadArchiveProgressPace(t *testing.T) {
 	}
 	var periodic []ArchiveProgress
 	path := filepath.Join(t.TempDir(), "snap.tar.gz")
-	_, err = c.DownloadArchive(context.Background(), s.link("tok-secret-1"), ArchiveOptions{Path: path, ProgressEvery: 10 * time.Second,
+	_, err = c.DownloadArchive(context.Background(), s.link("tok-secret-1"), ArchiveOptions{Path: path, ProgressEvery: 2 * time.Second,
 		Progress: func(p ArchiveProgress) {
 			if p.Event == "" {
 				periodic = append(periodic, p)

@@ -36,7 +36,11 @@ const archiveSectionHeading = "## 6. Archive download"
 
 // archiveBufferBytes is the size of the client's read buffers
 // (internal/atlas/archive.go): the most a resume should fetch twice.
-const archiveBufferBytes = 256 << 10
+const archiveBufferBytes = 1 << 20
+
+// fetchedTwiceTarget is the most a resume may fetch twice: the target was
+// set when the client's buffers were 256KiB, and is kept as it was.
+const fetchedTwiceTarget = 256 << 10
 
 // archiveSample is one run of section 6. Seconds are wall times; zero
 // means not measured.
@@ -837,7 +841,7 @@ func renderArchive(r archiveReport) string {
 	p("syncs the file systems and waits a second, so none pays for the writes of the one before.\n\n")
 	p("curl only writes the bytes (the system writes them to disk after curl has exited). The client and the\n")
 	p("action write the file with direct I/O where the file system allows it (Linux, ext4 and XFS: whole\n")
-	p("256KiB buffers, from a goroutine of their own; elsewhere each read of at most 32KiB through the page\n")
+	p("1MiB buffers, from a goroutine of their own; elsewhere each read of at most 32KiB through the page\n")
 	p("cache, starting its writeback as they go), and check, while the bytes arrive, that they are one complete\n")
 	p("gzip stream and compute their SHA-256 (in another goroutine, from the buffers just written), then\n")
 	p("fsync the file, rename it into place and write `path.sha256`. The action's time is the whole\n")
@@ -845,8 +849,8 @@ func renderArchive(r archiveReport) string {
 	p("with start-up subtracted takes away the same command on a simulator with the small built archive, in\n")
 	p("the same run.\n\n")
 	p("Targets: the action at ≥ 0.9 × curl's throughput; the provider's peak RSS during the action\n")
-	p("≤ 64 MiB; after one dropped connection mid-way, bytes fetched twice ≤ one buffer (the client reads\n")
-	p("into %s buffers).\n\n", sizeText(archiveBufferBytes))
+	p("≤ 64 MiB; after one dropped connection mid-way, bytes fetched twice ≤ %s (one buffer of the client\n", sizeText(fetchedTwiceTarget))
+	p("when the target was set; its buffers are %s now, and a buffer that is not full waits across a drop).\n\n", sizeText(archiveBufferBytes))
 
 	p("| download of %s | seconds | MiB/s | ratio to curl (within each run) |\n|---|---|---|---|\n", sizeText(size))
 	ratioTo := func(get func(archiveSample) float64) string {
@@ -966,7 +970,7 @@ func renderArchive(r archiveReport) string {
 			cutOnce = false
 		}
 	}
-	twiceMet = cutOnce && worstTwice <= archiveBufferBytes
+	twiceMet = cutOnce && worstTwice <= fetchedTwiceTarget
 
 	if haveAction && haveCurl {
 		incl := spreadOf(collect(ss, func(s archiveSample) float64 { return s.CurlSeconds / s.ActionSeconds })).med
@@ -1010,7 +1014,7 @@ func renderArchive(r archiveReport) string {
 	} else {
 		p("Peak RSS target: not measured (%s).\n", r.NoAction)
 	}
-	p("Bytes fetched twice target (≤ %d bytes in every run, with at least one cut): %s (most: %.0f).\n\n", archiveBufferBytes, verdict(twiceMet), worstTwice)
+	p("Bytes fetched twice target (≤ %d bytes in every run, with at least one cut): %s (most: %.0f).\n\n", fetchedTwiceTarget, verdict(twiceMet), worstTwice)
 
 	if !r.When.IsZero() {
 		p("This section was measured alone (`-only archive`) on %s: median (min–max) over %d runs. The full\n", r.When.UTC().Format("2006-01-02 15:04 UTC"), len(ss))

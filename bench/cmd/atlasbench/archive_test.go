@@ -86,7 +86,7 @@ func TestRenderArchiveVerdicts(t *testing.T) {
 			t.Errorf("section lacks %q:\n%s", want, out)
 		}
 	}
-	s.Drop.Bytes = size + archiveBufferBytes + 1
+	s.Drop.Bytes = size + fetchedTwiceTarget + 1
 	s.ActionProviderRSSKiB = 100 << 10
 	out = renderArchive(archiveReport{Size: size, DropAfter: size / 2, Samples: []archiveSample{s}, NoCurl: true})
 	for _, want := range []string{"not run: no curl on PATH", "Peak RSS target (median ≤ 64 MiB): **not met**", "with at least one cut): **not met**"} {
