@@ -59,7 +59,7 @@ type stallTimer interface {
 
 // ArchiveProgress is one progress report.
 type ArchiveProgress struct {
-	Done  int64 // bytes on disk
+	Done  int64 // bytes received (on disk, or in a buffer waiting for a direct write)
 	Total int64 // size of the archive, -1 while unknown
 	// Rate is bytes per second since the download began (0 while no time
 	// has passed); ETA is -1 while it cannot be estimated.
