@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 )
@@ -284,6 +285,10 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 		addArchiveError(&resp.Diagnostics, snapshotID, job.ID, err)
 		return
 	}
+	tflog.Debug(ctx, "archive downloaded", map[string]any{
+		"path": res.Path, "bytes": res.Size, "requests": res.Attempts, "resumes": res.Resumes,
+		"restarts": res.Restarts, "renewals": res.Renewals, "direct_io": res.DirectIO,
+	})
 	send(fmt.Sprintf("Saved snapshot %s to %s (%s, sha256 %s; checksum in %s).", snapshotID, res.Path, byteSize(res.Size), res.SHA256, res.ChecksumPath))
 }
 
