@@ -131,7 +131,7 @@ func TestDownloadRange(t *testing.T) {
 					}
 				})
 			}
-			st := env.sim.Stats().Downloads
+			st := env.idleStats().Downloads
 			if st.RangedRequests != int64(len(cases)-1) {
 				t.Errorf("rangedRequests %d, want %d", st.RangedRequests, len(cases)-1)
 			}
@@ -263,7 +263,7 @@ func TestDownloadResumesAfterDrops(t *testing.T) {
 			if tc.archiveSize > 0 && !bytes.Equal(got, archiveOf(t, plain, plainLink)) {
 				t.Error("the reassembled archive differs from an uncut download")
 			}
-			st := env.sim.Stats()
+			st := env.idleStats()
 			if st.Downloads.Bytes != size || st.Downloads.Cut != int64(cuts) || st.Downloads.RangedRequests != int64(requests-1) {
 				t.Errorf("stats downloads %+v; want %d bytes, %d cut, %d ranged", st.Downloads, size, cuts, requests-1)
 			}
@@ -309,7 +309,7 @@ func TestDownloadFaults(t *testing.T) {
 			if got := resp.Header.Get("Retry-After"); got != tc.retryAfter {
 				t.Errorf("Retry-After %q, want %q", got, tc.retryAfter)
 			}
-			f := env.sim.Stats().Faults
+			f := env.idleStats().Faults
 			if f.Injected5xx != tc.injected || f.Dropped != tc.dropped {
 				t.Errorf("faults %+v; want %d injected, %d dropped", f, tc.injected, tc.dropped)
 			}
@@ -393,7 +393,7 @@ func TestDownloadMemoryStaysFlat(t *testing.T) {
 	if allocated > bound {
 		t.Errorf("%d bytes allocated while streaming %d, want under %d", allocated, size, bound)
 	}
-	if got := env.sim.Stats().Downloads.Bytes; got != size {
+	if got := env.idleStats().Downloads.Bytes; got != size {
 		t.Errorf("stats downloads.bytes %d, want %d", got, size)
 	}
 }

@@ -50,6 +50,15 @@ func newSimEnv(t *testing.T, cfg Config) *simEnv {
 	return &simEnv{t: t, sim: sim, srv: srv, clock: clock}
 }
 
+// idleStats closes the test server, which waits for every handler to
+// return, and then reads the statistics: a handler counts a download after
+// its last byte has reached the client, so reading them at once could miss
+// the last one. The environment serves no more requests after it.
+func (e *simEnv) idleStats() Stats {
+	e.srv.Close()
+	return e.sim.Stats()
+}
+
 // client returns a digest client with the default keys. hdr are header
 // name/value pairs sent with every request (Accept for the v2 families).
 func (e *simEnv) client(hdr ...string) *digestClient {
