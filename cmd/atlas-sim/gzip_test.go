@@ -4,11 +4,9 @@ package main
 
 import (
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 )
 
@@ -19,14 +17,8 @@ func TestRunGzipsWhenAsked(t *testing.T) {
 		args []string
 		gzip bool
 	}{{nil, true}, {[]string{"-gzip=false"}, false}} {
-		ctx, cancel := context.WithCancel(context.Background())
-		stdout := newLineWriter()
-		done := make(chan error, 1)
-		go func() {
-			done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-quiet"}, tc.args...), stdout, io.Discard)
-		}()
-		baseURL := strings.TrimPrefix(stdout.next(t), "ATLAS_SIM_BASE_URL=")
-		req, err := http.NewRequest(http.MethodGet, baseURL+"/__sim/stats?pretty=true", nil)
+		prog := startProgram(t, tc.args...)
+		req, err := http.NewRequest(http.MethodGet, prog.baseURL+"/__sim/stats?pretty=true", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,9 +41,6 @@ func TestRunGzipsWhenAsked(t *testing.T) {
 			t.Errorf("%v: stats %v, %v", tc.args, st, err)
 		}
 		resp.Body.Close()
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatalf("run: %v", err)
-		}
+		prog.stop(t)
 	}
 }

@@ -33,6 +33,50 @@ type lineWriter struct {
 
 func newLineWriter() *lineWriter { return &lineWriter{lines: make(chan string, 64)} }
 
+// program is the program started by run on a free loopback port, its
+// banner read.
+type program struct {
+	baseURL string
+	banner  string // the second line of its standard output
+	cancel  context.CancelFunc
+	done    chan error
+	stopped bool
+}
+
+// startProgram runs the program with -addr 127.0.0.1:0 -quiet and args,
+// its standard error discarded, and reads its first two lines. It is
+// stopped when the test ends, if stop did not stop it.
+func startProgram(t *testing.T, args ...string) *program {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout := newLineWriter()
+	p := &program{cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		p.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-quiet"}, args...), stdout, io.Discard)
+	}()
+	t.Cleanup(func() {
+		if !p.stopped {
+			cancel()
+			if err := <-p.done; err != nil {
+				t.Errorf("run: %v", err)
+			}
+		}
+	})
+	p.baseURL = strings.TrimPrefix(stdout.next(t), "ATLAS_SIM_BASE_URL=")
+	p.banner = stdout.next(t)
+	return p
+}
+
+// stop ends the program and fails the test unless it ends cleanly.
+func (p *program) stop(t *testing.T) {
+	t.Helper()
+	p.cancel()
+	p.stopped = true
+	if err := <-p.done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
+
 func (w *lineWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -253,17 +297,9 @@ func TestFaultFlags(t *testing.T) {
 
 // TestRunInjectsFaults starts the program with a fault flag and sees it act.
 func TestRunInjectsFaults(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stdout := newLineWriter()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-quiet", "-rate-limit", "1"}, stdout, io.Discard)
-	}()
-	baseURL := strings.TrimPrefix(stdout.next(t), "ATLAS_SIM_BASE_URL=")
-	stdout.next(t)
+	prog := startProgram(t, "-rate-limit", "1")
 	// Without credentials the answer is a challenge that shows the bucket.
-	resp, err := http.Get(baseURL + "/api/atlas/v1.0/groups/" + atlassim.DefaultProjectID + "/clusters/Cluster0/backup/tenant/snapshots")
+	resp, err := http.Get(prog.baseURL + "/api/atlas/v1.0/groups/" + atlassim.DefaultProjectID + "/clusters/Cluster0/backup/tenant/snapshots")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,10 +307,7 @@ func TestRunInjectsFaults(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("RateLimit-Limit") != "1" || resp.Header.Get("Date") == "" {
 		t.Errorf("status %d, RateLimit-Limit %q, Date %q", resp.StatusCode, resp.Header.Get("RateLimit-Limit"), resp.Header.Get("Date"))
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	prog.stop(t)
 }
 
 func TestSizeFlag(t *testing.T) {
@@ -322,16 +355,8 @@ func TestRunArchiveFlags(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			stdout := newLineWriter()
-			done := make(chan error, 1)
-			go func() {
-				done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-quiet"}, tc.args...), stdout, io.Discard)
-			}()
-			baseURL := strings.TrimPrefix(stdout.next(t), "ATLAS_SIM_BASE_URL=")
-			stdout.next(t)
-			link := downloadLink(t, baseURL)
+			prog := startProgram(t, tc.args...)
+			link := downloadLink(t, prog.baseURL)
 			var got []byte
 			requests := 0
 			for ; requests < 100; requests++ {
@@ -386,10 +411,7 @@ func TestRunArchiveFlags(t *testing.T) {
 			if requests+1 != wantRequests {
 				t.Errorf("%d requests, want %d", requests+1, wantRequests)
 			}
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatalf("run: %v", err)
-			}
+			prog.stop(t)
 		})
 	}
 }
@@ -438,16 +460,8 @@ func postJSON(t *testing.T, req *http.Request, into any) {
 // answer cannot arrive sooner than the rate allows (a lower bound only:
 // a slow machine never fails it).
 func TestRunDownloadRateFlag(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stdout := newLineWriter()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-quiet", "-archive-size", "1MiB", "-download-rate", "4MiB"}, stdout, io.Discard)
-	}()
-	baseURL := strings.TrimPrefix(stdout.next(t), "ATLAS_SIM_BASE_URL=")
-	stdout.next(t)
-	link := downloadLink(t, baseURL)
+	prog := startProgram(t, "-archive-size", "1MiB", "-download-rate", "4MiB")
+	link := downloadLink(t, prog.baseURL)
 	start := time.Now()
 	resp, err := http.Get(link) //nolint:noctx // a test on loopback
 	if err != nil {
@@ -463,8 +477,5 @@ func TestRunDownloadRateFlag(t *testing.T) {
 	if least := 15 * time.Second / 64; elapsed < least {
 		t.Fatalf("the paced answer came in %v, sooner than %v", elapsed, least)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	prog.stop(t)
 }

@@ -17,16 +17,8 @@ import (
 // -client-id, -client-secret and -token-lifetime make the service account
 // the simulator accepts, beside its API key.
 func TestRunServiceAccountFlags(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stdout := newLineWriter()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-quiet", "-client-id", "mdb_sa_id_flag",
-			"-client-secret", "mdb_sa_sk_flag-secret", "-token-lifetime", "90s"}, stdout, io.Discard)
-	}()
-	baseURL := strings.TrimPrefix(stdout.next(t), "ATLAS_SIM_BASE_URL=")
-	human := stdout.next(t)
+	prog := startProgram(t, "-client-id", "mdb_sa_id_flag", "-client-secret", "mdb_sa_sk_flag-secret", "-token-lifetime", "90s")
+	baseURL, human := prog.baseURL, prog.banner
 	if !strings.Contains(human, `client ID "mdb_sa_id_flag"`) || !strings.Contains(human, "1m30s") || strings.Contains(human, "flag-secret") {
 		t.Errorf("banner %q: want the client ID and lifetime, and not a secret given on the command line", human)
 	}
@@ -71,10 +63,7 @@ func TestRunServiceAccountFlags(t *testing.T) {
 	if err != nil || st.TokenRequests != 2 {
 		t.Errorf("stats tokenRequests %d (%v), want 2", st.TokenRequests, err)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	prog.stop(t)
 }
 
 func TestRunRejectsServiceAccountFlags(t *testing.T) {
