@@ -577,7 +577,7 @@ func (d *archiveDownload) copyBody(resp *http.Response) (attemptResult, int, tim
 			return attemptFail, 0, 0, &ArchiveError{Path: d.opts.Path, Kind: "io", Err: fmt.Errorf("writing the temporary file: %w", unwrapPathError(werr))}
 		}
 		if filled > 0 {
-			d.writeback()
+			writeback(d.f, &d.flushed, d.done)
 			if cerr := d.chk.failure(); cerr != nil {
 				return attemptFail, 0, 0, d.fail("corrupt", 0, cerr)
 			}
@@ -674,13 +674,14 @@ var writeSliceBytes = 32 << 10
 // writebackBytes is how much is written before its writeback is started.
 const writebackBytes = 8 << 20
 
-// writeback starts writing the file's new bytes to the disk while the
-// download goes on (where the system can; elsewhere the final sync does it
-// all), so the sync before the rename has little left to wait for.
-func (d *archiveDownload) writeback() {
-	if d.done-d.flushed >= writebackBytes {
-		startWriteback(d.f, d.flushed, d.done-d.flushed)
-		d.flushed = d.done
+// writeback starts writing f's bytes from *flushed up to end to the disk,
+// once there are writebackBytes of them, while the download goes on (where
+// the system can; elsewhere the final sync does it all), so the sync before
+// the rename has little left to wait for.
+func writeback(f *os.File, flushed *int64, end int64) {
+	if end-*flushed >= writebackBytes {
+		startWriteback(f, *flushed, end-*flushed)
+		*flushed = end
 	}
 }
 

@@ -73,9 +73,8 @@ func (w *fileWriter) run() {
 		}
 		w.off += int64(len(b))
 		w.chk.written(b)
-		if !w.direct && w.off-w.flushed >= writebackBytes {
-			startWriteback(w.f, w.flushed, w.off-w.flushed)
-			w.flushed = w.off
+		if !w.direct {
+			writeback(w.f, &w.flushed, w.off)
 		}
 	}
 }
