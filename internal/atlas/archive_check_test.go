@@ -4,6 +4,7 @@ package atlas
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -196,5 +197,41 @@ func TestDownloadArchiveBothWaysOfWriting(t *testing.T) {
 				t.Fatalf("result %+v: want one restart, DirectIO %v", res, wantDirect)
 			}
 		})
+	}
+}
+
+// TestArchiveCheckAbandonedStopsInflating: once abandoned, the check stops
+// decompressing at its next read instead of inflating the rest of a highly
+// compressed stream; without the abandonment the same stream checks whole.
+func TestArchiveCheckAbandonedStopsInflating(t *testing.T) {
+	var z bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&z, gzip.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = zw.Write(make([]byte, 64<<20))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if z.Len() > archiveBufferBytes {
+		t.Fatalf("the compressed stream (%d bytes) does not fit one buffer", z.Len())
+	}
+	for _, abandoned := range []bool{false, true} {
+		c := newArchiveCheck()
+		b := c.buffer()
+		n := copy(b, z.Bytes())
+		feed := make(chan []byte, 1)
+		feed <- b[:n]
+		close(feed)
+		c.abandoned.Store(abandoned)
+		err := c.inflate(&feedReader{c: c, full: feed})
+		switch {
+		case abandoned && (err == nil || !strings.Contains(err.Error(), "abandoned")):
+			t.Fatalf("abandoned: err = %v, want the check abandoned", err)
+		case !abandoned && err != nil:
+			t.Fatalf("not abandoned: err = %v", err)
+		}
+		c.abandoned.Store(false)
+		c.stop()
 	}
 }
