@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,6 +58,13 @@ type archiveSample struct {
 	CurlSyncSeconds   float64 `json:"curlSyncSeconds"`
 	CurlVerifySeconds float64 `json:"curlVerifySeconds"`
 	ClientSeconds     float64 `json:"clientSeconds"`
+	// The link read into memory by a plain Go GET, nothing written or
+	// checked: its time, the harness's CPU time during it and the
+	// simulator's (0: unknown on this platform). No download can cost
+	// the two processes less.
+	RecvSeconds       float64 `json:"recvSeconds"`
+	RecvCPUSeconds    float64 `json:"recvCpuSeconds"`
+	RecvSimCPUSeconds float64 `json:"recvSimCpuSeconds"`
 	// ActionSeconds is the whole `terraform apply -invoke` of the action;
 	// ActionBaseSeconds the same command against a simulator with the
 	// small built archive (Terraform and provider start-up, the job read,
@@ -440,6 +448,7 @@ func (ab *archiveBench) measure(ctx context.Context, o options, run int) (archiv
 		}{
 			{"curl", func() error { return ab.curlOnce(ctx, sm, job.SnapshotURL, &s) }},
 			{"client", func() error { return ab.clientOnce(ctx, c, job.SnapshotURL, &s) }},
+			{"receive", func() error { return ab.receiveOnce(ctx, sm, job.SnapshotURL, &s) }},
 			{"action", func() error { return ab.actionOnce(ctx, sm, job.ID, &s) }},
 		}
 		for k := range steps {
@@ -638,6 +647,31 @@ func (ab *archiveBench) clientOnce(ctx context.Context, c *atlas.Client, link st
 	return nil
 }
 
+// receiveOnce times a plain GET of the link read into memory and dropped,
+// with this process's CPU time and the simulator's during it.
+func (ab *archiveBench) receiveOnce(ctx context.Context, sm *sim, link string, s *archiveSample) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
+	if err != nil {
+		return err
+	}
+	self, simBefore := procCPUSeconds(os.Getpid()), procCPUSeconds(sm.cmd.Process.Pid)
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return errors.New("receive: the request failed") // the error would hold the link
+	}
+	n, err := io.CopyBuffer(io.Discard, resp.Body, make([]byte, archiveBufferBytes))
+	_ = resp.Body.Close()
+	s.RecvSeconds = time.Since(start).Seconds()
+	if selfAfter, simAfter := procCPUSeconds(os.Getpid()), procCPUSeconds(sm.cmd.Process.Pid); self >= 0 && simBefore >= 0 {
+		s.RecvCPUSeconds, s.RecvSimCPUSeconds = selfAfter-self, simAfter-simBefore
+	}
+	if err != nil || resp.StatusCode != http.StatusOK || n != ab.size {
+		return fmt.Errorf("receive: status %d, %d bytes of %d", resp.StatusCode, n, ab.size)
+	}
+	return nil
+}
+
 // actionOnce times the action on the job and reads what the wrapper saw.
 func (ab *archiveBench) actionOnce(ctx context.Context, sm *sim, jobID string, s *archiveSample) error {
 	if ab.b == nil {
@@ -697,6 +731,19 @@ func leastSeconds(s archiveSample, cores int) float64 {
 		return math.NaN()
 	}
 	return max(s.SHA256Seconds, s.GunzipSeconds, (s.CurlCPUSeconds+s.SHA256Seconds+s.GunzipSeconds+s.SimCPUSeconds)/float64(cores))
+}
+
+// anyWaySeconds is the least time any download of the archive that
+// computes SHA-256 and checks the gzip stream could take on cores cores,
+// whatever way it writes (writing is counted as free): the larger of the
+// two sequential checks and the CPU time of receiving the bytes (the plain
+// GET's and the simulator's) plus the checks, spread over every core. NaN
+// when a part was not measured.
+func anyWaySeconds(s archiveSample, cores int) float64 {
+	if s.RecvCPUSeconds <= 0 || s.RecvSimCPUSeconds <= 0 || s.SHA256Seconds <= 0 || s.GunzipSeconds <= 0 || cores < 1 {
+		return math.NaN()
+	}
+	return max(s.SHA256Seconds, s.GunzipSeconds, (s.RecvCPUSeconds+s.RecvSimCPUSeconds+s.SHA256Seconds+s.GunzipSeconds)/float64(cores))
 }
 
 // settle waits for the writes of the downloads before to reach the disk
@@ -888,6 +935,12 @@ func renderArchive(r archiveReport) string {
 	gunzip := func(s archiveSample) float64 { return s.GunzipSeconds }
 	p("| gzip check of %s of stored blocks from memory on one core, in the harness | %s | %s | %s |\n",
 		sizeText(size), secs(gunzip).format("%.2f"), mibps(gunzip).format("%.0f"), ratioTo(gunzip))
+	recv := func(s archiveSample) float64 { return s.RecvSeconds }
+	p("| the link read into memory by a plain Go GET, nothing written or checked, in the harness | %s | %s | %s |\n",
+		secs(recv).format("%.2f"), mibps(recv).format("%.0f"), ratioTo(recv))
+	p("| that GET's CPU time, user + system; the simulator's while it served it | %s; %s | | |\n",
+		secs(func(s archiveSample) float64 { return s.RecvCPUSeconds }).format("%.2f"),
+		secs(func(s archiveSample) float64 { return s.RecvSimCPUSeconds }).format("%.2f"))
 	p("| client `DownloadArchive` in the harness (verify, SHA-256, fsync included) | %s | %s | %s |\n",
 		secs(client).format("%.2f"), mibps(client).format("%.0f"), ratioTo(client))
 	if haveAction {
@@ -975,13 +1028,17 @@ func renderArchive(r archiveReport) string {
 	if haveAction && haveCurl {
 		incl := spreadOf(collect(ss, func(s archiveSample) float64 { return s.CurlSeconds / s.ActionSeconds })).med
 		net := spreadOf(collect(ss, func(s archiveSample) float64 { return s.CurlSeconds / actionNet(s) })).med
-		ratioMet = incl >= 0.9
-		p("Throughput target (median ratio action / curl ≥ 0.90, start-up included): %s (%.2f; with start-up\n", verdict(ratioMet), incl)
-		p("subtracted %.2f, %s).\n", net, plainVerdict(net >= 0.9))
 		fastest := spreadOf(collect(ss, curl)).lo
-		p("curl's own time varies from run to run here (%s s), with the cost of this machine's page cache;\n", secs(curl).format("%.2f"))
-		p("against curl's fastest run (%.2f s) the action's median is %.2f of curl's throughput with start-up\n", fastest, fastest/secs(action).med)
-		p("included, %.2f with it subtracted.\n", fastest/secs(actionNet).med)
+		vsFastest, netVsFastest := fastest/secs(action).med, fastest/secs(actionNet).med
+		// curl's time follows the cost of this machine's page cache, which
+		// changes from minute to minute: a slow curl must not make the
+		// target look met, so it is held against curl's fastest run too.
+		ratioMet = incl >= 0.9 && vsFastest >= 0.9
+		p("Throughput target (the action's median throughput ≥ 0.90 of curl's, start-up included, both within\n")
+		p("each run and against curl's fastest run): %s (within each run %.2f, against curl's fastest run %.2f;\n", verdict(ratioMet), incl, vsFastest)
+		p("with start-up subtracted %.2f and %.2f, %s).\n", net, netVsFastest, plainVerdict(net >= 0.9 && netVsFastest >= 0.9))
+		p("curl's own time varies from run to run here (%s s, fastest %.2f s), with the cost of this machine's\n", secs(curl).format("%.2f"), fastest)
+		p("page cache.\n")
 		checked := spreadOf(collect(ss, func(s archiveSample) float64 { return curlChecked(s) / s.ActionSeconds })).med
 		p("Against curl followed by the same checks (fsync, gzip read-back, SHA-256) the action's throughput\n")
 		p("is %.2f of it with start-up included, %.2f with it subtracted.\n",
@@ -995,9 +1052,25 @@ func renderArchive(r archiveReport) string {
 			p("check + the simulator's CPU time) / %d cores: %s s, so\n", r.Cores, bound.format("%.2f"))
 			p("at best %.2f of curl's throughput.", best)
 			if !ratioMet && best < 0.9 {
-				p(" Such a download cannot meet the throughput target on this machine. Direct\n")
-				p("I/O costs the kernel less than curl's writes through the page cache, which this bound does not\n")
-				p("count, so it is a bound on the page-cache way of writing, not a proof for every way.")
+				p(" Such a download cannot meet the throughput target on this machine.")
+			}
+			p("\n")
+		}
+		if bound := spreadOf(collect(ss, func(s archiveSample) float64 { return anyWaySeconds(s, r.Cores) })); !math.IsNaN(bound.med) {
+			withStart := func(s archiveSample) float64 { return anyWaySeconds(s, r.Cores) + s.ActionBaseSeconds }
+			best := min(spreadOf(collect(ss, func(s archiveSample) float64 { return s.CurlSeconds / withStart(s) })).med,
+				fastest/spreadOf(collect(ss, withStart)).med)
+			bestNet := min(spreadOf(collect(ss, func(s archiveSample) float64 { return s.CurlSeconds / anyWaySeconds(s, r.Cores) })).med,
+				fastest/bound.med)
+			p("Whatever way a download writes (direct I/O included, and even if writing cost nothing), it\n")
+			p("must receive the bytes, which costs at least what the plain GET above and the simulator serving it\n")
+			p("spent, and compute SHA-256 and check the gzip stream: the largest of SHA-256 on one core, the gzip\n")
+			p("check on one core and (the GET's CPU time + the simulator's + SHA-256 + gzip check) / %d cores is\n", r.Cores)
+			p("%s s. With the action's start-up added, that is at best %.2f of curl's throughput, within each run\n", bound.format("%.2f"), best)
+			p("or against curl's fastest run, whichever is lower (%.2f without start-up).", bestNet)
+			if !ratioMet && best < 0.9 {
+				p(" **No download that computes SHA-256 and checks the gzip stream, whatever way it writes, can\n")
+				p("meet the throughput target, start-up included, on this machine in these runs.**")
 			}
 			p("\n")
 		}
