@@ -727,23 +727,27 @@ func (ab *archiveBench) invoke(ctx context.Context, sm *sim, jobID string) (tfRu
 // of SHA-256 alone (sequential) and all the CPU time it needs spread over
 // every core. NaN when a part was not measured.
 func leastSeconds(s archiveSample, cores int) float64 {
-	if s.CurlCPUSeconds <= 0 || s.SimCPUSeconds <= 0 || s.SHA256Seconds <= 0 || s.GunzipSeconds <= 0 || cores < 1 {
-		return math.NaN()
-	}
-	return max(s.SHA256Seconds, s.GunzipSeconds, (s.CurlCPUSeconds+s.SHA256Seconds+s.GunzipSeconds+s.SimCPUSeconds)/float64(cores))
+	return checkedBound(s.CurlCPUSeconds, s.SimCPUSeconds, s, cores)
 }
 
 // anyWaySeconds is the least time any download of the archive that
 // computes SHA-256 and checks the gzip stream could take on cores cores,
-// whatever way it writes (writing is counted as free): the larger of the
-// two sequential checks and the CPU time of receiving the bytes (the plain
-// GET's and the simulator's) plus the checks, spread over every core. NaN
-// when a part was not measured.
+// whatever way it writes (writing is counted as free): the bound of
+// checkedBound with the CPU time of receiving the bytes (the plain GET's
+// and the simulator's). NaN when a part was not measured.
 func anyWaySeconds(s archiveSample, cores int) float64 {
-	if s.RecvCPUSeconds <= 0 || s.RecvSimCPUSeconds <= 0 || s.SHA256Seconds <= 0 || s.GunzipSeconds <= 0 || cores < 1 {
+	return checkedBound(s.RecvCPUSeconds, s.RecvSimCPUSeconds, s, cores)
+}
+
+// checkedBound is the larger of the two sequential checks (SHA-256 and the
+// gzip check, each on one core) and the CPU time of a transfer (the
+// client's and the simulator's) plus the checks, spread over cores. NaN
+// when a part is unknown (0).
+func checkedBound(clientCPU, simCPU float64, s archiveSample, cores int) float64 {
+	if clientCPU <= 0 || simCPU <= 0 || s.SHA256Seconds <= 0 || s.GunzipSeconds <= 0 || cores < 1 {
 		return math.NaN()
 	}
-	return max(s.SHA256Seconds, s.GunzipSeconds, (s.RecvCPUSeconds+s.RecvSimCPUSeconds+s.SHA256Seconds+s.GunzipSeconds)/float64(cores))
+	return max(s.SHA256Seconds, s.GunzipSeconds, (clientCPU+s.SHA256Seconds+s.GunzipSeconds+simCPU)/float64(cores))
 }
 
 // settle waits for the writes of the downloads before to reach the disk
