@@ -109,19 +109,6 @@ func TestKeepArchiveSection(t *testing.T) {
 	}
 }
 
-func TestLeastSeconds(t *testing.T) {
-	s := archiveSample{CurlCPUSeconds: 0.5, SHA256Seconds: 0.6, GunzipSeconds: 0.2, SimCPUSeconds: 0.5}
-	for cores, want := range map[int]float64{1: 1.8, 2: 0.9, 8: 0.6} {
-		if got := leastSeconds(s, cores); math.Abs(got-want) > 1e-9 {
-			t.Errorf("%d cores: %v, want %v", cores, got, want)
-		}
-	}
-	s.SimCPUSeconds = 0
-	if got := leastSeconds(s, 2); !math.IsNaN(got) {
-		t.Errorf("without the simulator's CPU time: %v, want NaN", got)
-	}
-}
-
 func TestRenderArchiveBound(t *testing.T) {
 	const size = 1 << 30
 	s := archiveSample{
@@ -151,24 +138,6 @@ func TestGunzipSecondsChecksAWholeStream(t *testing.T) {
 	secs, err := gunzipSeconds(4 << 20)
 	if err != nil || secs <= 0 {
 		t.Fatalf("gunzipSeconds = %v, %v", secs, err)
-	}
-}
-
-func TestAnyWaySeconds(t *testing.T) {
-	s := archiveSample{RecvCPUSeconds: 0.3, RecvSimCPUSeconds: 0.4, SHA256Seconds: 0.6, GunzipSeconds: 0.1}
-	for cores, want := range map[int]float64{1: 1.4, 2: 0.7, 4: 0.6} {
-		if got := anyWaySeconds(s, cores); math.Abs(got-want) > 1e-9 {
-			t.Errorf("%d cores: %v, want %v", cores, got, want)
-		}
-	}
-	// The gzip check is sequential too.
-	s.GunzipSeconds = 0.9
-	if got := anyWaySeconds(s, 8); math.Abs(got-0.9) > 1e-9 {
-		t.Errorf("slow gzip check on 8 cores: %v, want 0.9", got)
-	}
-	s.RecvSimCPUSeconds = 0
-	if got := anyWaySeconds(s, 2); !math.IsNaN(got) {
-		t.Errorf("without the simulator's CPU time: %v, want NaN", got)
 	}
 }
 
@@ -210,5 +179,39 @@ func TestRenderArchiveSlowCurlDoesNotMeetTheTarget(t *testing.T) {
 	out = renderArchive(archiveReport{Size: size, DropAfter: size / 2, Samples: []archiveSample{fast, fast, fast}, Terraform: "1.14.3"})
 	if want := "run): **met** (within each run 0.93, against curl's fastest run 0.93;"; !strings.Contains(out, want) {
 		t.Errorf("section lacks %q:\n%s", want, out)
+	}
+}
+
+func TestDownloadBounds(t *testing.T) {
+	// The curl pair and the plain GET pair differ, so a bound that read the
+	// other pair would give other numbers.
+	s := archiveSample{CurlCPUSeconds: 0.5, SimCPUSeconds: 0.5, RecvCPUSeconds: 0.3, RecvSimCPUSeconds: 0.4, SHA256Seconds: 0.6, GunzipSeconds: 0.2}
+	for _, c := range []struct {
+		name  string
+		bound func(archiveSample, int) float64
+		want  map[int]float64
+	}{
+		{"leastSeconds", leastSeconds, map[int]float64{1: 1.8, 2: 0.9, 8: 0.6}},
+		{"anyWaySeconds", anyWaySeconds, map[int]float64{1: 1.5, 2: 0.75, 8: 0.6}},
+	} {
+		for cores, want := range c.want {
+			if got := c.bound(s, cores); math.Abs(got-want) > 1e-9 {
+				t.Errorf("%s on %d cores: %v, want %v", c.name, cores, got, want)
+			}
+		}
+	}
+	// The gzip check is sequential too.
+	slow := s
+	slow.GunzipSeconds = 0.9
+	if got := anyWaySeconds(slow, 8); math.Abs(got-0.9) > 1e-9 {
+		t.Errorf("slow gzip check on 8 cores: %v, want 0.9", got)
+	}
+	noSim, noRecvSim := s, s
+	noSim.SimCPUSeconds, noRecvSim.RecvSimCPUSeconds = 0, 0
+	if got := leastSeconds(noSim, 2); !math.IsNaN(got) {
+		t.Errorf("leastSeconds without the simulator's CPU time: %v, want NaN", got)
+	}
+	if got := anyWaySeconds(noRecvSim, 2); !math.IsNaN(got) {
+		t.Errorf("anyWaySeconds without the simulator's CPU time: %v, want NaN", got)
 	}
 }
