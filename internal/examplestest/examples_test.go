@@ -44,9 +44,24 @@ const versionsTF = `terraform {
 }
 `
 
+// queryFileSuffix ends the names of the files `terraform query` reads
+// (list blocks), which `terraform validate -query` checks.
+const queryFileSuffix = ".tfquery.hcl"
+
+// hasQueryFiles reports whether dir holds a .tfquery.hcl file.
+func hasQueryFiles(t *testing.T, dir string) bool {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "*"+queryFileSuffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(m) > 0
+}
+
 // TestExamplesValidate runs `terraform init` and `terraform validate` on
-// every directory under examples/ that holds .tf files, against the
-// provider built from this checkout.
+// every directory under examples/ that holds .tf or .tfquery.hcl files
+// (with -query for the latter), against the provider built from this
+// checkout.
 func TestExamplesValidate(t *testing.T) {
 	tf := findTerraform(t)
 	root := moduleRoot(t)
@@ -84,7 +99,12 @@ func TestExamplesValidate(t *testing.T) {
 				}
 			}
 			runTF(t, tf, work, rc, "init", "-backend=false", "-input=false", "-no-color")
-			runTF(t, tf, work, rc, "validate", "-no-color")
+			args := []string{"validate", "-no-color"}
+			if hasQueryFiles(t, work) {
+				// Without -query, validate leaves .tfquery.hcl files unread.
+				args = append(args, "-query")
+			}
+			runTF(t, tf, work, rc, args...)
 		})
 	}
 }
@@ -136,7 +156,7 @@ func exampleDirs(t *testing.T, examples string) []string {
 		if d.IsDir() && (d.Name() == ".terraform" || strings.HasPrefix(d.Name(), ".") && path != examples) {
 			return filepath.SkipDir
 		}
-		if !d.IsDir() && strings.HasSuffix(d.Name(), ".tf") {
+		if !d.IsDir() && (strings.HasSuffix(d.Name(), ".tf") || strings.HasSuffix(d.Name(), queryFileSuffix)) {
 			rel, err := filepath.Rel(examples, filepath.Dir(path))
 			if err != nil {
 				return err
