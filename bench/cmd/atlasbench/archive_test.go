@@ -164,6 +164,16 @@ func TestRenderArchiveAnyWayBound(t *testing.T) {
 	if strings.Contains(out, "**No download") {
 		t.Errorf("the verdict was given though the bound (1.08) is above the target:\n%s", out)
 	}
+	// curl's fastest run (0.7 s) went with the lowest bound (0.7 s, 0.9 s
+	// with start-up): fastest against fastest gives 0.78 and 1.00, where
+	// the bounds' medians (1.2 s and 1 s) would give 0.58 and 0.70.
+	s.ActionBaseSeconds = 0.2
+	slow := s
+	slow.CurlSeconds, slow.SHA256Seconds = 1.5, 1.0
+	out = renderArchive(archiveReport{Size: size, DropAfter: size / 2, Samples: []archiveSample{s, slow, slow}, Cores: 2, Terraform: "1.14.3"})
+	if want := "at best 0.78 of curl's throughput, within each run\nor fastest against fastest, whichever is lower (1.00 without start-up)."; !strings.Contains(out, want) {
+		t.Errorf("section lacks %q:\n%s", want, out)
+	}
 }
 
 func TestRenderArchiveSlowCurlDoesNotMeetTheTarget(t *testing.T) {
