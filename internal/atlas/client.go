@@ -21,7 +21,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -32,7 +31,7 @@ const DefaultBaseURL = "https://cloud.mongodb.com"
 // 500 jobs is well under a megabyte, so anything near this is not Atlas.
 const maxResponseBytes = 8 << 20
 
-// Config configures a Client. Only BaseURL, PublicKey and PrivateKey are
+// Config configures a Client. BaseURL and one way to authenticate are
 // needed; the rest have working defaults.
 type Config struct {
 	BaseURL    string
@@ -54,6 +53,15 @@ type Config struct {
 	// Timeout bounds one HTTP exchange (default 60s); the caller's context
 	// bounds the whole call, retries included.
 	Timeout time.Duration
+	// FirstByteTimeout bounds how long one attempt waits for the first
+	// byte of the answer (default 30s): an endpoint that accepts and never
+	// answers costs that per attempt, and the attempt counts as failed.
+	FirstByteTimeout time.Duration
+
+	// LockDir is the directory where the provider processes of this user
+	// on this machine coordinate download requests (see recovery.go and
+	// OpenLockDir). "" keeps the coordination within this process.
+	LockDir string
 
 	Retry RetryPolicy
 
@@ -82,7 +90,9 @@ type Client struct {
 	http      *http.Client
 	digest    *digestTransport // nil when authenticating with a Bearer token
 	bearer    *bearerAuth      // nil with API keys
-	downloads downloadLedger
+	lockDir   *LockDir         // nil: coordinate within this process only
+	firstByte time.Duration
+	grace     time.Duration // see recoveryGrace
 	userAgent string
 	retry     RetryPolicy
 	now       func() time.Time
@@ -116,8 +126,21 @@ func New(cfg Config) (*Client, error) {
 	if timeout == 0 {
 		timeout = 60 * time.Second
 	}
+	var lockDir *LockDir
+	if cfg.LockDir != "" {
+		if lockDir, err = OpenLockDir(cfg.LockDir); err != nil {
+			return nil, err
+		}
+	}
+	firstByte := cfg.FirstByteTimeout
+	if firstByte <= 0 {
+		firstByte = 30 * time.Second
+	}
 	c := &Client{
 		base:      base,
+		lockDir:   lockDir,
+		firstByte: firstByte,
+		grace:     recoveryGrace,
 		userAgent: cfg.UserAgent,
 		retry:     cfg.Retry.withDefaults(),
 		now:       cfg.Now,
@@ -263,42 +286,15 @@ type request struct {
 	body      any
 	mediaType string
 	// idempotent requests are retried on any transient failure; others
-	// only where Atlas cannot have acted on them.
+	// only where Atlas cannot have acted on them (see recovery.go for the
+	// one that looks before it repeats).
 	idempotent bool
-	// recover is asked, after every ambiguous failure of a non-idempotent
-	// request (the last attempt's included), whether the server acted
-	// after all; failed is the attempt that just failed.
-	recover func(ctx context.Context, failed span) (found bool, err error)
-	// guard, when set, is held around each attempt; release gets the
-	// answer (nil on failure) and, when the failure is ambiguous, the
-	// attempt's span, before the guard is let go.
-	guard func() (release func(resp *response, lost *span))
 }
-
-// span is one attempt on the local clock: from just before it was handed
-// to the transport until its failure or answer came back.
-type span struct{ sent, ended time.Time }
-
-// recoveryError is an ambiguous failure after which the client could not
-// find out whether the server acted: its search failed or ctx ended.
-type recoveryError struct {
-	err         error // the request's failure
-	recoveryErr error
-}
-
-func (e *recoveryError) Error() string {
-	return fmt.Sprintf("%v (and looking for whether Atlas acted on it failed: %v)", e.err, stripURL(e.recoveryErr))
-}
-
-func (e *recoveryError) Unwrap() error { return e.err }
 
 // response is a successful answer's body.
 type response struct {
 	status int
 	body   []byte
-	// recovered: the answer was lost, and the request's recover function
-	// found and filled in what the server had done.
-	recovered bool
 }
 
 func decodeJSON(body []byte, out any) error {
@@ -313,62 +309,13 @@ func decodeJSON(body []byte, out any) error {
 }
 
 func (c *Client) send(ctx context.Context, req request) (*response, error) {
-	var payload []byte
-	if req.body != nil {
-		var err error
-		if payload, err = json.Marshal(req.body); err != nil {
-			return nil, fmt.Errorf("atlas: encoding %s %s: %w", req.method, req.path, err)
-		}
-	}
+	payload := mustJSON(req.body)
 	for attempt := 1; ; attempt++ {
-		var release func(*response, *span)
-		if req.guard != nil {
-			release = req.guard()
-		}
-		sent := c.now()
 		resp, err := c.once(ctx, req, payload)
-		tried := span{sent: sent, ended: c.now()}
-		verdict := retry
-		if err != nil {
-			verdict = c.classify(req, err)
-		}
-		ambiguous := verdict == checkFirst && req.recover != nil
-		if release != nil {
-			var lost *span
-			if ambiguous {
-				lost = &tried
-			}
-			release(resp, lost)
-		}
 		if err == nil {
 			return resp, nil
 		}
-		if ctx.Err() != nil {
-			if ambiguous {
-				// The request may have reached Atlas, and there is no
-				// time left to look: say so rather than "canceled".
-				return nil, &recoveryError{err: err, recoveryErr: ctx.Err()}
-			}
-			return nil, err
-		}
-		if verdict == giveUp {
-			return nil, err
-		}
-		if ambiguous {
-			// Looked for even after the last attempt: a lost answer
-			// there would otherwise leave a job nobody knows of.
-			found, rerr := req.recover(ctx, tried)
-			if rerr != nil {
-				return nil, &recoveryError{err: err, recoveryErr: rerr}
-			}
-			if found {
-				c.log(ctx, "atlas request had succeeded before its answer was lost", map[string]any{
-					"method": req.method, "path": req.path, "attempt": attempt,
-				})
-				return &response{recovered: true}, nil
-			}
-		}
-		if attempt >= c.retry.MaxAttempts {
+		if ctx.Err() != nil || c.classify(req, err) != retry || attempt >= c.retry.MaxAttempts {
 			return nil, err
 		}
 		delay := c.retry.delay(attempt, retryAfter(err), c.jitter())
@@ -379,7 +326,7 @@ func (c *Client) send(ctx context.Context, req request) (*response, error) {
 			"method": req.method, "path": req.path, "attempt": attempt,
 			"error": errorSummary(err), "delay": delay.String(),
 		})
-		if err := c.sleep(ctx, delay); err != nil {
+		if c.sleep(ctx, delay) != nil {
 			return nil, err
 		}
 	}
@@ -404,11 +351,26 @@ func (c *Client) once(ctx context.Context, req request, payload []byte) (*respon
 		hr.Header.Set("Content-Type", req.mediaType)
 	}
 	hr.Header.Set("User-Agent", c.userAgent)
-	res, err := c.http.Do(hr)
+	if err := ctx.Err(); err != nil {
+		return nil, &NotSentError{Err: err}
+	}
+	// An endpoint that accepts and never answers must cost one bounded
+	// attempt, not the whole exchange's timeout.
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stalled := &NoAnswerError{Waited: c.firstByte}
+	timer := time.AfterFunc(c.firstByte, func() { cancel(stalled) })
+	res, err := c.http.Do(hr.WithContext(actx))
+	timer.Stop()
 	if err != nil {
 		var tokErr *TokenError
-		if errors.As(err, &tokErr) {
+		switch {
+		case errors.As(err, &tokErr):
 			return nil, tokErr // already retried; the request was never sent
+		case ctx.Err() != nil && notSent(err):
+			return nil, &NotSentError{Err: ctx.Err()}
+		case ctx.Err() == nil && context.Cause(actx) == stalled:
+			err = stalled
 		}
 		return nil, &transportError{method: req.method, path: req.path, err: err}
 	}
@@ -429,76 +391,6 @@ func (c *Client) once(ctx context.Context, req request, payload []byte) (*respon
 		return nil, e
 	}
 	return &response{status: res.StatusCode, body: data}, nil
-}
-
-// clockSkew is what the Date headers say about the server clock minus ours:
-// it lies in [lo, hi). Date has whole seconds and is stamped somewhere
-// between our sending and our receiving, which bounds it on both sides.
-type clockSkew struct {
-	mu     sync.Mutex
-	known  bool
-	lo, hi time.Duration
-}
-
-// unknownSkew is the uncertainty assumed before any Date has been seen
-// (a transport that strips it): clocks kept by NTP agree to well within it.
-const unknownSkew = 2 * time.Second
-
-func (s *clockSkew) get() (lo, hi time.Duration, known bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.known {
-		return 0, 0, false
-	}
-	return s.lo, s.hi, true
-}
-
-// learn records a Date header of an answer to a request sent at sent and
-// answered at received (both on our clock).
-func (s *clockSkew) learn(date string, sent, received time.Time) {
-	if date == "" {
-		return
-	}
-	t, err := http.ParseTime(date)
-	if err != nil {
-		return
-	}
-	s.mu.Lock()
-	s.known, s.lo, s.hi = true, t.Sub(received), t.Add(time.Second).Sub(sent)
-	s.mu.Unlock()
-}
-
-// serverWindow is where, on the server clock, Atlas can have stamped a
-// request made during sp: restoreScheduledDate lies in [from, to).
-func (c *Client) serverWindow(sp span) (from, to time.Time) {
-	lo, hi, known := c.skew.get()
-	if !known {
-		lo, hi = -unknownSkew, unknownSkew
-	}
-	return sp.sent.Add(lo).UTC().Truncate(time.Second), sp.ended.Add(hi).UTC()
-}
-
-// skewTransport learns the server clock from every answer on the wire,
-// digest challenges and retried attempts included.
-type skewTransport struct {
-	base http.RoundTripper
-	c    *Client
-}
-
-func (t *skewTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	sent := t.c.now()
-	resp, err := t.base.RoundTrip(req)
-	if err == nil {
-		t.c.skew.learn(resp.Header.Get("Date"), sent, t.c.now())
-	}
-	return resp, err
-}
-
-func (t *skewTransport) CloseIdleConnections() {
-	type closer interface{ CloseIdleConnections() }
-	if c, ok := t.base.(closer); ok {
-		c.CloseIdleConnections()
-	}
 }
 
 // Unreachable reports whether err is a request that got no complete HTTP

@@ -75,16 +75,17 @@ func DecodeRestoreJob(body []byte) (*RestoreJob, error) { return decodeRestoreJo
 // package.
 func DecodeSnapshot(body []byte) (*Snapshot, error) { return decodeSnapshot(body) }
 
-// fetch runs req and decodes its 2xx answer with decode. An answer the
-// request's recover function found instead (recovered) is returned as nil.
+// fetch runs req and decodes its 2xx answer with decode.
 func fetch[T any](ctx context.Context, c *Client, req request, decode func([]byte) (*T, error)) (*T, error) {
 	resp, err := c.send(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if resp.recovered {
-		return nil, nil
-	}
+	return decodeAnswer(req, resp, decode)
+}
+
+// decodeAnswer decodes a 2xx answer, or says why it is not one of req's.
+func decodeAnswer[T any](req request, resp *response, decode func([]byte) (*T, error)) (*T, error) {
 	v, err := decode(resp.body)
 	if err == nil {
 		return v, nil

@@ -107,9 +107,12 @@ type UnconfirmedDownloadError struct {
 	Since time.Time
 	// Err is the download request's own failure.
 	Err error
-	// RecoveryErr is why looking for the job did not finish (the list's
-	// error, or ctx's).
+	// RecoveryErr is why looking for the job did not settle it: the list's
+	// error, ctx's, or an *AmbiguousJobsError.
 	RecoveryErr error
+	// Candidates are the unclaimed jobs of the snapshot that the request
+	// may have made, when the search found more than it could attribute.
+	Candidates []string
 }
 
 func (e *UnconfirmedDownloadError) Error() string {
@@ -121,6 +124,30 @@ func (e *UnconfirmedDownloadError) Error() string {
 
 // Unwrap is the request's failure, so errors.As finds its *Error.
 func (e *UnconfirmedDownloadError) Unwrap() error { return e.Err }
+
+// AmbiguousJobsError is a search for a lost job that found more unclaimed
+// jobs in the request's window than requests on this machine can have
+// made: one was requested from elsewhere, and nothing tells which.
+type AmbiguousJobsError struct{ JobIDs []string }
+
+func (e *AmbiguousJobsError) Error() string {
+	return fmt.Sprintf("%d unclaimed jobs of the snapshot fall in the request's window (%s), more than this machine's lost requests can have made",
+		len(e.JobIDs), strings.Join(e.JobIDs, ", "))
+}
+
+// NotSentError is a call that ended (its context was cancelled or its
+// deadline passed) before its request was sent: Atlas was asked nothing.
+type NotSentError struct{ Err error }
+
+func (e *NotSentError) Error() string { return "atlas: the request was not sent: " + e.Err.Error() }
+func (e *NotSentError) Unwrap() error { return e.Err }
+
+// NoAnswerError is an attempt that got no byte of an answer in Waited.
+type NoAnswerError struct{ Waited time.Duration }
+
+func (e *NoAnswerError) Error() string {
+	return fmt.Sprintf("no answer within %s", e.Waited)
+}
 
 // errorText is err's message without the package prefix; the client's
 // errors carry no URL (see transportError), so nothing secret is in it.

@@ -105,13 +105,26 @@ func TestRecoveryLearnsServerClockFromDigestProbe(t *testing.T) {
 			}
 		})
 	}
-	// With no answer but the probe's before ctx ends, the error's Since
-	// can be on the server clock only if the probe taught it.
+	// Interrupted right after the POST left: the search still runs, and
+	// finds the job on the server's clock, which only the probe taught.
 	t.Run("clock 30s ahead, ctx ends before the search", func(t *testing.T) {
 		clock := fakeclock.New(clockStart.Add(600 * time.Millisecond))
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		ds := &downloadServer{steps: []string{"drop"}, onPost: func(int) { cancel() }}
+		c := clockClient(t, startDownloadServer(t, ds, clock), clock, 30*time.Second, RetryPolicy{MaxAttempts: 5})
+		job, err := c.RequestDownload(ctx, testCluster, testSnapshot)
+		if ids := ds.jobIDs(); err != nil || len(ids) != 1 || job.ID != ids[0] || ds.posts != 1 {
+			t.Fatalf("got %s, %v after %d POSTs; want the server's one job %v", jobID(job), err, ds.posts, ids)
+		}
+	})
+	// When that search cannot finish, the error's Since is on the server
+	// clock too.
+	t.Run("clock 30s ahead, ctx ends, the list fails", func(t *testing.T) {
+		clock := fakeclock.New(clockStart.Add(600 * time.Millisecond))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		ds := &downloadServer{steps: []string{"drop"}, listSteps: []string{"500"}, onPost: func(int) { cancel() }}
 		c := clockClient(t, startDownloadServer(t, ds, clock), clock, 30*time.Second, RetryPolicy{MaxAttempts: 5})
 		_, err := c.RequestDownload(ctx, testCluster, testSnapshot)
 		var ue *UnconfirmedDownloadError
@@ -236,14 +249,18 @@ func TestRecoveryPrefersAJobNoOtherLostCallCouldOwn(t *testing.T) {
 	yJob := ds.addJob(testSnapshot, at(10*time.Second))
 	xJob := ds.addJob(testSnapshot, at(15*time.Second))
 
-	lk := c.downloads.lock(testCluster, testSnapshot)
-	x, y := &downloadCall{}, &downloadCall{}
-	c.downloads.addLost(lk, y, ySpan)
-	c.downloads.addLost(lk, x, xSpan)
-	own, others := c.downloads.lostOf(lk, x)
-	lk.Lock()
-	got, err := c.findUnclaimedDownload(context.Background(), testCluster, testSnapshot, own, others, xSpan)
-	lk.Unlock()
+	rec, err := c.record(testCluster, testSnapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &lostCall{id: "x", cl: testCluster, snapshotID: testSnapshot, lost: []span{xSpan}}
+	y := &lostCall{id: "y", cl: testCluster, snapshotID: testSnapshot, lost: []span{ySpan}}
+	for _, call := range []*lostCall{y, x} {
+		if err := rec.add(entry{Call: call.id, Sent: call.lost[0].sent, Ended: call.lost[0].ended, At: clockStart}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := c.search(context.Background(), rec, x, xSpan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,11 +268,7 @@ func TestRecoveryPrefersAJobNoOtherLostCallCouldOwn(t *testing.T) {
 		t.Fatalf("X's search took %s, want X's own job %s (Y's is %s)", jobID(got), xJob.ID, yJob.ID)
 	}
 	// And Y, looking next, still finds its own.
-	c.downloads.settle(lk, x)
-	own, others = c.downloads.lostOf(lk, y)
-	lk.Lock()
-	got, err = c.findUnclaimedDownload(context.Background(), testCluster, testSnapshot, own, others, ySpan)
-	lk.Unlock()
+	got, err = c.search(context.Background(), rec, y, ySpan)
 	if err != nil || got == nil || got.ID != yJob.ID {
 		t.Fatalf("Y's search took %s (%v), want %s", jobID(got), err, yJob.ID)
 	}
@@ -305,11 +318,13 @@ func TestUnconfirmedDownloadError(t *testing.T) {
 			var ae *Error
 			return errors.As(err, &ae) && ae.StatusCode == 503
 		}},
+		// The search outlives the interrupt by the grace only.
 		{"ctx ends during the search", []string{"drop"}, []string{"block"}, "list", 0, func(err error) bool {
 			return errors.Is(err, context.Canceled)
 		}},
+		// The search ran after the interrupt and found nothing yet.
 		{"ctx ends while the POST is out", []string{"noactdrop"}, nil, "post", 0, func(err error) bool {
-			return errors.Is(err, context.Canceled)
+			return errors.Is(err, errNotListed)
 		}},
 	}
 	for _, tt := range tests {
@@ -325,6 +340,7 @@ func TestUnconfirmedDownloadError(t *testing.T) {
 				ds.onPost = func(int) { cancel() }
 			}
 			c := clockClient(t, startDownloadServer(t, ds, clock), clock, 0, RetryPolicy{MaxAttempts: 3})
+			c.grace = 2 * time.Second
 			_, err := c.RequestDownload(ctx, testCluster, testSnapshot)
 			var ue *UnconfirmedDownloadError
 			if !errors.As(err, &ue) {

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MPL-2.0
+
+//go:build unix
+
+package atlas
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+const noFollow = unix.O_NOFOLLOW
+
+// unsafeDir says why a lock directory must not be used, or "".
+func unsafeDir(fi fs.FileInfo) string {
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return "is a symbolic link; give a real directory"
+	case !fi.IsDir():
+		return "is not a directory"
+	case fi.Mode().Perm()&0o022 != 0:
+		return "can be written by other users; make it private (chmod 700) or choose another"
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return "belongs to another user; choose a directory of your own"
+	}
+	return ""
+}
+
+func tryLock(f *os.File, exclusive bool) (bool, error) {
+	how := unix.LOCK_SH
+	if exclusive {
+		how = unix.LOCK_EX
+	}
+	err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
+	if errors.Is(err, unix.EWOULDBLOCK) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func unlockFile(f *os.File) error { return unix.Flock(int(f.Fd()), unix.LOCK_UN) }
