@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	dstimeouts "github.com/hashicorp/terraform-plugin-framework-timeouts/datasource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -48,10 +49,26 @@ func (d *clusterDataSource) Configure(_ context.Context, req datasource.Configur
 }
 
 // clusterAttributes are the arguments naming a cluster, plus more.
-func (d *clusterDataSource) clusterAttributes(more map[string]schema.Attribute) map[string]schema.Attribute {
+func (d *clusterDataSource) clusterAttributes(ctx context.Context, more map[string]schema.Attribute) map[string]schema.Attribute {
 	more["project_id"] = schema.StringAttribute{Required: true, MarkdownDescription: projectIDDoc, Validators: []validator.String{idValidator()}}
 	more[d.kind.clusterAttr] = schema.StringAttribute{Required: true, MarkdownDescription: clusterDoc(d.kind), Validators: clusterNameValidators()}
+	more["timeouts"] = dstimeouts.Attributes(ctx)
 	return more
+}
+
+// readContext bounds a read by timeouts.read (default defaultReadTimeout).
+func (d *clusterDataSource) readContext(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics) (context.Context, context.CancelFunc, time.Duration) {
+	var t dstimeouts.Value
+	diags.Append(cfg.GetAttribute(ctx, path.Root("timeouts"), &t)...)
+	timeout, tdiags := t.Read(ctx, defaultReadTimeout)
+	diags.Append(tdiags...)
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	return rctx, cancel, timeout
+}
+
+// ValidateConfig refuses a read timeout of zero or less.
+func (d *clusterDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
+	checkTimeouts(ctx, req.Config, &resp.Diagnostics)
 }
 
 // cluster reads the cluster arguments and returns the client with them.
@@ -122,7 +139,7 @@ var statusValidator = stringvalidator.OneOf(atlas.StatusPending, atlas.StatusQue
 // snapshotsDataSource lists a cluster's snapshots.
 type snapshotsDataSource struct{ clusterDataSource }
 
-func (d *snapshotsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+func (d *snapshotsDataSource) Schema(ctx context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	nested := map[string]schema.Attribute{}
 	for _, a := range snapshotDocs {
 		nested[a.name] = schema.StringAttribute{Computed: true, MarkdownDescription: a.desc}
@@ -131,7 +148,7 @@ func (d *snapshotsDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 		MarkdownDescription: fmt.Sprintf("Lists the backup snapshots of an Atlas %s, newest first, with optional "+
 			"filters, and names the newest completed one, so a configuration can download the latest backup "+
 			"without knowing its id.", d.kind.clusterNoun),
-		Attributes: d.clusterAttributes(map[string]schema.Attribute{
+		Attributes: d.clusterAttributes(ctx, map[string]schema.Attribute{
 			"status": schema.StringAttribute{Optional: true, Validators: []validator.String{statusValidator},
 				MarkdownDescription: "Only snapshots in this phase, such as `COMPLETED`."},
 			"since": schema.StringAttribute{Optional: true, Validators: []validator.String{rfc3339Validator{}},
@@ -151,6 +168,7 @@ func (d *snapshotsDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 // would otherwise list nothing without saying why. It checks only values
 // known at plan time; Read's filter assumes nothing of the order.
 func (d *snapshotsDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
+	d.clusterDataSource.ValidateConfig(ctx, req, resp)
 	var since, until types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("since"), &since)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("until"), &until)...)
@@ -179,9 +197,11 @@ func (d *snapshotsDataSource) Read(ctx context.Context, req datasource.ReadReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	snaps, err := client.AllSnapshots(ctx, cl)
+	rctx, cancel, timeout := d.readContext(ctx, req.Config, &resp.Diagnostics)
+	defer cancel()
+	snaps, err := client.AllSnapshots(rctx, cl)
 	if err != nil {
-		addAtlasError(&resp.Diagnostics, d.kind, "list the snapshots of "+cl.Name, err)
+		addReadError(rctx, &resp.Diagnostics, client, d.kind, "list the snapshots of "+cl.Name, err, timeout)
 		return
 	}
 	from, _ := time.Parse(time.RFC3339, since.ValueString()) // validated; zero when unset
@@ -221,7 +241,7 @@ func (d *snapshotsDataSource) Read(ctx context.Context, req datasource.ReadReque
 // snapshotDataSource reads one snapshot.
 type snapshotDataSource struct{ clusterDataSource }
 
-func (d *snapshotDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+func (d *snapshotDataSource) Schema(ctx context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	attrs := map[string]schema.Attribute{
 		"snapshot_id": schema.StringAttribute{Required: true, Validators: []validator.String{idValidator()},
 			MarkdownDescription: "Id of the snapshot: 24 lowercase hexadecimal digits."},
@@ -231,7 +251,7 @@ func (d *snapshotDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: fmt.Sprintf("Reads one backup snapshot of an Atlas %s.", d.kind.clusterNoun),
-		Attributes:          d.clusterAttributes(attrs),
+		Attributes:          d.clusterAttributes(ctx, attrs),
 	}
 }
 
@@ -242,9 +262,11 @@ func (d *snapshotDataSource) Read(ctx context.Context, req datasource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	s, err := client.GetSnapshot(ctx, cl, id.ValueString())
+	rctx, cancel, timeout := d.readContext(ctx, req.Config, &resp.Diagnostics)
+	defer cancel()
+	s, err := client.GetSnapshot(rctx, cl, id.ValueString())
 	if err != nil {
-		addAtlasError(&resp.Diagnostics, d.kind, "read snapshot "+id.ValueString(), err)
+		addReadError(rctx, &resp.Diagnostics, client, d.kind, "read snapshot "+id.ValueString(), err, timeout)
 		return
 	}
 	v := newSnapshotValue(*s)
@@ -288,7 +310,7 @@ const linkStoredDoc = "stored in the state and in saved plans, marked sensitive"
 // restoreJobsDataSource lists a cluster's restore and download jobs.
 type restoreJobsDataSource struct{ clusterDataSource }
 
-func (d *restoreJobsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+func (d *restoreJobsDataSource) Schema(ctx context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	nested := map[string]schema.Attribute{
 		"snapshot_id": schema.StringAttribute{Computed: true, MarkdownDescription: "Id of the snapshot the job restores or downloads."},
 	}
@@ -301,7 +323,7 @@ func (d *restoreJobsDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 		MarkdownDescription: fmt.Sprintf("Lists the restore and download jobs of an Atlas %s, newest first. "+
 			"Each job's `snapshot_url` is null, so that no link reaches the state or a saved plan, unless "+
 			"`include_links` is true; the links are then "+linkStoredDoc+".", d.kind.clusterNoun),
-		Attributes: d.clusterAttributes(map[string]schema.Attribute{
+		Attributes: d.clusterAttributes(ctx, map[string]schema.Attribute{
 			"delivery_type": schema.StringAttribute{Optional: true,
 				Validators:          []validator.String{stringvalidator.OneOf("DOWNLOAD", "RESTORE")},
 				MarkdownDescription: "Only jobs of this kind: `DOWNLOAD` or `RESTORE`."},
@@ -325,9 +347,11 @@ func (d *restoreJobsDataSource) Read(ctx context.Context, req datasource.ReadReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	jobs, err := client.AllRestoreJobs(ctx, cl)
+	rctx, cancel, timeout := d.readContext(ctx, req.Config, &resp.Diagnostics)
+	defer cancel()
+	jobs, err := client.AllRestoreJobs(rctx, cl)
 	if err != nil {
-		addAtlasError(&resp.Diagnostics, d.kind, "list the restore jobs of "+cl.Name, err)
+		addReadError(rctx, &resp.Diagnostics, client, d.kind, "list the restore jobs of "+cl.Name, err, timeout)
 		return
 	}
 	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].RestoreScheduledDate > jobs[j].RestoreScheduledDate })
@@ -349,7 +373,7 @@ func (d *restoreJobsDataSource) Read(ctx context.Context, req datasource.ReadReq
 // restoreJobDataSource reads one restore or download job.
 type restoreJobDataSource struct{ clusterDataSource }
 
-func (d *restoreJobDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+func (d *restoreJobDataSource) Schema(ctx context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	attrs := map[string]schema.Attribute{
 		"job_id": schema.StringAttribute{Required: true, Validators: []validator.String{idValidator()},
 			MarkdownDescription: "Id of the restore or download job: 24 lowercase hexadecimal digits."},
@@ -364,7 +388,7 @@ func (d *restoreJobDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 		MarkdownDescription: fmt.Sprintf("Reads one restore or download job of an Atlas %s, for example one "+
 			"made outside this configuration. Its `snapshot_url` is "+linkStoredDoc+"; to use a link "+
 			"without storing it, request it with the ephemeral resource instead.", d.kind.clusterNoun),
-		Attributes: d.clusterAttributes(attrs),
+		Attributes: d.clusterAttributes(ctx, attrs),
 	}
 }
 
@@ -375,9 +399,11 @@ func (d *restoreJobDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	j, err := client.GetRestoreJob(ctx, cl, id.ValueString())
+	rctx, cancel, timeout := d.readContext(ctx, req.Config, &resp.Diagnostics)
+	defer cancel()
+	j, err := client.GetRestoreJob(rctx, cl, id.ValueString())
 	if err != nil {
-		addAtlasError(&resp.Diagnostics, d.kind, "read restore job "+id.ValueString(), err)
+		addReadError(rctx, &resp.Diagnostics, client, d.kind, "read restore job "+id.ValueString(), err, timeout)
 		return
 	}
 	v := newRestoreJobValue(j)

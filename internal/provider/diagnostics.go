@@ -3,10 +3,12 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -54,7 +56,20 @@ func describe(op string, ae *atlas.Error) string {
 // answer at all, or an answer the client could not accept.
 func addOtherError(diags *diag.Diagnostics, op string, err error) {
 	msg := strings.TrimPrefix(err.Error(), "atlas: ")
+	var ns *atlas.NotSentError
+	var na *atlas.NoAnswerError
 	switch {
+	case errors.As(err, &ns) && errors.Is(err, context.DeadlineExceeded):
+		diags.AddError("Timed Out Before Contacting Atlas", fmt.Sprintf("Could not %s: the time allowed "+
+			"ran out before the request was sent, so Atlas was asked nothing. Raise the timeout in the timeouts block.", op))
+	case errors.As(err, &ns):
+		diags.AddError("Interrupted Before Contacting Atlas", fmt.Sprintf("Could not %s: the operation was "+
+			"interrupted before the request was sent, so Atlas was asked nothing.", op))
+	case errors.As(err, &na):
+		diags.AddAttributeError(path.Root("base_url"), "Atlas Did Not Answer", fmt.Sprintf("Could not %s: the "+
+			"server at base_url (%s) accepted the connection but sent no answer within %s, on every attempt. "+
+			"Check base_url (or MONGODB_ATLAS_BASE_URL), any proxy in between (HTTPS_PROXY, NO_PROXY), and the "+
+			"Atlas status page.", op, na.BaseURL, na.Waited))
 	case atlas.PermanentCause(err) != "":
 		diags.AddAttributeError(path.Root("base_url"), "Cannot Reach Atlas",
 			sentence(fmt.Sprintf("Could not %s: %s", op, atlas.PermanentCause(err)))+
@@ -71,6 +86,23 @@ func addOtherError(diags *diag.Diagnostics, op string, err error) {
 			"points at Atlas and not at a proxy's or another service's page.")
 	}
 }
+
+// addReadError is addAtlasError for a read bounded by timeouts.read: when
+// that time ran out, it says so, with how long it was and where.
+func addReadError(ctx context.Context, diags *diag.Diagnostics, client *atlas.Client, kind downloadKind, op string, err error, timeout time.Duration) {
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		addAtlasError(diags, kind, op, err)
+		return
+	}
+	diags.AddAttributeError(path.Root("base_url"), "Timed Out Reading from Atlas", fmt.Sprintf("Could not %s "+
+		"within %s (timeouts.read): %s. Check that base_url (%s) reaches Atlas (a proxy, firewall or endpoint "+
+		"that accepts connections and never answers looks like this), or raise timeouts.read.",
+		op, timeout, plainError(err), client.BaseURL()))
+}
+
+// defaultReadTimeout bounds a refresh, an import or a data source read, so
+// that an endpoint that never answers fails a plan in about two minutes.
+const defaultReadTimeout = 2 * time.Minute
 
 // sentence ends s with a period unless it already ends a sentence, so
 // that Atlas details, which usually end with one, do not get two.

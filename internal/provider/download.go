@@ -181,9 +181,15 @@ func (r *downloadResource[M, P]) Schema(ctx context.Context, _ resource.SchemaRe
 		MarkdownDescription: r.kind.description,
 		Attributes:          attrs,
 		Blocks: map[string]schema.Block{
-			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true}),
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Read: true, Update: true}),
 		},
 	}
+}
+
+// ValidateConfig refuses timeouts that would end an operation before it
+// starts.
+func (r *downloadResource[M, P]) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	checkTimeouts(ctx, req.Config, &resp.Diagnostics)
 }
 
 // cluster is the Atlas address of the model's cluster.
@@ -293,10 +299,17 @@ func (r *downloadResource[M, P]) Read(ctx context.Context, req resource.ReadRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	timeout, diags := p.job().Timeouts.Read(ctx, defaultReadTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	readCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	id := p.job().ID.ValueString()
 	// Even a removed resource answers with its identity.
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, r.kind, r.cluster(p).ProjectID, r.cluster(p).Name, id)...)
-	job, err := client.GetRestoreJob(ctx, r.cluster(p), id)
+	job, err := client.GetRestoreJob(readCtx, r.cluster(p), id)
 	if atlas.IsJobNotFound(err) {
 		// Only Atlas's own "no such job" removes the resource: a retired
 		// endpoint, a proxy's 404 or a wrong host must not quietly plan a
@@ -306,7 +319,7 @@ func (r *downloadResource[M, P]) Read(ctx context.Context, req resource.ReadRequ
 		return
 	}
 	if err != nil {
-		addAtlasError(&resp.Diagnostics, r.kind, "read download job "+id, err)
+		addReadError(readCtx, &resp.Diagnostics, client, r.kind, "read download job "+id, err, timeout)
 		return
 	}
 	p.job().fill(job)
@@ -512,9 +525,11 @@ func (r *downloadResource[M, P]) ImportState(ctx context.Context, req resource.I
 	// Read the job here rather than leave it to the refresh: a job that
 	// is not there, or a wrong project or cluster, then gets Atlas's own
 	// explanation instead of Terraform's generic "non-existent object".
-	job, err := client.GetRestoreJob(ctx, r.cluster(p), jobID)
+	readCtx, cancel := context.WithTimeout(ctx, defaultReadTimeout)
+	defer cancel()
+	job, err := client.GetRestoreJob(readCtx, r.cluster(p), jobID)
 	if err != nil {
-		addAtlasError(&resp.Diagnostics, r.kind, fmt.Sprintf("import download job %s of %s %s in project %s", jobID, r.kind.clusterAttr, name, project), err)
+		addReadError(readCtx, &resp.Diagnostics, client, r.kind, fmt.Sprintf("import download job %s of %s %s in project %s", jobID, r.kind.clusterAttr, name, project), err, defaultReadTimeout)
 		return
 	}
 	j := p.job()
@@ -522,11 +537,16 @@ func (r *downloadResource[M, P]) ImportState(ctx context.Context, req resource.I
 	j.WaitForCompletion = types.BoolValue(true)
 	j.RenewBefore = types.StringNull()
 	j.Triggers = types.MapNull(types.StringType)
-	j.Timeouts = timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
-		"create": types.StringType, "update": types.StringType,
-	})}
+	j.Timeouts = noTimeouts()
 	resp.Diagnostics.Append(resp.State.Set(ctx, p)...)
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, r.kind, project, name, job.ID)...)
+}
+
+// noTimeouts is an unset timeouts block, as import and list results hold.
+func noTimeouts() timeouts.Value {
+	return timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
+		"create": types.StringType, "read": types.StringType, "update": types.StringType,
+	})}
 }
 
 // parseImportID splits PROJECT_ID/CLUSTER/JOB_ID and checks each part.

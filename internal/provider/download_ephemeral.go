@@ -48,6 +48,11 @@ func (e *downloadEphemeral[M, P]) Configure(_ context.Context, req ephemeral.Con
 	e.data = configureData(req.ProviderData, &resp.Diagnostics)
 }
 
+// ValidateConfig refuses a timeout that would end Open before it starts.
+func (e *downloadEphemeral[M, P]) ValidateConfig(ctx context.Context, req ephemeral.ValidateConfigRequest, resp *ephemeral.ValidateConfigResponse) {
+	checkTimeouts(ctx, req.Config, &resp.Diagnostics)
+}
+
 func (e *downloadEphemeral[M, P]) Schema(ctx context.Context, _ ephemeral.SchemaRequest, resp *ephemeral.SchemaResponse) {
 	attrs := map[string]schema.Attribute{
 		"project_id": schema.StringAttribute{

@@ -6,8 +6,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/list"
 	listschema "github.com/hashicorp/terraform-plugin-framework/list/schema"
@@ -198,9 +196,7 @@ func (l *downloadList[M, P]) result(ctx context.Context, req list.ListRequest, c
 	job.WaitForCompletion = types.BoolValue(true)
 	job.RenewBefore = types.StringNull()
 	job.Triggers = types.MapNull(types.StringType)
-	job.Timeouts = timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
-		"create": types.StringType, "update": types.StringType,
-	})}
+	job.Timeouts = noTimeouts()
 	res.Diagnostics.Append(res.Resource.Set(ctx, p)...)
 	return res
 }

@@ -7,6 +7,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -31,6 +32,7 @@ var (
 	envPublicKey  = []string{"MONGODB_ATLAS_PUBLIC_KEY", "MONGODB_ATLAS_PUBLIC_API_KEY"}
 	envPrivateKey = []string{"MONGODB_ATLAS_PRIVATE_KEY", "MONGODB_ATLAS_PRIVATE_API_KEY"}
 	envBaseURL    = []string{"MONGODB_ATLAS_BASE_URL"}
+	envLockDir    = []string{"MONGODB_ATLAS_LOCK_DIR"}
 )
 
 var (
@@ -83,6 +85,7 @@ type providerModel struct {
 	ClientSecret types.String `tfsdk:"client_secret"`
 	AccessToken  types.String `tfsdk:"access_token"`
 	BaseURL      types.String `tfsdk:"base_url"`
+	LockDir      types.String `tfsdk:"lock_dir"`
 }
 
 func (p *atlasProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -135,6 +138,16 @@ func (p *atlasProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 					"environment variable `MONGODB_ATLAS_BASE_URL`, then `" + atlas.DefaultBaseURL + "`. Use " +
 					"`https://cloud.mongodbgov.com` for Atlas for Government. Must be `https`, except for a " +
 					"loopback address such as a local Atlas simulator.",
+			},
+			"lock_dir": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Directory in which the provider processes of this user on this machine " +
+					"coordinate download requests, so that parallel applies, aliases and modules never take one " +
+					"download job twice after a lost answer. It holds lock files and a record of job ids, snapshot " +
+					"ids and times, never a secret. Defaults to the environment variable `MONGODB_ATLAS_LOCK_DIR`, " +
+					"then to `terraform-provider-atlas-<uid>` in the system's temporary directory. Created with mode " +
+					"0700; a directory that other users can write, that belongs to another user, or a symbolic link " +
+					"is refused. Point runs that must coordinate at the same directory.",
 			},
 		},
 	}
@@ -191,6 +204,10 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		data.missing = problem
 		return
 	}
+	lockDir, lockFrom := resolve(cfg.LockDir, envLockDir)
+	if lockFrom == "" {
+		lockDir = atlas.DefaultLockDir()
+	}
 	if _, err := atlas.ParseBaseURL(baseURL); err != nil {
 		if baseFrom == "config" {
 			resp.Diagnostics.AddAttributeError(path.Root("base_url"), "Invalid Atlas Base URL", err.Error()+".")
@@ -206,6 +223,7 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		ClientID:     creds.get("client_id"),
 		ClientSecret: creds.get("client_secret"),
 		AccessToken:  creds.get("access_token"),
+		LockDir:      lockDir,
 		UserAgent:    fmt.Sprintf("terraform-provider-atlas/%s (terraform %s)", p.version, req.TerraformVersion),
 		Now:          p.now,
 		Sleep:        p.sleep,
@@ -218,6 +236,21 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		p.tweakClient(&ccfg)
 	}
 	client, err := atlas.New(ccfg)
+	var le *atlas.LockDirError
+	if errors.As(err, &le) {
+		detail := fmt.Sprintf("The lock directory %s (from %s) %s. The provider coordinates download requests "+
+			"of every process on this machine there, so it must be a private directory of this user. Set lock_dir "+
+			"(or MONGODB_ATLAS_LOCK_DIR) to another directory.", le.Path, lockSource(lockFrom), le.Reason)
+		if le.Err != nil {
+			detail += " The system said: " + le.Err.Error() + "."
+		}
+		if lockFrom == "config" {
+			resp.Diagnostics.AddAttributeError(path.Root("lock_dir"), "Unusable Lock Directory", detail)
+		} else {
+			resp.Diagnostics.AddError("Unusable Lock Directory", detail)
+		}
+		return
+	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot Configure the Atlas Client", err.Error())
 		return
@@ -239,6 +272,16 @@ func missingKeys(pub, priv string) string {
 	default:
 		return "private key is"
 	}
+}
+
+func lockSource(from string) string {
+	switch from {
+	case "":
+		return "the default"
+	case "config":
+		return "lock_dir"
+	}
+	return from
 }
 
 // resolve takes a configured value, else the first set environment

@@ -62,16 +62,27 @@ func addSnapshotNotReady(diags *diag.Diagnostics, kind downloadKind, what, statu
 // job is lost.
 func addUnconfirmed(diags *diag.Diagnostics, kind downloadKind, op string, ue *atlas.UnconfirmedDownloadError) {
 	cl := ue.Cluster
+	importHint := fmt.Sprintf("import it with terraform import <resource address> %s/%s/<job id>", cl.ProjectID, cl.Name)
+	var which string
+	reason := plainError(ue.RecoveryErr)
+	if len(ue.Candidates) > 0 {
+		reason = "more than one job could be it"
+		which = fmt.Sprintf("Atlas holds %d download jobs of snapshot %s that no request on this machine has "+
+			"claimed, requested at the same moment: %s. One of them may be this request's; another request for the "+
+			"same snapshot from elsewhere (another machine, the Atlas UI or CLI) made the others, and nothing in "+
+			"Atlas's answers tells them apart, so the provider took none rather than risk sharing a job. To keep "+
+			"one, %s. ", len(ue.Candidates), ue.SnapshotID, strings.Join(ue.Candidates, ", "), importHint)
+	} else {
+		which = fmt.Sprintf("A download job for snapshot %s scheduled at or after %s may exist in Atlas. To keep "+
+			"it, find its id with the atlas_%s_restore_jobs data source (project_id = %q, %s = %q, delivery_type = "+
+			"\"DOWNLOAD\") or in the Atlas UI, and %s. ", ue.SnapshotID, ue.Since.UTC().Format(time.RFC3339),
+			kind.family.Name, cl.ProjectID, kind.clusterAttr, cl.Name, importHint)
+	}
 	diags.AddError("Atlas May Have Created a Download Job", fmt.Sprintf(
 		"Could not %s: %s. Atlas may have acted on the request although its answer was lost, and the provider "+
-			"could not find out, because looking through the cluster's restore jobs failed too (%s).\n\n"+
-			"A download job for snapshot %s scheduled at or after %s may exist in Atlas. To keep it, find its id "+
-			"with the atlas_%s_restore_jobs data source (project_id = %q, %s = %q, delivery_type = \"DOWNLOAD\") or in "+
-			"the Atlas UI, and import it with terraform import <resource address> %s/%s/<job id>. Otherwise the next "+
-			"apply requests another download; Atlas has no call to delete the extra job, and its link expires by "+
-			"itself four hours after the request.",
-		op, plainError(ue.Err), plainError(ue.RecoveryErr), ue.SnapshotID, ue.Since.UTC().Format(time.RFC3339),
-		kind.family.Name, cl.ProjectID, kind.clusterAttr, cl.Name, cl.ProjectID, cl.Name))
+			"could not settle whether it did (%s).\n\n%sOtherwise the next apply requests another download; Atlas "+
+			"has no call to delete the extra job, and its link expires by itself four hours after the request.",
+		op, plainError(ue.Err), reason, which))
 }
 
 // plainError is an error's text without the client's package prefix.

@@ -11,9 +11,11 @@ import (
 )
 
 var (
-	_ resource.ResourceWithConfigure   = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
-	_ resource.ResourceWithImportState = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
-	_ resource.ResourceWithModifyPlan  = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
+	_ resource.ResourceWithConfigure                = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
+	_ resource.ResourceWithImportState              = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
+	_ resource.ResourceWithModifyPlan               = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
+	_ resource.ResourceWithValidateConfig           = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
+	_ ephemeral.EphemeralResourceWithValidateConfig = (*downloadEphemeral[tenantEphemeralModel, *tenantEphemeralModel])(nil)
 
 	_ ephemeral.EphemeralResourceWithConfigure = (*downloadEphemeral[tenantEphemeralModel, *tenantEphemeralModel])(nil)
 )

@@ -10,7 +10,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
 var (
@@ -148,5 +152,27 @@ func (rfc3339Validator) ValidateString(_ context.Context, req validator.StringRe
 	if _, err := time.Parse(time.RFC3339, req.ConfigValue.ValueString()); err != nil {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Time",
 			fmt.Sprintf("The value of %s (%q) is not an RFC 3339 time; write it like 2026-11-01T00:00:00Z.", req.Path, req.ConfigValue.ValueString()))
+	}
+}
+
+// checkTimeouts refuses a timeouts value of zero or less at plan time: the
+// operation would end before its first request, and a timeout that cannot
+// be met is a mistake, not a wish. The timeouts block itself checks that
+// each value parses.
+func checkTimeouts(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics) {
+	var obj types.Object
+	if cfg.GetAttribute(ctx, path.Root("timeouts"), &obj).HasError() || obj.IsNull() || obj.IsUnknown() {
+		return
+	}
+	for name, v := range obj.Attributes() {
+		s, ok := v.(types.String)
+		if !ok || s.IsNull() || s.IsUnknown() {
+			continue
+		}
+		if d, err := time.ParseDuration(s.ValueString()); err == nil && d <= 0 {
+			diags.AddAttributeError(path.Root("timeouts").AtName(name), "Invalid Timeout",
+				fmt.Sprintf("timeouts.%s is %q: it must be longer than zero, or the operation would end before "+
+					"asking Atlas anything. Leave it out for the default.", name, s.ValueString()))
+		}
 	}
 }
