@@ -358,7 +358,7 @@ func (c *Client) once(ctx context.Context, req request, payload []byte) (*respon
 	// attempt, not the whole exchange's timeout.
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	stalled := &NoAnswerError{Waited: c.firstByte}
+	stalled := &NoAnswerError{BaseURL: c.base.String(), Waited: c.firstByte}
 	timer := time.AfterFunc(c.firstByte, func() { cancel(stalled) })
 	res, err := c.http.Do(hr.WithContext(actx))
 	timer.Stop()

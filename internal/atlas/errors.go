@@ -142,8 +142,12 @@ type NotSentError struct{ Err error }
 func (e *NotSentError) Error() string { return "atlas: the request was not sent: " + e.Err.Error() }
 func (e *NotSentError) Unwrap() error { return e.Err }
 
-// NoAnswerError is an attempt that got no byte of an answer in Waited.
-type NoAnswerError struct{ Waited time.Duration }
+// NoAnswerError is an attempt that got no byte of an answer from BaseURL
+// in Waited.
+type NoAnswerError struct {
+	BaseURL string
+	Waited  time.Duration
+}
 
 func (e *NoAnswerError) Error() string {
 	return fmt.Sprintf("no answer within %s", e.Waited)
