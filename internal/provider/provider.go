@@ -14,7 +14,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -153,7 +152,7 @@ func (p *atlasProvider) ValidateConfig(ctx context.Context, req provider.Validat
 		return
 	}
 	if _, err := atlas.ParseBaseURL(cfg.BaseURL.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("base_url"), "Invalid Atlas Base URL", err.Error()+".")
+		addBaseURLError(&resp.Diagnostics, "config", err)
 	}
 }
 
@@ -192,11 +191,7 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	}
 	if _, err := atlas.ParseBaseURL(baseURL); err != nil {
-		if baseFrom == "config" {
-			resp.Diagnostics.AddAttributeError(path.Root("base_url"), "Invalid Atlas Base URL", err.Error()+".")
-		} else {
-			resp.Diagnostics.AddError("Invalid Atlas Base URL", fmt.Sprintf("The base URL from %s is invalid: %s.", baseFrom, err))
-		}
+		addBaseURLError(&resp.Diagnostics, baseFrom, err)
 		return
 	}
 	ccfg := atlas.Config{
@@ -222,7 +217,7 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		resp.Diagnostics.AddError("Cannot Configure the Atlas Client", err.Error())
 		return
 	}
-	fields := map[string]any{"base_url": client.BaseURL(), "auth_method": client.AuthMethod()}
+	fields := map[string]any{"base_url": atlas.RedactUserinfo(client.BaseURL()), "auth_method": client.AuthMethod()}
 	for attr, from := range creds.from {
 		fields[attr+"_from"] = from // where each came from, never the value
 	}
