@@ -112,7 +112,10 @@ func (l *downloadList[M, P]) Configure(_ context.Context, req resource.Configure
 func (l *downloadList[M, P]) ListResourceConfigSchema(_ context.Context, _ list.ListResourceSchemaRequest, resp *list.ListResourceSchemaResponse) {
 	resp.Schema = listschema.Schema{
 		MarkdownDescription: "Lists the download jobs of one " + l.kind.clusterNoun + ", so that `terraform query " +
-			"-generate-config-out` can write `import` blocks for them.",
+			"-generate-config-out` can write `import` blocks for them. With `include_resource = true`, each " +
+			"result holds the job as an import would store it, except that `snapshot_url` is null: `terraform " +
+			"query` prints results in the clear, and a link is a bearer credential. Importing the job reads its " +
+			"link from Atlas into the state, marked sensitive.",
 		Attributes: map[string]listschema.Attribute{
 			"project_id": listschema.StringAttribute{
 				Required:            true,
@@ -180,7 +183,7 @@ func (l *downloadList[M, P]) List(ctx context.Context, req list.ListRequest, str
 }
 
 // result is one job as a list result: its identity and, when asked for,
-// the resource as an import of it would store it.
+// the resource as an import of it would store it, without the link.
 func (l *downloadList[M, P]) result(ctx context.Context, req list.ListRequest, cl atlas.Cluster, j *atlas.RestoreJob) list.ListResult {
 	res := req.NewListResult(ctx)
 	res.DisplayName = fmt.Sprintf("job %s of snapshot %s (%s)", j.ID, j.SnapshotID, j.Status)
@@ -193,6 +196,9 @@ func (l *downloadList[M, P]) result(ctx context.Context, req list.ListRequest, c
 	p.setTarget(cl.ProjectID, cl.Name)
 	job := p.job()
 	job.fill(j)
+	// terraform query prints resource objects in the clear, sensitive or
+	// not; the import reads the link from Atlas itself.
+	job.SnapshotURL = types.StringNull()
 	job.WaitForCompletion = types.BoolValue(true)
 	job.RenewBefore = types.StringNull()
 	job.Triggers = types.MapNull(types.StringType)

@@ -3,6 +3,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -263,4 +264,159 @@ func atLeast114(version string) bool {
 		return false
 	}
 	return major > 1 || (major == 1 && minor >= 14)
+}
+
+// liveLinks fails unless the simulator holds at least min download jobs,
+// every one COMPLETED with a link that has not expired: the jobs a list
+// must not show the links of.
+func (e *testEnv) liveLinks(min int) error {
+	jobs := e.sim.Jobs()
+	if len(jobs) < min {
+		return fmt.Errorf("the simulator holds %d jobs, want at least %d", len(jobs), min)
+	}
+	for _, j := range jobs {
+		if j.Status != "COMPLETED" || j.SnapshotURL == "" || !j.ExpirationDate.After(e.clock.Now()) {
+			return fmt.Errorf("job %s is %s with link %t expiring %s: not live", j.ID, j.Status, j.SnapshotURL != "", j.ExpirationDate)
+		}
+	}
+	return nil
+}
+
+// everyResult checks attr of the resource object of every result of a list
+// block, of which there must be at least min.
+type everyResult struct {
+	address string
+	min     int
+	attr    string
+	check   knownvalue.Check
+}
+
+func (c everyResult) CheckQuery(_ context.Context, req querycheck.CheckQueryRequest, resp *querycheck.CheckQueryResponse) {
+	n := 0
+	for _, res := range req.Query {
+		if strings.TrimPrefix(res.Address, "list.") != c.address {
+			continue
+		}
+		n++
+		if res.ResourceObject == nil {
+			resp.Error = fmt.Errorf("%s: %q has no resource object", c.address, res.DisplayName)
+			return
+		}
+		if err := c.check.CheckValue(res.ResourceObject[c.attr]); err != nil {
+			resp.Error = fmt.Errorf("%s: %q, %s: %w", c.address, res.DisplayName, c.attr, err)
+			return
+		}
+	}
+	if n < c.min {
+		resp.Error = fmt.Errorf("%s: %d results, want at least %d", c.address, n, c.min)
+	}
+}
+
+// linkFamilies are the two endpoint families, as the list tests write them.
+var linkFamilies = []struct{ family, clusterAttr, cluster, snapshot string }{
+	{"tenant", "cluster_name", atlassim.DefaultClusterName, atlassim.DefaultSnapshotID},
+	{"flex", "name", atlassim.DefaultFlexClusterName, atlassim.DefaultFlexSnapshotID},
+}
+
+// jobsWithLiveLinks is a download resource and an ephemeral download of
+// one family: after an apply, Atlas holds at least two jobs with live
+// links, one of which is in no state.
+func (e *testEnv) jobsWithLiveLinks(family, clusterAttr, cluster, snapshot string) string {
+	return e.providerBlock() + fmt.Sprintf(`
+resource "atlas_%[1]s_snapshot_download" "kept" {
+  project_id  = %[2]q
+  %[3]s = %[4]q
+  snapshot_id = %[5]q
+}
+ephemeral "atlas_%[1]s_snapshot_download" "link" {
+  project_id  = %[2]q
+  %[3]s = %[4]q
+  snapshot_id = %[5]q
+}
+`, family, atlassim.DefaultProjectID, clusterAttr, cluster, snapshot)
+}
+
+// TestAccListResource_noLinkInResults lists, with include_resource = true,
+// jobs whose links are live, one requested by a download resource and
+// others by an ephemeral download: every result is the COMPLETED job, and
+// none holds its link, for either family.
+func TestAccListResource_noLinkInResults(t *testing.T) {
+	for _, tt := range linkFamilies {
+		t.Run(tt.family, func(t *testing.T) {
+			env := newTestEnv(t, atlassim.Config{})
+			addr := "atlas_" + tt.family + "_snapshot_download.all"
+			resource.ParallelTest(t, resource.TestCase{
+				TerraformVersionChecks:   needsQuery,
+				ProtoV6ProviderFactories: env.factories(),
+				Steps: []resource.TestStep{
+					{
+						Config: env.jobsWithLiveLinks(tt.family, tt.clusterAttr, tt.cluster, tt.snapshot),
+						Check:  func(*terraform.State) error { return env.liveLinks(2) },
+					},
+					{
+						Query: true,
+						Config: fmt.Sprintf(`
+list "atlas_%[1]s_snapshot_download" "all" {
+  provider         = atlas
+  include_resource = true
+  config {
+    project_id      = %[2]q
+    %[3]s = %[4]q
+    only_live_links = true
+  }
+}
+`, tt.family, atlassim.DefaultProjectID, tt.clusterAttr, tt.cluster),
+						QueryResultChecks: []querycheck.QueryResultCheck{
+							everyResult{address: addr, min: 2, attr: "status", check: knownvalue.StringExact("COMPLETED")},
+							everyResult{address: addr, min: 2, attr: "snapshot_url", check: knownvalue.Null()},
+						},
+					},
+				},
+			})
+		})
+	}
+}
+
+// TestAccListResource_queryJSONHoldsNoLink runs terraform query -json with
+// include_resource = true, as a person would, and searches what it prints
+// for the links of the jobs it lists, which are live.
+func TestAccListResource_queryJSONHoldsNoLink(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	dir, run := env.terraformCLI(t)
+	if v := run("version"); !atLeast114(v) {
+		t.Skipf("terraform query needs Terraform 1.14 or later; this is %.40s", v)
+	}
+	tt := linkFamilies[0]
+	files := map[string]string{
+		"main.tf": env.jobsWithLiveLinks(tt.family, tt.clusterAttr, tt.cluster, tt.snapshot),
+		"jobs.tfquery.hcl": fmt.Sprintf(`
+list "atlas_tenant_snapshot_download" "all" {
+  provider         = atlas
+  include_resource = true
+  config {
+    project_id   = %q
+    cluster_name = %q
+  }
+}
+`, atlassim.DefaultProjectID, atlassim.DefaultClusterName),
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run("init", "-no-color", "-input=false")
+	run("apply", "-no-color", "-input=false", "-auto-approve")
+	if err := env.liveLinks(2); err != nil {
+		t.Fatal(err)
+	}
+	out := run("query", "-json", "-no-color")
+	// The output must hold the resource objects, or the search proves
+	// nothing.
+	if n := strings.Count(out, `"resource_object":`); n < 2 {
+		t.Errorf("terraform query -json printed %d resource objects, want at least 2:\n%s", n, out)
+	}
+	for _, leak := range env.secretsIn(out) {
+		t.Errorf("terraform query -json printed %s", leak)
+	}
 }

@@ -166,7 +166,7 @@ func (p *atlasProvider) ValidateConfig(ctx context.Context, req provider.Validat
 		return
 	}
 	if _, err := atlas.ParseBaseURL(cfg.BaseURL.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("base_url"), "Invalid Atlas Base URL", err.Error()+".")
+		addBaseURLError(&resp.Diagnostics, "config", err)
 	}
 }
 
@@ -209,11 +209,7 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		lockDir = atlas.DefaultLockDir()
 	}
 	if _, err := atlas.ParseBaseURL(baseURL); err != nil {
-		if baseFrom == "config" {
-			resp.Diagnostics.AddAttributeError(path.Root("base_url"), "Invalid Atlas Base URL", err.Error()+".")
-		} else {
-			resp.Diagnostics.AddError("Invalid Atlas Base URL", fmt.Sprintf("The base URL from %s is invalid: %s.", baseFrom, err))
-		}
+		addBaseURLError(&resp.Diagnostics, baseFrom, err)
 		return
 	}
 	ccfg := atlas.Config{
@@ -255,7 +251,7 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		resp.Diagnostics.AddError("Cannot Configure the Atlas Client", err.Error())
 		return
 	}
-	fields := map[string]any{"base_url": client.BaseURL(), "auth_method": client.AuthMethod()}
+	fields := map[string]any{"base_url": atlas.RedactUserinfo(client.BaseURL()), "auth_method": client.AuthMethod()}
 	for attr, from := range creds.from {
 		fields[attr+"_from"] = from // where each came from, never the value
 	}

@@ -3,6 +3,7 @@
 package provider
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -10,6 +11,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 )
 
 // validateKeyArguments catches credentials arguments that cannot work, at
@@ -48,4 +51,23 @@ func checkKey(s string) string {
 		return fmt.Sprintf("holds a control character (at position %d)", strings.IndexFunc(s, unicode.IsControl)+1)
 	}
 	return ""
+}
+
+// addBaseURLError words a base URL that ParseBaseURL refused; from is
+// "config" or the environment variable the URL came from. The URL is
+// quoted only as the error gives it, without its user information.
+func addBaseURLError(diags *diag.Diagnostics, from string, err error) {
+	quoted, problem := "", "is invalid"
+	var be *atlas.BaseURLError
+	if errors.As(err, &be) {
+		quoted, problem = fmt.Sprintf(" (%q)", be.URL), be.Problem
+	}
+	if from == "config" {
+		diags.AddAttributeError(path.Root("base_url"), "Invalid Atlas Base URL",
+			fmt.Sprintf("The value of base_url%s %s.", quoted, problem))
+		return
+	}
+	diags.AddError("Invalid Atlas Base URL", fmt.Sprintf("The provider block sets no base_url, so the provider "+
+		"read %s, and its value%s %s. Correct or unset %s, or set base_url in the provider block.",
+		from, quoted, problem, from))
 }
