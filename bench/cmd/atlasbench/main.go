@@ -1,46 +1,25 @@
 // SPDX-License-Identifier: MPL-2.0
 
 // Command atlasbench measures the provider against the Atlas simulator on
-// loopback and writes bench/README.md.
-//
-// It measures, side by side in each of several runs:
-//
-//  1. round trips: HTTP requests the simulator saw per API call for
-//     `terraform apply` (and a later `terraform plan`) of N downloads,
-//     with the API key and with a service account (token requests
-//     counted apart). `-only roundtrips` runs this alone and rewrites
-//     only its section;
-//  2. apply time with a fixed latency added to every request, against the
-//     limit of Terraform's own time for N terraform_data resources plus one
-//     request's latency per wave of parallel resources;
-//  3. start-up: `terraform providers schema -json` time and peak memory, with
-//     and without the provider, and the provider binary's size;
-//  4. the client's Go benchmarks (go test -bench ./internal/atlas);
-//  5. polling: how soon a wait sees a finished download job and how many
-//     GETs it costs, old schedule against new, on an in-process simulator
-//     and a fake clock (polling.go). `-only polling` runs this alone and
-//     rewrites only its section;
-//  6. archive: a large generated archive (the simulator's -archive-size)
-//     downloaded by curl, by the client and by the provider's
-//     atlas_tenant_snapshot_archive action through Terraform 1.14, the
-//     provider's peak RSS, and the bytes fetched twice after a drop
-//     (archive.go). Only `-only archive` measures it; a full run keeps the
-//     section of the report as it is.
+// loopback and prints the results as markdown tables: first each stated
+// target with its verdict, then one section of tables per measurement.
+// bench/README.md says what each section measures and why.
 //
 // Run it from the module root after `make build` (`make bench` does both).
-// Nothing leaves the machine: the simulator and any proxy listen on
-// 127.0.0.1.
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strconv"
+	"runtime"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -59,130 +38,152 @@ func main() {
 }
 
 type options struct {
-	runs        int
-	n           int
-	parallelism int
-	latency     time.Duration
-	terraform   string
-	simBin      string
-	out         string
-	rawDir      string
-	goBench     bool
-	benchtime   string
-	keepTmp     bool
-	only        string
-	// Section 6 (-only archive).
-	archiveSize      string
-	archiveRate      string
-	terraformActions string
+	runs, n, parallelism int
+	latency              time.Duration
+	archiveMiB, rateMiB  int64
+	terraform, simBin    string
 }
 
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
+// target is one stated target and what the runs measured against it.
+type target struct {
+	name, want, got string
+	met             bool
+}
+
+// A section measures one thing and writes its tables; terraform says
+// whether it needs the provider build and Terraform.
+type section struct {
+	name      string
+	title     string
+	terraform bool
+	run       func(ctx context.Context, e *env, w io.Writer) ([]target, error)
+}
+
+var sections = []section{
+	{"roundtrips", "Round trips", true, roundTrips},
+	{"apply", "Apply time", true, applyTime},
+	{"polling", "Polling", false, polling},
+	{"archive", "Archive download", true, archive},
 }
 
 func run(ctx context.Context, args []string) error {
 	var o options
+	var only, out string
 	fs := flag.NewFlagSet("atlasbench", flag.ContinueOnError)
-	fs.IntVar(&o.runs, "runs", envInt("BENCH_RUNS", 5), "repetitions of each measurement (env BENCH_RUNS)")
-	fs.IntVar(&o.n, "n", envInt("BENCH_N", 100), "resources per configuration (env BENCH_N)")
-	fs.IntVar(&o.parallelism, "parallelism", envInt("BENCH_PARALLELISM", 10), "terraform -parallelism (Terraform's default is 10)")
-	fs.DurationVar(&o.latency, "latency", 50*time.Millisecond, "latency added to every simulator request for the apply-time comparison")
-	fs.StringVar(&o.terraform, "terraform", "", "terraform binary (default: $TERRAFORM, $TF_ACC_TERRAFORM_PATH, then terraform on PATH)")
+	fs.IntVar(&o.runs, "runs", 5, "repetitions of each measurement")
+	fs.IntVar(&o.n, "n", 100, "resources in the round-trip and apply-time configurations")
+	fs.IntVar(&o.parallelism, "parallelism", 10, "terraform -parallelism (Terraform's default)")
+	fs.DurationVar(&o.latency, "latency", 50*time.Millisecond, "latency the simulator adds to every request in the apply-time section")
+	fs.Int64Var(&o.archiveMiB, "archive-mib", 1024, "size of the archive in the archive section, in MiB")
+	fs.Int64Var(&o.rateMiB, "rate-mib", 200, "pace of the paced archive link, in MiB a second")
+	fs.StringVar(&o.terraform, "terraform", "terraform", "terraform binary (1.14 or later for the archive section)")
 	fs.StringVar(&o.simBin, "sim", "bin/atlas-sim", "atlas-sim binary")
-	fs.StringVar(&o.out, "out", "bench/README.md", "report to write")
-	fs.StringVar(&o.rawDir, "raw", "bench/out", "directory for raw samples (ignored by git)")
-	fs.BoolVar(&o.goBench, "go-bench", true, "also run the client's Go benchmarks")
-	fs.StringVar(&o.benchtime, "benchtime", "1s", "go test -benchtime for the Go benchmarks")
-	fs.BoolVar(&o.keepTmp, "keep", false, "keep the temporary directory (mirrors, work directories) for inspection")
-	fs.StringVar(&o.only, "only", "", `run one section and rewrite only it in the report: "roundtrips" (section 1, both ways to authenticate; under a minute), "polling" (section 5; seconds, needs no terraform) or "archive" (section 6; about three minutes, Terraform 1.14 for the action)`)
-	fs.StringVar(&o.archiveSize, "archive-size", "1GiB", "with -only archive: the simulator's -archive-size (the drop run cuts after half of it)")
-	fs.StringVar(&o.archiveRate, "archive-rate", "200MiB", "with -only archive: the simulator's -download-rate (a second) for the paced pair of curl and the action")
-	fs.StringVar(&o.terraformActions, "terraform-actions", "", "with -only archive: a Terraform 1.14 or later for the action (default .tools/bin/terraform-1.14.3, then -terraform)")
+	fs.StringVar(&out, "out", "", "file to write the results to (default: standard output)")
+	fs.StringVar(&only, "only", "", "comma-separated sections to run (default: all of roundtrips, apply, polling, archive)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	switch o.only {
-	case "", "roundtrips":
-	case "polling":
-		return runPollingOnly(ctx, o)
-	case "archive":
-		if tf, err := findTerraform(o.terraform); err == nil {
-			o.terraform = tf
-		}
-		return runArchiveOnly(ctx, o)
-	default:
-		return fmt.Errorf("-only %q: the sections that run alone are \"roundtrips\", \"polling\" and \"archive\"", o.only)
+	if o.runs < 1 || o.n < 1 || o.parallelism < 1 || o.archiveMiB < 1 || o.rateMiB < 1 {
+		return errors.New("-runs, -n, -parallelism, -archive-mib and -rate-mib must be positive")
 	}
-	if o.runs < 1 || o.n < 1 || o.parallelism < 1 || o.latency < 0 {
-		return errors.New("-runs, -n and -parallelism must be positive and -latency not negative")
-	}
-	if _, err := os.Stat("go.mod"); err != nil {
-		return errors.New("run from the module root (where go.mod is), for example with `make bench`")
-	}
-	tf, err := findTerraform(o.terraform)
+	chosen, err := choose(only)
 	if err != nil {
 		return err
 	}
-	o.terraform = tf
-	if o.simBin, err = filepath.Abs(o.simBin); err != nil {
-		return err
-	}
-	if _, err := os.Stat(o.simBin); err != nil {
-		return fmt.Errorf("simulator binary %s not found: run `make build` first", o.simBin)
-	}
-	if err := os.MkdirAll(o.rawDir, 0o750); err != nil {
-		return err
-	}
-
 	tmp, err := os.MkdirTemp("", "atlasbench-")
 	if err != nil {
 		return err
 	}
-	if o.keepTmp {
-		fmt.Fprintln(os.Stderr, "atlasbench: keeping", tmp)
-	} else {
-		defer os.RemoveAll(tmp)
-	}
+	defer os.RemoveAll(tmp)
 
-	started := time.Now()
-	b, err := newBench(ctx, o, tmp, o.only == "roundtrips")
-	if err != nil {
-		return err
-	}
-	if o.only == "roundtrips" {
-		return runRoundTripsOnly(ctx, b, started)
-	}
-	res, err := b.measure(ctx)
-	if err != nil {
-		return err
-	}
-	logf("polling schedules on a fake clock")
-	if res.polling, err = measurePolling(ctx); err != nil {
-		return err
-	}
-	if o.goBench {
-		logf("Go benchmarks of internal/atlas (%d runs, -benchtime %s)", o.runs, o.benchtime)
-		if res.goBench, err = runGoBench(ctx, o, filepath.Join(o.rawDir, "gobench.txt")); err != nil {
+	started, load := time.Now(), loadAverage()
+	e, tfVersion := &env{o: o, tmp: tmp}, "not used"
+	if slices.ContainsFunc(chosen, func(s section) bool { return s.terraform }) {
+		if e, err = newEnv(ctx, o, tmp); err != nil {
 			return err
 		}
+		tfVersion = e.tfVersion
 	}
-	res.elapsed = time.Since(started)
-	if err := writeRaw(filepath.Join(o.rawDir, "samples.json"), res); err != nil {
+	var body bytes.Buffer
+	var targets []target
+	for _, s := range chosen {
+		logf("section %s", s.name)
+		fmt.Fprintf(&body, "## %s\n\n", s.title)
+		ts, err := s.run(ctx, e, &body)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		targets = append(targets, ts...)
+	}
+
+	var w bytes.Buffer
+	fmt.Fprintf(&w, "# Results\n\n")
+	table(&w, []string{"", ""},
+		[]string{"date", started.UTC().Format("2006-01-02 15:04 UTC")},
+		[]string{"settings", fmt.Sprintf("median (min–max) over %d runs; N = %d, `-parallelism=%d`, latency %s; archive %d MiB, paced to %d MiB/s",
+			o.runs, o.n, o.parallelism, o.latency, o.archiveMiB, o.rateMiB)},
+		[]string{"CPU", fmt.Sprintf("%s, %d logical", procValue("/proc/cpuinfo", "model name"), runtime.NumCPU())},
+		[]string{"load average at start (1, 5, 15 min)", load},
+		[]string{"OS, Go, Terraform", fmt.Sprintf("%s/%s, %s, %s", runtime.GOOS, runtime.GOARCH, runtime.Version(), tfVersion)},
+		[]string{"harness time", time.Since(started).Round(time.Second).String()})
+	var rows [][]string
+	for _, t := range targets {
+		verdict := "**not met**"
+		if t.met {
+			verdict = "met"
+		}
+		rows = append(rows, []string{t.name, t.want, t.got, verdict})
+	}
+	table(&w, []string{"target", "wanted", "measured", "verdict"}, rows...)
+	_, _ = body.WriteTo(&w)
+	if out == "" {
+		_, err = w.WriteTo(os.Stdout)
 		return err
 	}
-	report := renderReport(o, b, res)
-	if old, err := os.ReadFile(o.out); err == nil {
-		report = keepArchiveSection(string(old), report)
+	logf("writing %s", out)
+	return os.WriteFile(out, w.Bytes(), 0o644) //nolint:gosec // a committed, public report
+}
+
+// choose picks the sections named in only, in their usual order.
+func choose(only string) ([]section, error) {
+	if only == "" {
+		return sections, nil
 	}
-	if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil { //nolint:gosec // a committed, public report
-		return err
+	var out []section
+	names := strings.Split(only, ",")
+	for _, s := range sections {
+		for i, name := range names {
+			if name == s.name {
+				out = append(out, s)
+				names[i] = ""
+			}
+		}
 	}
-	logf("wrote %s (raw samples in %s) after %s", o.out, o.rawDir, res.elapsed.Round(time.Second))
-	return nil
+	if rest := strings.Join(strings.Fields(strings.Join(names, " ")), ", "); rest != "" {
+		return nil, fmt.Errorf("-only: no section %s", rest)
+	}
+	return out, nil
+}
+
+// procValue is the value of the first "name : value" line of a Linux /proc
+// file; "unknown" elsewhere.
+func procValue(path, name string) string {
+	data, _ := os.ReadFile(path)
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == name {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+// loadAverage is the system's load averages over 1, 5 and 15 minutes.
+func loadAverage() string {
+	data, _ := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); len(f) >= 3 {
+		return strings.Join(f[:3], ", ")
+	}
+	return "unknown"
 }
 
 func logf(format string, args ...any) {

@@ -9,15 +9,15 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 )
 
-// The provider's own peak memory cannot be read from Terraform's: the
-// rusage of a command is that of its largest process. So one mirror holds a
-// copy of this program in place of the provider; started by Terraform with
-// these variables set, it runs the real provider as its child, passes the
-// plugin handshake through untouched, and appends the child's peak RSS to a
-// file when it exits.
+// A Terraform command's own peak RSS is that of its largest process,
+// Terraform itself, so the provider's is read through a wrapper: one
+// mirror holds a copy of this program in place of the provider. Started by
+// Terraform with these variables set, it runs the real provider as its
+// child, passes the plugin handshake through untouched, and appends the
+// child's peak RSS (KiB) to a file when it exits: one line per provider
+// process, which also counts them.
 const (
 	wrapEnvReal = "ATLASBENCH_WRAP_REAL"
 	wrapEnvOut  = "ATLASBENCH_WRAP_OUT"
@@ -31,7 +31,6 @@ func wrapProvider(provider string) int {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "atlasbench wrapper:", err)
 		return 1
@@ -45,18 +44,12 @@ func wrapProvider(provider string) int {
 	}()
 	err := cmd.Wait()
 	signal.Stop(sigs)
-	if out := os.Getenv(wrapEnvOut); out != "" {
-		if f, ferr := os.OpenFile(out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); ferr == nil { //nolint:gosec // the harness names the file
-			fmt.Fprintf(f, "%d %d %d\n", maxRSSKiB(cmd.ProcessState), time.Since(started).Microseconds(),
-				cpuTime(cmd.ProcessState).Microseconds())
-			_ = f.Close()
-		}
+	if f, ferr := os.OpenFile(os.Getenv(wrapEnvOut), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); ferr == nil {
+		fmt.Fprintln(f, maxRSSKiB(cmd.ProcessState))
+		_ = f.Close()
 	}
 	if err != nil {
-		if cmd.ProcessState != nil && cmd.ProcessState.ExitCode() > 0 {
-			return cmd.ProcessState.ExitCode()
-		}
-		return 1
+		return max(cmd.ProcessState.ExitCode(), 1)
 	}
 	return 0
 }
