@@ -76,6 +76,8 @@ func TestAccBadInput_planTime(t *testing.T) {
 		{"renew_before the whole lifetime", ok(func(a *args) { a.extra = `renew_before = "4h"` }), `renew_before.*longer than 3h0m0s`},
 		{"renew_before just over 3h", ok(func(a *args) { a.extra = `renew_before = "3h1m"` }), `renew_before.*longer than 3h0m0s`},
 		{"renew_before not a duration", ok(func(a *args) { a.extra = `renew_before = "1 hour"` }), `renew_before.*is not a duration`},
+		{"timeouts.create zero", ok(func(a *args) { a.extra = `timeouts { create = "0s" }` }), `timeouts.create is "0s": it must be longer than zero`},
+		{"timeouts.read negative", ok(func(a *args) { a.extra = `timeouts { read = "-1m" }` }), `timeouts.read is "-1m": it must be longer than zero`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

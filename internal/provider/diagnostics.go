@@ -66,7 +66,7 @@ func addOtherError(diags *diag.Diagnostics, op string, err error) {
 		diags.AddError("Interrupted Before Contacting Atlas", fmt.Sprintf("Could not %s: the operation was "+
 			"interrupted before the request was sent, so Atlas was asked nothing.", op))
 	case errors.As(err, &na):
-		diags.AddAttributeError(path.Root("base_url"), "Atlas Did Not Answer", fmt.Sprintf("Could not %s: the "+
+		diags.AddError("Atlas Did Not Answer", fmt.Sprintf("Could not %s: the "+
 			"server at base_url (%s) accepted the connection but sent no answer within %s, on every attempt. "+
 			"Check base_url (or MONGODB_ATLAS_BASE_URL), any proxy in between (HTTPS_PROXY, NO_PROXY), and the "+
 			"Atlas status page.", op, na.BaseURL, na.Waited))
@@ -94,7 +94,7 @@ func addReadError(ctx context.Context, diags *diag.Diagnostics, client *atlas.Cl
 		addAtlasError(diags, kind, op, err)
 		return
 	}
-	diags.AddAttributeError(path.Root("base_url"), "Timed Out Reading from Atlas", fmt.Sprintf("Could not %s "+
+	diags.AddError("Timed Out Reading from Atlas", fmt.Sprintf("Could not %s "+
 		"within %s (timeouts.read): %s. Check that base_url (%s) reaches Atlas (a proxy, firewall or endpoint "+
 		"that accepts connections and never answers looks like this), or raise timeouts.read.",
 		op, timeout, plainError(err), client.BaseURL()))

@@ -3,7 +3,9 @@
 package provider
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +87,26 @@ func TestAddAtlasError_messages(t *testing.T) {
 			err:     &atlas.Error{StatusCode: 404, ErrorCode: "RESOURCE_NOT_FOUND", Detail: "The tenant backup API reached its sunset on 2026-01-22."},
 			summary: "Atlas Tenant Backup Endpoints Retired", want: []string{"atlas_flex_restore_jobs with name ="},
 		},
+		{
+			name:    "a request interrupted before it was sent asked Atlas nothing",
+			kind:    tenantDownload,
+			err:     &atlas.NotSentError{Err: context.Canceled},
+			summary: "Interrupted Before Contacting Atlas", want: []string{"Atlas was asked nothing"},
+			not: []string{"retried with backoff", "May Have Created"},
+		},
+		{
+			name:    "a timeout spent before sending says so",
+			kind:    tenantDownload,
+			err:     &atlas.NotSentError{Err: context.DeadlineExceeded},
+			summary: "Timed Out Before Contacting Atlas", want: []string{"before the request was sent"},
+			not: []string{"retried with backoff", "May Have Created"},
+		},
+		{
+			name:    "an endpoint that never answers is named, with the wait",
+			kind:    tenantDownload,
+			err:     fmt.Errorf("atlas: GET /x: %w", &atlas.NoAnswerError{BaseURL: "https://atlas.example", Waited: 30 * time.Second}),
+			summary: "Atlas Did Not Answer", want: []string{"base_url (https://atlas.example)", "within 30s"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,6 +130,31 @@ func TestAddAtlasError_messages(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAddUnconfirmed_candidates: when several jobs could be the lost
+// request's, the message names each and how to import one, and why none
+// was taken.
+func TestAddUnconfirmed_candidates(t *testing.T) {
+	var diags diag.Diagnostics
+	addUnconfirmed(&diags, tenantDownload, "request a download", &atlas.UnconfirmedDownloadError{
+		Cluster:    atlas.Cluster{Family: atlas.TenantV1, ProjectID: "6568a1b2c3d4e5f601234567", Name: "Cluster0"},
+		SnapshotID: "6568a1b2c3d4e5f6000000a1", Err: errors.New("atlas: POST /x: EOF"),
+		RecoveryErr: &atlas.AmbiguousJobsError{JobIDs: []string{"aaaaaaaaaaaaaaaaaaaaaaa1", "aaaaaaaaaaaaaaaaaaaaaaa2"}},
+		Candidates:  []string{"aaaaaaaaaaaaaaaaaaaaaaa1", "aaaaaaaaaaaaaaaaaaaaaaa2"},
+	})
+	if len(diags) != 1 || diags[0].Summary() != "Atlas May Have Created a Download Job" {
+		t.Fatalf("diags = %v", diags)
+	}
+	d := diags[0].Detail()
+	for _, want := range []string{"aaaaaaaaaaaaaaaaaaaaaaa1, aaaaaaaaaaaaaaaaaaaaaaa2", "6568a1b2c3d4e5f601234567/Cluster0/<job id>", "took none rather than risk sharing"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("detail lacks %q:\n%s", want, d)
+		}
+	}
+	if strings.Count(d, "aaaaaaaaaaaaaaaaaaaaaaa1") != 1 {
+		t.Errorf("detail repeats the candidates:\n%s", d)
 	}
 }
 

@@ -160,17 +160,14 @@ func (rfc3339Validator) ValidateString(_ context.Context, req validator.StringRe
 // be met is a mistake, not a wish. The timeouts block itself checks that
 // each value parses.
 func checkTimeouts(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics) {
-	var obj types.Object
-	if cfg.GetAttribute(ctx, path.Root("timeouts"), &obj).HasError() || obj.IsNull() || obj.IsUnknown() {
-		return
-	}
-	for name, v := range obj.Attributes() {
-		s, ok := v.(types.String)
-		if !ok || s.IsNull() || s.IsUnknown() {
-			continue
+	for _, name := range []string{"create", "read", "update", "open", "invoke"} {
+		at := path.Root("timeouts").AtName(name)
+		var s types.String
+		if cfg.GetAttribute(ctx, at, &s).HasError() || s.IsNull() || s.IsUnknown() {
+			continue // not an operation of this schema, or not set
 		}
 		if d, err := time.ParseDuration(s.ValueString()); err == nil && d <= 0 {
-			diags.AddAttributeError(path.Root("timeouts").AtName(name), "Invalid Timeout",
+			diags.AddAttributeError(at, "Invalid Timeout",
 				fmt.Sprintf("timeouts.%s is %q: it must be longer than zero, or the operation would end before "+
 					"asking Atlas anything. Leave it out for the default.", name, s.ValueString()))
 		}
