@@ -117,7 +117,7 @@ type UnconfirmedDownloadError struct {
 
 func (e *UnconfirmedDownloadError) Error() string {
 	return fmt.Sprintf("atlas: Atlas may have created a download job for snapshot %s of %s cluster %s in project %s "+
-		"(scheduled at or after %s) that the client could not confirm: the request failed (%v), and the search for the job did not finish (%v)",
+		"(scheduled at or after %s) that the client could not confirm: the request failed (%v), and the search for the job did not settle it (%v)",
 		e.SnapshotID, e.Cluster.familyName(), e.Cluster.Name, e.Cluster.ProjectID, e.Since.UTC().Format(time.RFC3339),
 		errorText(e.Err), errorText(e.RecoveryErr))
 }
