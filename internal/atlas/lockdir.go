@@ -66,6 +66,17 @@ func OpenLockDir(path string) (*LockDir, error) {
 	return &LockDir{path: abs}, nil
 }
 
+// unsafeDir says why a lock directory must not be used, or "".
+func unsafeDir(fi fs.FileInfo) string {
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return "is a symbolic link; give a real directory"
+	case !fi.IsDir():
+		return "is not a directory"
+	}
+	return unsafeOwner(fi)
+}
+
 // Path is the directory's absolute path.
 func (d *LockDir) Path() string { return d.path }
 

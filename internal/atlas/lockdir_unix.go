@@ -15,14 +15,10 @@ import (
 
 const noFollow = unix.O_NOFOLLOW
 
-// unsafeDir says why a lock directory must not be used, or "".
-func unsafeDir(fi fs.FileInfo) string {
-	switch {
-	case fi.Mode()&fs.ModeSymlink != 0:
-		return "is a symbolic link; give a real directory"
-	case !fi.IsDir():
-		return "is not a directory"
-	case fi.Mode().Perm()&0o022 != 0:
+// unsafeOwner says why a directory that others can write, or that is
+// not ours, must not be used, or "".
+func unsafeOwner(fi fs.FileInfo) string {
+	if fi.Mode().Perm()&0o022 != 0 {
 		return "can be written by other users; make it private (chmod 700) or choose another"
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {

@@ -15,18 +15,9 @@ import (
 // Windows has no O_NOFOLLOW; the directory check below refuses a link.
 const noFollow = 0
 
-// unsafeDir says why a lock directory must not be used, or "". A user's
-// temporary directory on Windows is private by its ACL, which this does
-// not read.
-func unsafeDir(fi fs.FileInfo) string {
-	switch {
-	case fi.Mode()&fs.ModeSymlink != 0:
-		return "is a symbolic link; give a real directory"
-	case !fi.IsDir():
-		return "is not a directory"
-	}
-	return ""
-}
+// unsafeOwner: a user's temporary directory on Windows is private by its
+// ACL, which this does not read.
+func unsafeOwner(fs.FileInfo) string { return "" }
 
 func tryLock(f *os.File, exclusive bool) (bool, error) {
 	var flags uint32 = windows.LOCKFILE_FAIL_IMMEDIATELY
