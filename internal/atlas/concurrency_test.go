@@ -46,42 +46,13 @@ func TestParallelDownloadsUnderFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := Cluster{Family: TenantV1, ProjectID: atlassim.DefaultProjectID, Name: atlassim.DefaultClusterName}
-	const n = 60
-	ids := make([]string, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			job, err := c.RequestDownload(context.Background(), cl, atlassim.DefaultSnapshotID)
-			errs[i] = err
-			if err == nil {
-				ids[i] = job.ID
-			}
-		}()
-	}
-	wg.Wait()
-	seen := map[string]bool{}
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("call %d: %v", i, errs[i])
-		}
-		if seen[ids[i]] {
-			t.Fatalf("job %s was handed to two calls", ids[i])
-		}
-		seen[ids[i]] = true
-	}
-	jobs := sim.Jobs()
-	if len(jobs) != n {
-		t.Fatalf("simulator holds %d jobs for %d calls", len(jobs), n)
-	}
-	for _, j := range jobs {
-		if !seen[j.ID] {
-			t.Errorf("job %s belongs to no call (an orphan)", j.ID)
+	ids, errs := requestMany(c, 60)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
 		}
 	}
+	checkOneJobEach(t, sim, ids)
 	st := sim.Stats()
 	t.Logf("requests %d, challenges %d, faults %+v", st.TotalRequests, st.DigestChallenges, st.Faults)
 	if st.Faults.Dropped == 0 || st.Faults.Injected5xx == 0 {
