@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build Terraform from source through the Go module proxy, for Terraform
-# releases that `go install` refuses (1.14 among them; see below).
+# releases that `go install` refuses (1.14 and later; see below).
 #
-# `go install github.com/hashicorp/terraform@v1.14.3` fails: Terraform's
+# `go install github.com/hashicorp/terraform@v1.15.9` fails: Terraform's
 # go.mod has replace directives (for nested modules under internal/), which
 # go install refuses. Building inside a copy of the module gets past that,
 # but the proxy's source archive of a module leaves its nested modules out
@@ -10,12 +10,16 @@
 # that are not there. The script drops those replace directives and their
 # requires from go.mod, and cuts from internal/backend/init/init.go the
 # remote-state backends those modules provide (azurerm, consul, cos, gcs,
-# kubernetes, oci, oss, pg and s3 in 1.14). The binary keeps the local,
+# kubernetes, oci, oss, pg and s3 in 1.14 and 1.15; 1.15 also drops
+# internal/legacy, which only tests import). The binary keeps the local,
 # remote, cloud, http and inmem backends: enough for the provider's tests,
 # which use the local one. It is a test tool, not a Terraform to ship.
 #
+# Go's own output (a hundred "go: downloading" lines on an empty module
+# cache) goes to a log that is shown only when the build fails.
+#
 # Usage: scripts/build-terraform.sh VERSION OUTPUT
-#   VERSION  a Terraform release tag, such as v1.14.3
+#   VERSION  a Terraform release tag, such as v1.15.9
 #   OUTPUT   path of the terraform binary to write
 set -euo pipefail
 
@@ -33,12 +37,16 @@ module=github.com/hashicorp/terraform
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/build-terraform.XXXXXX")"
 trap 'chmod -R u+w "$tmp" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+log="$tmp/build.log"
 
 # Outside any module, so the download touches no go.mod or go.sum.
 cd "$tmp"
-dir="$(GOFLAGS=-mod=mod go mod download -json "$module@$version" |
-  sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+# A failure is reported in the JSON ("Error"), with the exit status.
+info="$(GOFLAGS=-mod=mod go mod download -json "$module@$version" 2>>"$log")" || true
+dir="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$info")"
 if [[ -z "$dir" || ! -f "$dir/go.mod" ]]; then
+  cat "$log" >&2
+  sed -n 's/^[[:space:]]*"Error": "\(.*\)",*$/\1/p' <<<"$info" >&2
   echo "build-terraform: go mod download gave no module directory for terraform@$version" >&2
   exit 1
 fi
@@ -66,8 +74,10 @@ done < <(go mod edit -json |
   sed 's/^"Old":{"Path":"\([^"]*\)"[^}]*},"New":{"Path":"\([^"]*\)"$/\1 \2/')
 
 init_go=internal/backend/init/init.go
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "build-terraform: leaving out the nested modules the source archive lacks:" "${missing[@]##*/}"
+fi
 for mod in "${missing[@]}"; do
-  echo "build-terraform: dropping $mod (not in the source archive)"
   go mod edit -dropreplace="$mod" -droprequire="$mod"
   # A remote-state backend: cut its import and its entry from the backends
   # map, found by the import's alias (backendS3 "…/remote-state/s3").
@@ -92,9 +102,13 @@ done
 mkdir -p "$(dirname "$output")"
 # version.dev=no drops the "-dev" suffix, so terraform reports the release
 # version (terraform-plugin-testing's version checks read it).
-go build -trimpath -buildvcs=false \
+if ! go build -trimpath -buildvcs=false \
   -ldflags "-X $module/version.dev=no" \
-  -o "$output.tmp" .
+  -o "$output.tmp" . >>"$log" 2>&1; then
+  cat "$log" >&2
+  echo "build-terraform: go build of terraform@$version failed (output above)" >&2
+  exit 1
+fi
 want="${version#v}"
 got="$("$output.tmp" version -json | sed -n 's/^ *"terraform_version": *"\([^"]*\)".*/\1/p')"
 if [[ "$got" != "$want" ]]; then

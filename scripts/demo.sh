@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # End-to-end demo: the provider, installed from a local filesystem mirror,
-# requests a snapshot download from the Atlas simulator, Terraform shows the
-# job, the script fetches the archive and lists it, then everything is torn
-# down. Nothing leaves this machine: the simulator listens on loopback only.
+# requests a download of the newest snapshot of a Flex cluster from the Atlas
+# simulator, Terraform shows the job, the script fetches the archive and
+# lists it, then everything is torn down. Nothing leaves this machine: the
+# simulator listens on loopback only.
 #
 # Usage: scripts/demo.sh        (or `make demo`, which also finds terraform)
-# Env:   TERRAFORM  terraform binary to use (default: terraform on PATH)
+# Env:   TERRAFORM     terraform binary to use (default: terraform on PATH)
+#        DEMO_EXAMPLE  directory under examples/ to apply (default flex-latest;
+#                      demo-tenant for an M2/M5 cluster, `make demo-tenant`)
+#        DEMO_AUTH     api_key (default) or service_account (`make demo-sa`)
 set -euo pipefail
 
 TERRAFORM="${TERRAFORM:-terraform}"
@@ -313,9 +317,8 @@ else
   export MONGODB_ATLAS_PRIVATE_KEY="$private_key"
 fi
 
-# DEMO_EXAMPLE picks another runnable example under examples/ (such as
-# flex-latest); the whole tree is copied so relative module sources work.
-example="${DEMO_EXAMPLE:-demo}"
+# The whole examples/ tree is copied so relative module sources work.
+example="${DEMO_EXAMPLE:-flex-latest}"
 if [[ ! -d "examples/$example" ]]; then
   echo "demo: no example named $example under examples/" >&2
   exit 1

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Run the acceptance tests once per Terraform or OpenTofu binary and print a
 # table of the results. `make test-matrix` passes Terraform 1.5.7 (the oldest
-# supported), the terraform `make test` uses, TERRAFORM_ACTIONS (Terraform
-# 1.14.3 unless that terraform is 1.14 or newer: the one that runs the action
-# and list-resource tests, which skip under the others) and the pinned
-# OpenTofu.
+# supported), the terraform `make test` uses, TERRAFORM_ACTIONS (that one if
+# it is 1.14 or newer, else the Terraform the Makefile builds: the one that
+# runs the action and list-resource tests, which skip under older ones) and
+# the pinned OpenTofu.
 #
 # Usage: scripts/test-matrix.sh BINARY...
 # Env:   MATRIX_LOG_DIR  where the go test -json logs go (default .tools/test-matrix)

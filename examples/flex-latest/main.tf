@@ -1,5 +1,5 @@
 # Uses the module in ../modules/flex-latest-snapshot-download against the
-# simulator's default seed: `make demo-flex` runs it.
+# simulator's default seed: `make demo` runs it.
 terraform {
   required_version = ">= 1.5"
 
