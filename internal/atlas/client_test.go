@@ -720,3 +720,70 @@ func TestRetriesAreLogged(t *testing.T) {
 		}
 	}
 }
+
+// reusedKey marks, in a request's context, that its connection carried an
+// earlier request.
+type reusedKey struct{}
+
+// startHangUpServer serves as in front of handler, closing without an
+// answer hangUps requests (-1: all) that pass the digest check on a
+// reused keep-alive connection, so that net/http sends each again with the
+// same Authorization.
+func startHangUpServer(t *testing.T, hangUps int) (*authServer, *Client) {
+	t.Helper()
+	left := atomic.Int64{}
+	left.Store(int64(hangUps))
+	as := newAuthServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(reusedKey{}) == true && (hangUps < 0 || left.Add(-1) >= 0) {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Errorf("hijack: %v", err)
+				return
+			}
+			_ = conn.Close()
+			return
+		}
+		jsonHandler(200, jobJSON)(w, r)
+	}))
+	type served struct{ n atomic.Int64 }
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reused := r.Context().Value(served{}).(*served).n.Add(1) > 1
+		as.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), reusedKey{}, reused)))
+	}))
+	srv.Config.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+		return context.WithValue(ctx, served{}, &served{})
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return as, testClient(t, srv.URL, testUser, testPass)
+}
+
+func TestDigestResentCopyIsNoRefusal(t *testing.T) {
+	as, c := startHangUpServer(t, 3)
+	if _, err := c.GetRestoreJob(context.Background(), testCluster, "6568a1b2c3d4e5f6000000b1"); err != nil {
+		t.Fatalf("GetRestoreJob: %v", err)
+	}
+	// Each hang-up made net/http send the request again, and the server
+	// refused every copy for its spent nonce count.
+	if got := as.rejected.Load(); got != 3 {
+		t.Errorf("server refused %d resent copies, want 3", got)
+	}
+}
+
+func TestDigestResendsAreBounded(t *testing.T) {
+	as, c := startHangUpServer(t, -1)
+	_, err := c.GetRestoreJob(context.Background(), testCluster, "6568a1b2c3d4e5f6000000b1")
+	var ae *Error
+	if errors.As(err, &ae) {
+		t.Fatalf("err = %v, want no key refusal: only the connection failed", err)
+	}
+	if !errors.Is(err, errResentTooOften) || !Unreachable(err) {
+		t.Fatalf("err = %v, want errResentTooOften as a transport failure", err)
+	}
+	// Per attempt: the cached challenge's hang-up and resend, then
+	// maxReplays+1 fresh challenges, each hung up on and resent.
+	perAttempt := int64(2 * (maxReplays + 2))
+	if got, most := as.requests.Load(), 1+int64(c.retry.MaxAttempts)*perAttempt; got > most {
+		t.Errorf("server saw %d requests, want at most %d", got, most)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -204,7 +205,7 @@ func (t *digestTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// The leader sends its request unsigned to learn the challenge, then
 	// signed. Waiters get the challenge once it has passed, so wrong keys
 	// are found by one request, not by every waiting one.
-	resp, err := t.send(req, 1, nil, 0)
+	resp, _, err := t.send(req, 1, nil, 0)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.endProbe(nil, nil)
 		return resp, err
@@ -232,12 +233,14 @@ func (t *digestTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // an expired nonce (stale=true), or a parallel request whose higher nonce
 // count reached a strict server first; either way the 401 carries a new
 // challenge, and one more try with that challenge, which no other request
-// has seen, cannot lose such a race. A second 401 is a real refusal.
+// has seen, cannot lose such a race. A second 401 is a real refusal,
+// unless it answers a copy that net/http sent again (see send): that copy
+// repeats a nonce count the first one spent, which says nothing of the key.
 // passed is the challenge the request got through with (nil if refused);
 // refused says the server turned the signature down twice with a
 // non-stale challenge, which is what wrong keys look like.
 func (t *digestTransport) signed(req *http.Request, attempt int, chal *digest.Challenge, nc int) (resp *http.Response, passed *digest.Challenge, refused bool, err error) {
-	resp, err = t.send(req, attempt, chal, nc)
+	resp, _, err = t.send(req, attempt, chal, nc)
 	if err != nil {
 		return nil, chal, false, err
 	}
@@ -254,15 +257,15 @@ func (t *digestTransport) signed(req *http.Request, attempt int, chal *digest.Ch
 	}
 	// stale=true says the credentials were right and only the nonce was
 	// old, so a nonce that expires before its first use (a slow network)
-	// is renewed a few times more. Another 401 is given one more try:
-	// net/http resends an idempotent request by itself when a reused
-	// connection drops, and the resent copy repeats a spent nonce count.
-	// A third refusal is final: the keys are wrong.
-	refusals := 0
-	for renewals := 0; ; renewals++ {
+	// is renewed a few times more. Another 401 is given one more try, for
+	// a resend that send cannot see (a proxy on the way that retries). A
+	// third refusal is final: the keys are wrong.
+	refusals, renewals, replays := 0, 0, 0
+	for {
 		drain(resp)
 		attempt++
-		resp, err = t.send(req, attempt, fresh, 1)
+		var resent bool
+		resp, resent, err = t.send(req, attempt, fresh, 1)
 		if err != nil {
 			return nil, fresh, false, err
 		}
@@ -274,6 +277,17 @@ func (t *digestTransport) signed(req *http.Request, attempt int, chal *digest.Ch
 			return resp, nil, false, nil //nolint:nilerr // a 401 without a challenge is the answer
 		}
 		t.challenges.Add(1)
+		fresh = next
+		if resent {
+			// Sign again with the fresh challenge; this 401 is no
+			// evidence against the key, so it counts as no refusal.
+			replays++
+			if replays > maxReplays {
+				drain(resp)
+				return nil, fresh, false, errResentTooOften
+			}
+			continue
+		}
 		if !next.Stale {
 			refusals++
 		}
@@ -283,43 +297,64 @@ func (t *digestTransport) signed(req *http.Request, attempt int, chal *digest.Ch
 		if renewals >= maxStaleRenewals {
 			return resp, nil, false, nil
 		}
-		fresh = next
+		renewals++
 	}
 }
 
 // maxStaleRenewals bounds the renewals of nonces that keep expiring.
 const maxStaleRenewals = 3
 
+// maxReplays bounds the 401s excused as answers to a resent copy. Past it
+// the request fails as the dropped connection it is (errResentTooOften),
+// which the client's retry policy paces and bounds, never as a refusal.
+const maxReplays = 3
+
+var errResentTooOften = errors.New("the connection dropped before the answer, and each resend was refused for repeating a digest nonce count")
+
 func replayable(req *http.Request) bool {
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 }
 
 // send clones req with a fresh body and, when a challenge is given, the
-// Authorization header for it, and sends it.
-func (t *digestTransport) send(req *http.Request, attempt int, chal *digest.Challenge, nc int) (*http.Response, error) {
-	out := req.Clone(req.Context())
+// Authorization header for it, and sends it. resent reports that the
+// request went out whole more than once: net/http resends an idempotent
+// request by itself when a reused keep-alive connection drops before the
+// answer, with the same Authorization, so the copy repeats a nonce count
+// the server may have taken already. Whether Atlas refuses a repeated
+// count is not documented; the client assumes it may, and the simulator
+// does (atlassim/digest.go).
+func (t *digestTransport) send(req *http.Request, attempt int, chal *digest.Challenge, nc int) (resp *http.Response, resent bool, err error) {
+	var writes atomic.Int32
+	ctx := httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteRequest: func(w httptrace.WroteRequestInfo) {
+			if w.Err == nil {
+				writes.Add(1)
+			}
+		},
+	})
+	out := req.Clone(ctx)
 	if attempt > 1 && req.GetBody != nil {
 		body, err := req.GetBody()
 		if err != nil {
-			return nil, fmt.Errorf("atlas: replaying request body: %w", err)
+			return nil, false, fmt.Errorf("atlas: replaying request body: %w", err)
 		}
 		out.Body = body
 	}
-	if chal == nil {
-		return t.base.RoundTrip(out)
+	if chal != nil {
+		cred, err := digest.Digest(chal, digest.Options{
+			Method:   req.Method,
+			URI:      req.URL.RequestURI(),
+			Count:    nc,
+			Username: t.username,
+			Password: t.password,
+		})
+		if err != nil {
+			return nil, false, errors.New("atlas: cannot answer the server's digest challenge: " + err.Error())
+		}
+		out.Header.Set("Authorization", cred.String())
 	}
-	cred, err := digest.Digest(chal, digest.Options{
-		Method:   req.Method,
-		URI:      req.URL.RequestURI(),
-		Count:    nc,
-		Username: t.username,
-		Password: t.password,
-	})
-	if err != nil {
-		return nil, errors.New("atlas: cannot answer the server's digest challenge: " + err.Error())
-	}
-	out.Header.Set("Authorization", cred.String())
-	return t.base.RoundTrip(out)
+	resp, err = t.base.RoundTrip(out)
+	return resp, writes.Load() > 1, err
 }
 
 // CloseIdleConnections lets http.Client.CloseIdleConnections reach the

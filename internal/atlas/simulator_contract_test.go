@@ -8,9 +8,11 @@ package atlas_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -229,5 +231,102 @@ func TestContractDownloadLimitsAreWaitedOut(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestContractDroppedAnswersNeverRefuseTheAPIKey: the simulator refuses a
+// digest nonce count used before, even when the answer to its first use was
+// dropped, and net/http sends a GET again, with the same Authorization, when
+// a reused keep-alive connection drops. Under many such drops, no request
+// made with the API key fails as if the key were wrong, and every download
+// job the simulator makes is returned by exactly one call: the searches for
+// lost answers survive the resent copies.
+//
+// The downloads of the snapshot go one at a time while reads run alongside,
+// as in a Terraform apply, so that the searches run on reused connections.
+// Concurrent lost downloads of one snapshot meet another edge, unrelated to
+// digest: the search choosing between overlapping windows.
+func TestContractDroppedAnswersNeverRefuseTheAPIKey(t *testing.T) {
+	const downloads, readers = 80, 4
+	clock := fakeclock.New(contractStart)
+	sim, err := atlassim.New(atlassim.Config{Now: clock.Now, QueuedFor: time.Minute, RunningFor: time.Minute,
+		Faults: atlassim.Faults{DropRate: 0.4, RandSeed: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	c, err := atlas.New(atlas.Config{
+		BaseURL: srv.URL, PublicKey: atlassim.DefaultPublicKey, PrivateKey: atlassim.DefaultPrivateKey,
+		Now: clock.Now, Sleep: clock.Sleep, Jitter: func() float64 { return 0 },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := contractTargets[0]
+	ctx := context.Background()
+	refusedKey := func(err error) bool {
+		var ae *atlas.Error
+		var ue *atlas.UnconfirmedDownloadError
+		if errors.As(err, &ue) {
+			err = ue.RecoveryErr
+		}
+		return errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized
+	}
+
+	var done atomic.Bool
+	var reads, readFailures atomic.Int64
+	var wg sync.WaitGroup
+	for range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !done.Load() {
+				reads.Add(1)
+				if _, err := c.GetSnapshot(ctx, target.cluster, target.snapshot); err != nil {
+					if readFailures.Add(1) == 1 {
+						t.Errorf("read failed (key refused: %v): %v", refusedKey(err), err)
+					}
+				}
+			}
+		}()
+	}
+	returned := map[string]int{}
+	for i := range downloads {
+		job, err := c.RequestDownload(ctx, target.cluster, target.snapshot)
+		if err != nil {
+			t.Errorf("download %d failed (key refused: %v): %v", i, refusedKey(err), err)
+			continue
+		}
+		returned[job.ID]++
+	}
+	done.Store(true)
+	wg.Wait()
+	if n := readFailures.Load(); n > 0 {
+		t.Errorf("%d of %d reads failed", n, reads.Load())
+	}
+
+	for id, n := range returned {
+		if n > 1 {
+			t.Errorf("job %s returned by %d calls", id, n)
+		}
+	}
+	made := 0
+	for _, j := range sim.Jobs() {
+		if j.SnapshotID != target.snapshot {
+			continue
+		}
+		made++
+		if returned[j.ID] == 0 {
+			t.Errorf("job %s (scheduled %s) returned by no call: orphaned", j.ID, j.RestoreScheduledDate)
+		}
+	}
+	st := sim.Stats()
+	t.Logf("%d downloads made %d jobs; %d reads; %d answers dropped; %d digest challenges",
+		downloads, made, reads.Load(), st.Faults.Dropped, c.DigestChallenges())
+	// Nonces never expire here, so every challenge after the first answered
+	// a resent copy: the run met what it is about.
+	if st.Faults.Dropped == 0 || c.DigestChallenges() < 2 {
+		t.Errorf("%d answers dropped and %d challenges: no resent copy was tested", st.Faults.Dropped, c.DigestChallenges())
 	}
 }

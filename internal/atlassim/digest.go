@@ -142,6 +142,11 @@ func (d *digestAuth) verify(r *http.Request, requestURI string, rules nonceRules
 		d.forgetLocked(p["nonce"])
 		return authStale
 	}
+	// A count used before is refused (401, stale=false, a fresh nonce), even
+	// when the answer to its first use was dropped: net/http then sends a
+	// GET again with the same header. The Atlas reference is silent on
+	// repeated counts; RFC 7616 lets a server take them as replays, and the
+	// simulator chooses to be strict so that clients must cope.
 	if _, replay := st.used[nc]; replay {
 		return authRejected
 	}

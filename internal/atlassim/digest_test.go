@@ -165,3 +165,39 @@ func TestParseDigestAuthorizationNeverPanics(t *testing.T) {
 		t.Errorf("parse = %v, %v", p, ok)
 	}
 }
+
+// TestDigestDroppedAnswerSpendsNonceCount: a request whose answer the drop
+// fault threw away has used its nonce count. Sent again with the same
+// Authorization, as net/http resends a GET after a dropped keep-alive
+// connection, it is refused like any replay; the nonce itself stays good.
+func TestDigestDroppedAnswerSpendsNonceCount(t *testing.T) {
+	env := newSimEnv(t, Config{Faults: Faults{DropRate: 1}})
+	const uri = tenantBase + "/snapshots"
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}} // no resend of its own
+	t.Cleanup(hc.CloseIdleConnections)
+	nonce := challengeNonce(t, mustStatus(t, env, http.StatusUnauthorized))
+	auth := digestAuthorization(DefaultPublicKey, DefaultPrivateKey, http.MethodGet, uri, nonce, 1, "abcdef")
+	req, err := http.NewRequest(http.MethodGet, env.srv.URL+uri, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", auth)
+	if resp, err := hc.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("got an answer (%d), want a dropped connection", resp.StatusCode)
+	}
+	if err := env.sim.SetFaults(Faults{}); err != nil {
+		t.Fatal(err)
+	}
+
+	resp, data := send(t, hc, http.MethodGet, env.srv.URL+uri, "", auth)
+	apiErrorBody(t, resp, data, http.StatusUnauthorized, codeUserUnauthorized)
+	m := challengePattern.FindStringSubmatch(resp.Header.Get("WWW-Authenticate"))
+	if m == nil || m[1] == nonce {
+		t.Errorf("WWW-Authenticate %q, want a fresh non-stale challenge", resp.Header.Get("WWW-Authenticate"))
+	}
+	next := digestAuthorization(DefaultPublicKey, DefaultPrivateKey, http.MethodGet, uri, nonce, 2, "abcdef")
+	if resp, data := send(t, hc, http.MethodGet, env.srv.URL+uri, "", next); resp.StatusCode != http.StatusOK {
+		t.Errorf("next count on the same nonce: status %d: %s", resp.StatusCode, data)
+	}
+}

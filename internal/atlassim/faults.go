@@ -46,7 +46,9 @@ type Faults struct {
 	Latency time.Duration
 
 	// DropRate is the share of API requests that are processed (a download
-	// job is created, say) and then answered by closing the connection.
+	// job is created, say) and then answered by closing the connection. The
+	// dropped request has spent its digest nonce count: the same
+	// Authorization sent again is refused with a fresh challenge.
 	DropRate float64
 
 	// DownloadFaults makes ErrorRate and DropRate reach download links too:
