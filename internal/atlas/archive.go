@@ -3,9 +3,14 @@
 package atlas
 
 import (
+	"bufio"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"net/url"
@@ -59,7 +64,7 @@ type stallTimer interface {
 
 // ArchiveProgress is one progress report.
 type ArchiveProgress struct {
-	Done  int64 // bytes received (on disk, or in a buffer waiting for a direct write)
+	Done  int64 // bytes received
 	Total int64 // size of the archive, -1 while unknown
 	// Rate is bytes per second since the download began (0 while no time
 	// has passed); ETA is -1 while it cannot be estimated.
@@ -82,9 +87,6 @@ type ArchiveResult struct {
 	Resumes      int // Range requests that continued a partial download
 	Restarts     int // times the partial download was thrown away
 	Renewals     int // times Renew was called
-	// DirectIO says the file was written with direct I/O, past the page
-	// cache (Linux, on ext4 and XFS).
-	DirectIO bool
 }
 
 // ArchiveError is a download that failed. Its text never holds the link.
@@ -104,10 +106,6 @@ func (e *ArchiveError) Error() string {
 }
 
 func (e *ArchiveError) Unwrap() error { return e.Err }
-
-// archiveBufferBytes is the size of each buffer a download reads into
-// (archive_check.go: a ring of archiveBuffers, shared with the check).
-const archiveBufferBytes = 1 << 20
 
 // CheckArchivePath says whether path can receive an archive: its directory
 // exists and is writable, and path is not a directory, nor an existing file
@@ -150,14 +148,38 @@ func unwrapPathError(err error) error {
 	if errors.As(err, &pe) {
 		return pe.Err
 	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
 	return err
 }
 
-// DownloadArchive streams the archive at link to opts.Path: into a
-// temporary file beside it, resuming with Range requests after a dropped
-// connection or a 5xx, then checks that the bytes are one complete gzip
-// stream, syncs, renames the file into place and writes Path.sha256 in the
-// sha256sum format. Memory use does not depend on the archive's size.
+// newLinkClient is the HTTP client for download links: the transport under
+// the authentication and clock-skew layers (another host's Date says
+// nothing of Atlas's clock), and under the wire log, whose lines would
+// carry the link's path. Redirects may stay on the link's host only.
+func newLinkClient(tr http.RoundTripper) *http.Client {
+	return &http.Client{
+		Transport: tr,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return &redirectError{phrase: "the download link redirected too many times"}
+			}
+			if req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
+				return &redirectError{phrase: "the download link redirected to another host, which was refused"}
+			}
+			return nil
+		},
+	}
+}
+
+// DownloadArchive streams the archive at link into a temporary file beside
+// opts.Path, resuming with Range requests after a dropped connection or a
+// 5xx. The bytes are hashed and checked to be one complete gzip stream as
+// they arrive; at the end the file is synced and renamed into place, and
+// Path.sha256 written in the sha256sum format. Memory use does not depend
+// on the archive's size.
 //
 // The link goes to another host than the API: no credentials are sent with
 // it, whichever way the client authenticates.
@@ -188,32 +210,20 @@ func (c *Client) DownloadArchive(ctx context.Context, link string, opts ArchiveO
 	if err != nil {
 		return nil, d.fail("path", 0, fmt.Errorf("cannot create a temporary file beside it: %w", unwrapPathError(err)))
 	}
-	d.f = f
-	d.chk = newArchiveCheck()
-	if d.whole = useDirectIO && setDirect(f, true); d.whole {
-		d.w = newFileWriter(f, d.chk, true, 0)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			if d.w != nil {
-				d.w.stop()
-			}
-			d.chk.abandon()
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if err := d.run(ctx); err != nil {
-		return nil, err
-	}
-	res, err := d.finish()
+	d.f, d.chk, d.buf = f, newArchiveCheck(), make([]byte, archiveReadBytes)
+	res, err := d.run(ctx)
 	if err != nil {
+		d.chk.abandon()
+		_ = f.Close()
+		_ = os.Remove(f.Name())
 		return nil, err
 	}
-	ok = true
 	return res, nil
 }
+
+// archiveReadBytes is the most one read from the network brings; each is
+// written at once, while its bytes are still in the processor's cache.
+const archiveReadBytes = 64 << 10
 
 // checkLink refuses a link that is not an absolute http(s) URL, or plain
 // http to anything but loopback. Its text names at most the host.
@@ -237,18 +247,7 @@ type archiveDownload struct {
 	link string
 	f    *os.File
 	chk  *archiveCheck
-
-	// flushed is how far the file's writeback has been started.
-	flushed int64
-	// whole: the file is in direct I/O, so only whole buffers are
-	// written, by w (copyBodyWhole); cur is the buffer being filled, curN
-	// its bytes.
-	whole bool
-	w     *fileWriter
-	// refused says a writer found direct I/O refused.
-	refused bool
-	cur     []byte
-	curN    int
+	buf  []byte
 
 	done      int64
 	total     int64  // -1: unknown
@@ -259,51 +258,13 @@ type archiveDownload struct {
 	watch   stallTimer
 	stalled atomic.Bool
 
-	started      time.Time
-	startedBytes int64
-	lastReport   time.Time
-	res          ArchiveResult
+	started    time.Time
+	lastReport time.Time
+	res        ArchiveResult
 }
 
 func (d *archiveDownload) fail(kind string, status int, err error) error {
 	return &ArchiveError{Path: d.opts.Path, Kind: kind, StatusCode: status, Err: err}
-}
-
-// downloadHTTP is an HTTP client for download links: the transport under
-// the authentication and clock-skew layers (another host's Date says
-// nothing of Atlas's clock), and under the wire log, whose lines would
-// carry the link's path. Redirects may stay on the link's host only.
-func (c *Client) downloadHTTP() *http.Client {
-	tr := c.http.Transport
-	for {
-		switch t := tr.(type) {
-		case *digestTransport:
-			tr = t.base
-			continue
-		case *bearerTransport:
-			tr = t.base
-			continue
-		case *skewTransport:
-			tr = t.base
-			continue
-		case *logTransport:
-			tr = t.base
-			continue
-		}
-		break
-	}
-	return &http.Client{
-		Transport: tr,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return &redirectError{phrase: "the download link redirected too many times"}
-			}
-			if req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
-				return &redirectError{phrase: "the download link redirected to another host, which was refused"}
-			}
-			return nil
-		},
-	}
 }
 
 // attemptResult is how one request ended.
@@ -317,45 +278,41 @@ const (
 	attemptFail                         // permanent: the error is the answer
 )
 
-func (d *archiveDownload) run(ctx context.Context) error {
-	hc := d.c.downloadHTTP()
+func (d *archiveDownload) run(ctx context.Context) (*ArchiveResult, error) {
 	d.started = d.c.now()
 	d.lastReport = d.started
 	failures := 0
-	var lastErr error
 	for {
 		if err := ctx.Err(); err != nil {
-			return d.fail("io", 0, err)
+			return nil, d.fail("io", 0, err)
 		}
 		before := d.done
-		outcome, status, retryAfterD, err := d.attempt(ctx, hc)
+		outcome, status, retryAfterD, err := d.attempt(ctx)
 		switch outcome {
 		case attemptDone:
-			return nil
+			return d.finish()
 		case attemptFail:
 			var ae *ArchiveError
 			if errors.As(err, &ae) {
-				return err
+				return nil, err
 			}
-			return d.fail("transport", status, err)
+			return nil, d.fail("transport", status, err)
 		case attemptRestart:
 			if d.res.Restarts >= d.opts.MaxAttempts {
-				return d.fail("transport", status, fmt.Errorf("the download started over %d times; the last time because %w", d.res.Restarts, err))
+				return nil, d.fail("transport", status, fmt.Errorf("the download started over %d times; the last time because %w", d.res.Restarts, err))
 			}
-			if err := d.restart(err.Error()); err != nil {
-				return err
-			}
+			d.restart(err.Error())
 			continue
 		case attemptRenew:
 			if d.opts.Renew == nil || d.res.Renewals >= d.opts.MaxRenewals {
-				return d.fail("expired", status, fmt.Errorf("the download link was refused with HTTP %d (it has expired)%s", status, renewHint(d)))
+				return nil, d.fail("expired", status, fmt.Errorf("the download link was refused with HTTP %d (it has expired)%s", status, renewHint(d)))
 			}
 			link, rerr := d.opts.Renew(ctx)
 			if rerr != nil {
-				return d.fail("renew", status, fmt.Errorf("the download link expired (HTTP %d) and renewing it failed: %w", status, stripURL(rerr)))
+				return nil, d.fail("renew", status, fmt.Errorf("the download link expired (HTTP %d) and renewing it failed: %w", status, stripURL(rerr)))
 			}
 			if cerr := checkLink(link); cerr != nil {
-				return d.fail("renew", status, cerr)
+				return nil, d.fail("renew", status, cerr)
 			}
 			d.link = link
 			d.res.Renewals++
@@ -367,8 +324,10 @@ func (d *archiveDownload) run(ctx context.Context) error {
 			d.report("renewed", note)
 			continue
 		}
-		// attemptRetry
-		lastErr = err
+		// attemptRetry; a body cut by ctx looks like a broken connection.
+		if err := ctx.Err(); err != nil {
+			return nil, d.fail("io", 0, err)
+		}
 		if d.done > before {
 			failures = 0
 		}
@@ -378,18 +337,18 @@ func (d *archiveDownload) run(ctx context.Context) error {
 			if status != 0 {
 				kind = "http"
 			}
-			return d.fail(kind, status, fmt.Errorf("%d attempts in a row brought no data; the last: %w", failures, lastErr))
+			return nil, d.fail(kind, status, fmt.Errorf("%d attempts in a row brought no data; the last: %w", failures, err))
 		}
 		delay := d.c.retry.delay(failures, retryAfterD, d.c.jitter())
 		if dl, ok := ctx.Deadline(); ok && d.c.now().Add(delay).After(dl) {
-			return d.fail("transport", status, fmt.Errorf("%w (no time left to retry before the deadline)", lastErr))
+			return nil, d.fail("transport", status, fmt.Errorf("%w (no time left to retry before the deadline)", err))
 		}
 		d.c.log(ctx, "retrying archive download", map[string]any{
-			"path": d.opts.Path, "bytes_done": d.done, "attempt": failures, "error": sanitise(lastErr.Error(), 200), "delay": delay.String(),
+			"path": d.opts.Path, "bytes_done": d.done, "attempt": failures, "error": sanitise(err.Error(), 200), "delay": delay.String(),
 		})
-		d.report("retrying", fmt.Sprintf("The download was interrupted at byte %d (%v); retrying in %s.", d.done, lastErr, delay))
+		d.report("retrying", fmt.Sprintf("The download was interrupted at byte %d (%v); retrying in %s.", d.done, err, delay))
 		if err := d.c.sleep(ctx, delay); err != nil {
-			return d.fail("io", 0, err)
+			return nil, d.fail("io", 0, err)
 		}
 	}
 }
@@ -401,36 +360,21 @@ func renewHint(d *archiveDownload) string {
 	return fmt.Sprintf(" after %d renewals", d.res.Renewals)
 }
 
-// restart throws the bytes on disk away.
-func (d *archiveDownload) restart(why string) error {
-	direct := false
-	if d.w != nil {
-		d.w.stop()
-		if err := d.writeFailure(); err != nil {
-			return err
-		}
-		direct = d.w.direct
-		d.refused = d.refused || d.w.refused
-	}
-	if _, err := d.f.Seek(0, io.SeekStart); err != nil {
-		return d.fail("io", 0, err)
-	}
-	if err := d.f.Truncate(0); err != nil {
-		return d.fail("io", 0, err)
-	}
-	d.chk.reset()
-	if d.w != nil {
-		d.w = newFileWriter(d.f, d.chk, direct, 0)
-	}
+// restart throws the bytes on disk away, and their check. A failure to
+// truncate shows as a failed write or sync later.
+func (d *archiveDownload) restart(why string) {
+	_, _ = d.f.Seek(0, io.SeekStart)
+	_ = d.f.Truncate(0)
+	d.chk.abandon()
+	d.chk = newArchiveCheck()
 	d.res.Restarts++
-	d.done, d.total, d.validator, d.etag, d.flushed, d.curN = 0, -1, "", "", 0, 0
-	d.started, d.startedBytes = d.c.now(), 0
+	d.done, d.total, d.validator, d.etag = 0, -1, "", ""
+	d.started = d.c.now()
 	d.report("restarted", "The download starts again from the beginning: "+why+".")
-	return nil
 }
 
 // attempt makes one request and copies what it brings to the file.
-func (d *archiveDownload) attempt(ctx context.Context, hc *http.Client) (attemptResult, int, time.Duration, error) {
+func (d *archiveDownload) attempt(ctx context.Context) (attemptResult, int, time.Duration, error) {
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d.stalled.Store(false)
@@ -452,10 +396,10 @@ func (d *archiveDownload) attempt(ctx context.Context, hc *http.Client) (attempt
 		req.Header.Set("If-Range", d.validator)
 	}
 	d.res.Attempts++
-	resp, err := hc.Do(req)
+	resp, err := d.c.links.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return attemptFail, 0, 0, ctx.Err()
+			return attemptFail, 0, 0, d.fail("io", 0, ctx.Err())
 		}
 		if d.stalled.Load() {
 			return attemptRetry, 0, 0, fmt.Errorf("no answer came for %s", d.opts.StallTimeout)
@@ -482,12 +426,9 @@ func (d *archiveDownload) attempt(ctx context.Context, hc *http.Client) (attempt
 		return attemptRestart, status, 0, errors.New("the server could not serve the rest of the archive (HTTP 416)")
 	case status == http.StatusOK:
 		if resuming {
-			return d.restartWith(resp, "the archive changed, or the server does not resume downloads")
+			d.restart("the archive changed, or the server does not resume downloads")
 		}
 		d.learn(resp)
-		if resp.ContentLength >= 0 {
-			d.total = resp.ContentLength
-		}
 	case status == http.StatusPartialContent:
 		if !resuming {
 			return attemptRestart, status, 0, errors.New("the server answered a whole-file request with a part")
@@ -505,33 +446,16 @@ func (d *archiveDownload) attempt(ctx context.Context, hc *http.Client) (attempt
 		d.res.Resumes++
 		d.report("resumed", fmt.Sprintf("The download resumes at byte %d.", d.done))
 	default:
-		return attemptFail, status, 0, &ArchiveError{Path: d.opts.Path, Kind: "http", StatusCode: status,
-			Err: fmt.Errorf("the download link was refused with HTTP %d", status)}
-	}
-	if d.whole {
-		return d.copyBodyWhole(resp)
+		return attemptFail, status, 0, d.fail("http", status, fmt.Errorf("the download link was refused with HTTP %d", status))
 	}
 	return d.copyBody(resp)
 }
 
-// restartWith starts over from a whole-file answer.
-func (d *archiveDownload) restartWith(resp *http.Response, why string) (attemptResult, int, time.Duration, error) {
-	if err := d.restart(why); err != nil {
-		return attemptFail, 0, 0, err
-	}
-	d.learn(resp)
-	if resp.ContentLength >= 0 {
-		d.total = resp.ContentLength
-	}
-	if d.whole {
-		return d.copyBodyWhole(resp)
-	}
-	return d.copyBody(resp)
-}
-
-// learn records the validator of a whole-file answer: a strong ETag, else
-// Last-Modified (If-Range takes either); none means no resume is safe.
+// learn records the size and validator of a whole-file answer: a strong
+// ETag, else Last-Modified (If-Range takes either); none means no resume
+// is safe.
 func (d *archiveDownload) learn(resp *http.Response) {
+	d.total = resp.ContentLength
 	d.etag, d.validator = "", ""
 	if et := resp.Header.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
 		d.etag, d.validator = et, et
@@ -540,148 +464,42 @@ func (d *archiveDownload) learn(resp *http.Response) {
 	}
 }
 
-// copyBody copies the answer's body to the file, filling one buffer of
-// the ring at a time: once a buffer is full (or the body ends or breaks)
-// it is written and handed to the check, and the next buffer is read while
-// the check runs.
+// copyBody copies the answer's body to the file and to the check.
 func (d *archiveDownload) copyBody(resp *http.Response) (attemptResult, int, time.Duration, error) {
 	status := resp.StatusCode
 	for {
-		buf := d.chk.buffer()
-		filled := 0
-		var rerr, werr error
-		for filled < len(buf) && rerr == nil {
-			var n int
-			n, rerr = resp.Body.Read(buf[filled:min(filled+writeSliceBytes, len(buf))])
-			if n == 0 {
-				continue
-			}
-			d.watch.Reset(d.opts.StallTimeout)
-			// Each read is written at once, while its bytes are still in
-			// the processor's cache: on the two-core machines the
-			// benchmark runs on, 32KiB writes of a 1GiB archive took the
-			// kernel about two thirds of the time 256KiB ones did.
-			if _, werr = d.f.Write(buf[filled : filled+n]); werr != nil {
-				break
-			}
-			filled += n
-			d.done += int64(n)
-			d.progress()
-		}
-		if filled == 0 {
-			d.chk.unused(buf)
-		} else {
-			d.chk.written(buf[:filled])
-		}
-		if werr != nil {
-			return attemptFail, 0, 0, &ArchiveError{Path: d.opts.Path, Kind: "io", Err: fmt.Errorf("writing the temporary file: %w", unwrapPathError(werr))}
-		}
-		if filled > 0 {
-			writeback(d.f, &d.flushed, d.done)
-			if cerr := d.chk.failure(); cerr != nil {
-				return attemptFail, 0, 0, d.fail("corrupt", 0, cerr)
-			}
-		}
-		if rerr != nil {
-			return d.bodyEnded(status, rerr)
-		}
-	}
-}
-
-// bodyEnded says how an answer whose body read ended with rerr went.
-func (d *archiveDownload) bodyEnded(status int, rerr error) (attemptResult, int, time.Duration, error) {
-	if !errors.Is(rerr, io.EOF) {
-		if d.stalled.Load() {
-			rerr = fmt.Errorf("no data came for %s", d.opts.StallTimeout)
-		}
-		if d.validator == "" {
-			// Nothing to resume against: what is on disk may not match
-			// what another answer would continue.
-			return attemptRestart, status, 0, fmt.Errorf("the connection broke at byte %d and the server gave no ETag or Last-Modified to resume against", d.done)
-		}
-		return attemptRetry, status, 0, fmt.Errorf("the connection broke at byte %d: %w", d.done, stripURL(rerr))
-	}
-	if d.total >= 0 && d.done < d.total {
-		return attemptRetry, status, 0, fmt.Errorf("the connection ended at byte %d of %d", d.done, d.total)
-	}
-	if d.total < 0 {
-		d.total = d.done
-	}
-	return attemptDone, status, 0, nil
-}
-
-// copyBodyWhole is copyBody for a file in direct I/O: only whole buffers
-// are written (their lengths and the file's offsets stay aligned), so the
-// bytes of a buffer that is not full yet wait in it, across a dropped
-// connection too, and the next answer goes on filling it. The last
-// buffer is written by finish.
-func (d *archiveDownload) copyBodyWhole(resp *http.Response) (attemptResult, int, time.Duration, error) {
-	status := resp.StatusCode
-	for {
-		if d.cur == nil {
-			d.cur, d.curN = d.chk.buffer(), 0
-		}
-		n, rerr := resp.Body.Read(d.cur[d.curN:])
+		n, rerr := resp.Body.Read(d.buf)
 		if n > 0 {
-			d.curN += n
-			d.done += int64(n)
 			d.watch.Reset(d.opts.StallTimeout)
-			if d.curN == len(d.cur) {
-				if err := d.flushCur(); err != nil {
-					return attemptFail, 0, 0, err
-				}
-				if cerr := d.chk.failure(); cerr != nil {
-					return attemptFail, 0, 0, d.fail("corrupt", 0, cerr)
-				}
+			if _, err := d.f.Write(d.buf[:n]); err != nil {
+				return attemptFail, 0, 0, d.fail("io", 0, fmt.Errorf("writing the temporary file: %w", unwrapPathError(err)))
 			}
-			d.progress()
+			if _, err := d.chk.Write(d.buf[:n]); err != nil {
+				return attemptFail, 0, 0, d.fail("corrupt", 0, err)
+			}
+			d.done += int64(n)
+			if d.c.now().Sub(d.lastReport) >= d.opts.ProgressEvery {
+				d.report("", "")
+			}
 		}
-		if rerr != nil {
-			return d.bodyEnded(status, rerr)
+		switch {
+		case rerr == nil:
+		case !errors.Is(rerr, io.EOF):
+			if d.stalled.Load() {
+				rerr = fmt.Errorf("no data came for %s", d.opts.StallTimeout)
+			}
+			if d.validator == "" {
+				// Nothing to resume against: what is on disk may not match
+				// what another answer would continue.
+				return attemptRestart, status, 0, fmt.Errorf("the connection broke at byte %d and the server gave no ETag or Last-Modified to resume against", d.done)
+			}
+			return attemptRetry, status, 0, fmt.Errorf("the connection broke at byte %d: %w", d.done, stripURL(rerr))
+		case d.total >= 0 && d.done < d.total:
+			return attemptRetry, status, 0, fmt.Errorf("the connection ended at byte %d of %d", d.done, d.total)
+		default:
+			d.total = d.done
+			return attemptDone, status, 0, nil
 		}
-	}
-}
-
-// flushCur queues the buffer being filled for the writer, which hands it
-// to the check once written.
-func (d *archiveDownload) flushCur() error {
-	b := d.cur[:d.curN]
-	d.cur, d.curN = nil, 0
-	if len(b) == 0 {
-		d.chk.unused(b)
-		return nil
-	}
-	d.w.write(b)
-	return d.writeFailure()
-}
-
-// writeFailure is the writer's error, as an ArchiveError.
-func (d *archiveDownload) writeFailure() error {
-	if err := d.w.failure(); err != nil {
-		return d.fail("io", 0, fmt.Errorf("writing the temporary file: %w", unwrapPathError(err)))
-	}
-	return nil
-}
-
-// useDirectIO lets downloads use direct I/O where the file system allows
-// (archive_direct_linux.go); tests turn it off to cover the other way.
-var useDirectIO = true
-
-// writeSliceBytes is the most one read from the network brings, and so
-// the most one write to the file takes.
-var writeSliceBytes = 32 << 10
-
-// writebackBytes is how much is written before its writeback is started.
-const writebackBytes = 8 << 20
-
-// writeback starts writing f's bytes from *flushed up to end to the disk,
-// once there are writebackBytes of them, while the download goes on (where
-// the system can; elsewhere the final sync does it all), so the sync before
-// the rename has little left to wait for.
-func writeback(f *os.File, flushed *int64, end int64) {
-	if end-*flushed >= writebackBytes {
-		startWriteback(f, *flushed, end-*flushed)
-		*flushed = end
 	}
 }
 
@@ -712,13 +530,6 @@ func parseContentRange(v string) (start, total int64, ok bool) {
 	return start, total, true
 }
 
-// progress sends a periodic report when one is due.
-func (d *archiveDownload) progress() {
-	if d.c.now().Sub(d.lastReport) >= d.opts.ProgressEvery {
-		d.report("", "")
-	}
-}
-
 // report sends a progress report and restarts the pace.
 func (d *archiveDownload) report(event, note string) {
 	now := d.c.now()
@@ -728,7 +539,7 @@ func (d *archiveDownload) report(event, note string) {
 	}
 	p := ArchiveProgress{Done: d.done, Total: d.total, ETA: -1, Event: event, Note: note}
 	if el := now.Sub(d.started).Seconds(); el > 0 {
-		p.Rate = float64(d.done-d.startedBytes) / el
+		p.Rate = float64(d.done) / el
 		if p.Rate > 0 && d.total >= d.done {
 			p.ETA = time.Duration(float64(d.total-d.done) / p.Rate * float64(time.Second)).Round(time.Second)
 		}
@@ -736,26 +547,13 @@ func (d *archiveDownload) report(event, note string) {
 	d.opts.Progress(p)
 }
 
-// finish verifies, syncs and moves the file into place, and writes the
-// checksum beside it.
+// finish ends the check, syncs and moves the file into place, and writes
+// the checksum beside it.
 func (d *archiveDownload) finish() (*ArchiveResult, error) {
 	d.report("verifying", "The download is complete; checking that it is a whole gzip stream.")
-	if d.whole {
-		if d.cur != nil {
-			_ = d.flushCur()
-		}
-		d.w.stop()
-		if err := d.writeFailure(); err != nil {
-			return nil, err
-		}
-		d.refused = d.refused || d.w.refused
-	}
-	sum, size, err := d.chk.finish()
+	sum, err := d.chk.finish()
 	if err != nil {
 		return nil, d.fail("corrupt", 0, err)
-	}
-	if size != d.done {
-		return nil, d.fail("io", 0, fmt.Errorf("the check saw %d bytes of the %d on disk", size, d.done))
 	}
 	if err := d.f.Sync(); err != nil {
 		return nil, d.fail("io", 0, fmt.Errorf("syncing the temporary file: %w", unwrapPathError(err)))
@@ -763,15 +561,7 @@ func (d *archiveDownload) finish() (*ArchiveResult, error) {
 	if err := d.f.Close(); err != nil {
 		return nil, d.fail("io", 0, err)
 	}
-	tmp := d.f.Name()
-	if d.opts.Overwrite {
-		err = os.Rename(tmp, d.opts.Path)
-	} else {
-		// A link never replaces: a file that appeared meanwhile is kept.
-		if err = os.Link(tmp, d.opts.Path); err == nil {
-			_ = os.Remove(tmp)
-		}
-	}
+	err = place(d.f.Name(), d.opts.Path, d.opts.Overwrite)
 	if errors.Is(err, os.ErrExist) {
 		return nil, d.fail("exists", 0, errors.New("a file appeared there during the download; set overwrite to replace it"))
 	}
@@ -783,11 +573,22 @@ func (d *archiveDownload) finish() (*ArchiveResult, error) {
 		return nil, d.fail("io", 0, fmt.Errorf("writing the checksum file: %w", unwrapPathError(err)))
 	}
 	syncDir(filepath.Dir(d.opts.Path))
-	d.res.Path, d.res.ChecksumPath, d.res.SHA256, d.res.Size = d.opts.Path, d.opts.Path+".sha256", sum, size
-	d.res.DirectIO = d.whole && !d.refused
-	d.report("done", fmt.Sprintf("The archive is complete: %d bytes, sha256 %s.", size, sum))
+	d.res.Path, d.res.ChecksumPath, d.res.SHA256, d.res.Size = d.opts.Path, d.opts.Path+".sha256", sum, d.done
+	d.report("done", fmt.Sprintf("The archive is complete: %d bytes, sha256 %s.", d.done, sum))
 	res := d.res
 	return &res, nil
+}
+
+// place moves the file tmp to path. Without overwrite it links instead,
+// which never replaces: a file that appeared meanwhile is kept.
+func place(tmp, path string, overwrite bool) error {
+	if overwrite {
+		return os.Rename(tmp, path)
+	}
+	if err := os.Link(tmp, path); err != nil {
+		return err
+	}
+	return os.Remove(tmp)
 }
 
 func writeFileAtomic(path string, data []byte) error {
@@ -816,4 +617,57 @@ func syncDir(dir string) {
 		_ = f.Sync()
 		_ = f.Close()
 	}
+}
+
+// archiveCheck is fed the bytes written to the file, as they are written:
+// a goroutine hashes them and reads them through a gzip reader (dropping
+// what it inflates), while the next bytes arrive. A gzip error closes the
+// pipe, so the next Write fails and the download stops at once.
+type archiveCheck struct {
+	pw   *io.PipeWriter
+	h    hash.Hash
+	done chan error
+}
+
+func newArchiveCheck() *archiveCheck {
+	pr, pw := io.Pipe()
+	c := &archiveCheck{pw: pw, h: sha256.New(), done: make(chan error, 1)}
+	go func() {
+		err := inflate(bufio.NewReaderSize(io.TeeReader(pr, c.h), archiveReadBytes))
+		_ = pr.CloseWithError(err)
+		c.done <- err
+	}()
+	return c
+}
+
+func (c *archiveCheck) Write(p []byte) (int, error) { return c.pw.Write(p) }
+
+// finish waits for the check of every byte written and returns their
+// SHA-256 in lower-case hex.
+func (c *archiveCheck) finish() (string, error) {
+	_ = c.pw.Close()
+	if err := <-c.done; err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(c.h.Sum(nil)), nil
+}
+
+// abandon ends the check without waiting for its verdict.
+func (c *archiveCheck) abandon() { _ = c.pw.CloseWithError(errors.New("abandoned")) }
+
+// inflate reads a gzip stream to its end, or says why r is not one
+// complete gzip stream (gzip's multistream mode reads to r's end). A "decompression bomb" costs only time,
+// which the download's context bounds.
+func inflate(r io.Reader) error {
+	zr, err := gzip.NewReader(r)
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return fmt.Errorf("the download is not a gzip stream: %w", err)
+	}
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		return fmt.Errorf("the download is not a complete gzip stream: %w", err)
+	}
+	return nil
 }

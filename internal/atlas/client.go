@@ -80,6 +80,7 @@ type Config struct {
 type Client struct {
 	base      *url.URL
 	http      *http.Client
+	links     *http.Client     // for download links: see newLinkClient
 	digest    *digestTransport // nil when authenticating with a Bearer token
 	bearer    *bearerAuth      // nil with API keys
 	downloads downloadLedger
@@ -153,6 +154,7 @@ func New(cfg Config) (*Client, error) {
 			return nil
 		},
 	}
+	c.links = newLinkClient(rawTransport)
 	if c.userAgent == "" {
 		c.userAgent = "terraform-provider-atlas"
 	}

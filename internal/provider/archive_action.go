@@ -287,7 +287,7 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 	}
 	tflog.Debug(ctx, "archive downloaded", map[string]any{
 		"path": res.Path, "bytes": res.Size, "requests": res.Attempts, "resumes": res.Resumes,
-		"restarts": res.Restarts, "renewals": res.Renewals, "direct_io": res.DirectIO,
+		"restarts": res.Restarts, "renewals": res.Renewals,
 	})
 	send(fmt.Sprintf("Saved snapshot %s to %s (%s, sha256 %s; checksum in %s).", snapshotID, res.Path, byteSize(res.Size), res.SHA256, res.ChecksumPath))
 }
