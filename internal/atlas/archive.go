@@ -62,20 +62,50 @@ type stallTimer interface {
 	Stop() bool
 }
 
-// ArchiveProgress is one progress report.
+// ArchiveProgress is one progress report; the caller words it.
 type ArchiveProgress struct {
+	Event ArchiveEvent
 	Done  int64 // bytes received
 	Total int64 // size of the archive, -1 while unknown
 	// Rate is bytes per second since the download began (0 while no time
 	// has passed); ETA is -1 while it cannot be estimated.
 	Rate float64
 	ETA  time.Duration
-	// Event is "" for a periodic report, else one of "resumed",
-	// "restarted", "renewed", "retrying", "verifying" or "done"; Note says
-	// why in a sentence.
-	Event string
-	Note  string
+	// Err says why an attempt ended (ArchiveRetrying) or the bytes so far
+	// were dropped (ArchiveRestarted): one of the ErrArchive errors, an
+	// *ArchiveStatusError, or a network error.
+	Err   error
+	Delay time.Duration // ArchiveRetrying: the wait before the next attempt
 }
+
+// ArchiveEvent says what a progress report is about.
+type ArchiveEvent string
+
+const (
+	ArchiveProgressed ArchiveEvent = ""          // periodic
+	ArchiveResumed    ArchiveEvent = "resumed"   // a Range request continues at Done
+	ArchiveRestarted  ArchiveEvent = "restarted" // the download starts over
+	ArchiveRenewed    ArchiveEvent = "renewed"   // Renew gave a new link; the download goes on
+	ArchiveRetrying   ArchiveEvent = "retrying"  // an attempt ended at Done
+	ArchiveFinishing  ArchiveEvent = "finishing" // every byte is in: the check ends, the file is synced and moved
+	ArchiveDone       ArchiveEvent = "done"      // the archive is at its path
+)
+
+// Why an attempt ended or the bytes so far were dropped, besides network
+// errors and *ArchiveStatusError.
+var (
+	ErrArchiveStalled  = errors.New("atlas: no data came within the stall timeout")
+	ErrArchiveChanged  = errors.New("atlas: the archive changed, or the server does not resume downloads")
+	ErrArchiveNoResume = errors.New("atlas: the server cannot resume the download")
+	// ErrArchiveRedirected: to another host, or too often.
+	ErrArchiveRedirected = errors.New("atlas: the download link redirected elsewhere")
+)
+
+// ArchiveStatusError is an HTTP status of the download link: 403 or 410
+// (expired), 429 or 5xx (retried), or one that no retry changes.
+type ArchiveStatusError struct{ StatusCode int }
+
+func (e *ArchiveStatusError) Error() string { return fmt.Sprintf("atlas: HTTP %d", e.StatusCode) }
 
 // ArchiveResult describes a finished download.
 type ArchiveResult struct {
@@ -89,53 +119,75 @@ type ArchiveResult struct {
 	Renewals     int // times Renew was called
 }
 
-// ArchiveError is a download that failed. Its text never holds the link.
+// ArchiveError is a download that failed; the caller words it. Nothing
+// is left at Path unless Kind says so. Its text never holds the link.
 type ArchiveError struct {
-	Path string
-	// Kind is "path" (the destination is unusable), "exists", "expired"
-	// (the link expired and could not be renewed), "http" (a refusal),
-	// "transport" (attempts ran out), "corrupt" (not a complete gzip
-	// stream), "renew" (Renew failed) or "io".
-	Kind       string
-	StatusCode int
-	Err        error
+	Kind ArchiveErrorKind
+	Path string // the archive's path
+	At   string // the path or directory the problem is at
+	// Attempts (ArchiveUnreachable) is how many attempts in a row failed,
+	// Renewals (ArchiveExpired) how many renewals were done.
+	Attempts, Renewals int
+	Err                error
 }
 
+// ArchiveErrorKind says why a download failed.
+type ArchiveErrorKind string
+
+const (
+	ArchivePathEmpty      ArchiveErrorKind = "path-empty"
+	ArchiveNoDir          ArchiveErrorKind = "no-dir"           // the directory At does not exist, or is not one
+	ArchiveDirNotWritable ArchiveErrorKind = "dir-not-writable" // At cannot be written (Err says why)
+	ArchiveIsDir          ArchiveErrorKind = "is-dir"           // At is a directory
+	ArchiveExists         ArchiveErrorKind = "exists"           // something is at At, and Overwrite is off
+	ArchiveBadLink        ArchiveErrorKind = "bad-link"         // not an absolute https URL (http only to loopback)
+	ArchiveRefused        ArchiveErrorKind = "refused"          // an HTTP status (Err) that no retry changes
+	ArchiveExpired        ArchiveErrorKind = "expired"          // 403 or 410, and no more renewals
+	ArchiveRenewFailed    ArchiveErrorKind = "renew-failed"     // Renew failed (Err)
+	ArchiveUnreachable    ArchiveErrorKind = "unreachable"      // Attempts in a row brought nothing; Err is the last cause
+	ArchiveCorrupt        ArchiveErrorKind = "corrupt"          // not one complete gzip stream (Err)
+	ArchiveWriteFailed    ArchiveErrorKind = "write-failed"     // the file could not be written, synced or moved (Err)
+	ArchiveStopped        ArchiveErrorKind = "stopped"          // ctx ended (Err is its error)
+)
+
 func (e *ArchiveError) Error() string {
-	return fmt.Sprintf("atlas: download to %s: %v", e.Path, e.Err)
+	if e.Err == nil {
+		return fmt.Sprintf("atlas: download to %s: %s %s", e.Path, e.Kind, e.At)
+	}
+	return fmt.Sprintf("atlas: download to %s: %s %s: %v", e.Path, e.Kind, e.At, e.Err)
 }
 
 func (e *ArchiveError) Unwrap() error { return e.Err }
 
 // CheckArchivePath says whether path can receive an archive: its directory
 // exists and is writable, and path is not a directory, nor an existing file
-// unless overwrite. The error names path.
+// unless overwrite.
 func CheckArchivePath(path string, overwrite bool) error {
-	fail := func(kind string, err error) error { return &ArchiveError{Path: path, Kind: kind, Err: err} }
+	fail := func(kind ArchiveErrorKind, at string, err error) error {
+		return &ArchiveError{Kind: kind, Path: path, At: at, Err: err}
+	}
 	if path == "" {
-		return fail("path", errors.New("the path is empty"))
+		return fail(ArchivePathEmpty, "", nil)
 	}
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
 	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return fail("path", fmt.Errorf("the directory %s does not exist", dir))
+	case errors.Is(err, os.ErrNotExist) || err == nil && !st.IsDir():
+		return fail(ArchiveNoDir, dir, nil)
 	case err != nil:
-		return fail("path", fmt.Errorf("the directory %s cannot be read: %w", dir, unwrapPathError(err)))
-	case !st.IsDir():
-		return fail("path", fmt.Errorf("%s is not a directory", dir))
+		return fail(ArchiveDirNotWritable, dir, unwrapPathError(err))
 	}
 	if st, err := os.Stat(path); err == nil {
 		if st.IsDir() {
-			return fail("path", errors.New("the path is a directory; give a file name"))
+			return fail(ArchiveIsDir, path, nil)
 		}
 		if !overwrite {
-			return fail("exists", errors.New("a file already exists there; set overwrite to replace it"))
+			return fail(ArchiveExists, path, nil)
 		}
 	}
 	probe, err := os.CreateTemp(dir, ".atlas-write-check-*")
 	if err != nil {
-		return fail("path", fmt.Errorf("the directory %s is not writable: %w", dir, unwrapPathError(err)))
+		return fail(ArchiveDirNotWritable, dir, unwrapPathError(err))
 	}
 	name := probe.Name()
 	_ = probe.Close()
@@ -163,11 +215,8 @@ func newLinkClient(tr http.RoundTripper) *http.Client {
 	return &http.Client{
 		Transport: tr,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return &redirectError{phrase: "the download link redirected too many times"}
-			}
-			if req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
-				return &redirectError{phrase: "the download link redirected to another host, which was refused"}
+			if len(via) >= 5 || req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
+				return ErrArchiveRedirected
 			}
 			return nil
 		},
@@ -203,12 +252,12 @@ func (c *Client) DownloadArchive(ctx context.Context, link string, opts ArchiveO
 	if d.opts.afterFunc == nil {
 		d.opts.afterFunc = func(t time.Duration, f func()) stallTimer { return time.AfterFunc(t, f) }
 	}
-	if err := checkLink(link); err != nil {
-		return nil, d.fail("http", 0, err)
+	if !linkOK(link) {
+		return nil, d.fail(ArchiveBadLink, nil)
 	}
 	f, err := os.CreateTemp(filepath.Dir(opts.Path), "."+filepath.Base(opts.Path)+".part-*")
 	if err != nil {
-		return nil, d.fail("path", 0, fmt.Errorf("cannot create a temporary file beside it: %w", unwrapPathError(err)))
+		return nil, &ArchiveError{Kind: ArchiveDirNotWritable, Path: opts.Path, At: filepath.Dir(opts.Path), Err: unwrapPathError(err)}
 	}
 	d.f, d.chk, d.buf = f, newArchiveCheck(), make([]byte, archiveReadBytes)
 	res, err := d.run(ctx)
@@ -225,20 +274,11 @@ func (c *Client) DownloadArchive(ctx context.Context, link string, opts ArchiveO
 // written at once, while its bytes are still in the processor's cache.
 const archiveReadBytes = 64 << 10
 
-// checkLink refuses a link that is not an absolute http(s) URL, or plain
-// http to anything but loopback. Its text names at most the host.
-func checkLink(link string) error {
+// linkOK says whether link is an absolute https URL, or plain http to
+// loopback.
+func linkOK(link string) bool {
 	u, err := url.Parse(link)
-	if err != nil || u.Host == "" {
-		return errors.New("the download link is not an absolute URL")
-	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-	default:
-		return fmt.Errorf("the download link (host %s) is not https", printable(u.Hostname(), 100))
-	}
-	return nil
+	return err == nil && u.Host != "" && (u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname()))
 }
 
 type archiveDownload struct {
@@ -258,111 +298,96 @@ type archiveDownload struct {
 	watch   stallTimer
 	stalled atomic.Bool
 
+	retryAfter time.Duration // the last answer's Retry-After
 	started    time.Time
 	lastReport time.Time
 	res        ArchiveResult
 }
 
-func (d *archiveDownload) fail(kind string, status int, err error) error {
-	return &ArchiveError{Path: d.opts.Path, Kind: kind, StatusCode: status, Err: err}
+func (d *archiveDownload) fail(kind ArchiveErrorKind, err error) *ArchiveError {
+	return &ArchiveError{Kind: kind, Path: d.opts.Path, At: d.opts.Path, Err: err}
 }
 
-// attemptResult is how one request ended.
-type attemptResult int
-
-const (
-	attemptDone    attemptResult = iota // the archive is complete on disk
-	attemptRetry                        // transient: back off and resume
-	attemptRenew                        // the link expired
-	attemptRestart                      // the bytes on disk are stale: start over at once
-	attemptFail                         // permanent: the error is the answer
-)
-
+// run makes attempts until the archive is whole or one fails for good.
+// An attempt's error says what comes next: an *ArchiveError ends the
+// download, ErrArchiveChanged and ErrArchiveNoResume start it over, an
+// expired link is renewed, and anything else is retried after a backoff.
 func (d *archiveDownload) run(ctx context.Context) (*ArchiveResult, error) {
 	d.started = d.c.now()
 	d.lastReport = d.started
 	failures := 0
 	for {
-		if err := ctx.Err(); err != nil {
-			return nil, d.fail("io", 0, err)
-		}
 		before := d.done
-		outcome, status, retryAfterD, err := d.attempt(ctx)
-		switch outcome {
-		case attemptDone:
+		err := d.attempt(ctx)
+		var ae *ArchiveError
+		var se *ArchiveStatusError
+		switch {
+		case err == nil:
 			return d.finish()
-		case attemptFail:
-			var ae *ArchiveError
-			if errors.As(err, &ae) {
+		case ctx.Err() != nil: // a body cut by ctx looks like a broken connection
+			return nil, d.fail(ArchiveStopped, ctx.Err())
+		case errors.As(err, &ae):
+			return nil, err
+		case errors.Is(err, ErrArchiveChanged) || errors.Is(err, ErrArchiveNoResume):
+			if d.res.Restarts >= d.opts.MaxAttempts {
+				ae = d.fail(ArchiveUnreachable, err)
+				ae.Attempts = d.res.Restarts
+				return nil, ae
+			}
+			d.restart(err)
+			continue
+		case errors.As(err, &se) && (se.StatusCode == http.StatusForbidden || se.StatusCode == http.StatusGone):
+			if err := d.renew(ctx, err); err != nil {
 				return nil, err
 			}
-			return nil, d.fail("transport", status, err)
-		case attemptRestart:
-			if d.res.Restarts >= d.opts.MaxAttempts {
-				return nil, d.fail("transport", status, fmt.Errorf("the download started over %d times; the last time because %w", d.res.Restarts, err))
-			}
-			d.restart(err.Error())
-			continue
-		case attemptRenew:
-			if d.opts.Renew == nil || d.res.Renewals >= d.opts.MaxRenewals {
-				return nil, d.fail("expired", status, fmt.Errorf("the download link was refused with HTTP %d (it has expired)%s", status, renewHint(d)))
-			}
-			link, rerr := d.opts.Renew(ctx)
-			if rerr != nil {
-				return nil, d.fail("renew", status, fmt.Errorf("the download link expired (HTTP %d) and renewing it failed: %w", status, stripURL(rerr)))
-			}
-			if cerr := checkLink(link); cerr != nil {
-				return nil, d.fail("renew", status, cerr)
-			}
-			d.link = link
-			d.res.Renewals++
 			failures = 0
-			note := "The download link expired; a new one was obtained and the download starts again."
-			if d.done > 0 && d.validator != "" {
-				note = fmt.Sprintf("The download link expired; a new one was obtained and the download resumes at byte %d if the archive is unchanged.", d.done)
-			}
-			d.report("renewed", note)
 			continue
-		}
-		// attemptRetry; a body cut by ctx looks like a broken connection.
-		if err := ctx.Err(); err != nil {
-			return nil, d.fail("io", 0, err)
 		}
 		if d.done > before {
 			failures = 0
 		}
-		failures++
-		if failures >= d.opts.MaxAttempts {
-			kind := "transport"
-			if status != 0 {
-				kind = "http"
-			}
-			return nil, d.fail(kind, status, fmt.Errorf("%d attempts in a row brought no data; the last: %w", failures, err))
+		if failures++; failures >= d.opts.MaxAttempts {
+			ae = d.fail(ArchiveUnreachable, err)
+			ae.Attempts = failures
+			return nil, ae
 		}
-		delay := d.c.retry.delay(failures, retryAfterD, d.c.jitter())
+		delay := d.c.retry.delay(failures, d.retryAfter, d.c.jitter())
 		if dl, ok := ctx.Deadline(); ok && d.c.now().Add(delay).After(dl) {
-			return nil, d.fail("transport", status, fmt.Errorf("%w (no time left to retry before the deadline)", err))
+			return nil, d.fail(ArchiveStopped, context.DeadlineExceeded)
 		}
 		d.c.log(ctx, "retrying archive download", map[string]any{
 			"path": d.opts.Path, "bytes_done": d.done, "attempt": failures, "error": sanitise(err.Error(), 200), "delay": delay.String(),
 		})
-		d.report("retrying", fmt.Sprintf("The download was interrupted at byte %d (%v); retrying in %s.", d.done, err, delay))
+		d.report(ArchiveProgress{Event: ArchiveRetrying, Err: err, Delay: delay})
 		if err := d.c.sleep(ctx, delay); err != nil {
-			return nil, d.fail("io", 0, err)
+			return nil, d.fail(ArchiveStopped, err)
 		}
 	}
 }
 
-func renewHint(d *archiveDownload) string {
-	if d.opts.Renew == nil {
-		return "; request a new download"
+// renew asks for a fresh link after the link answered expired.
+func (d *archiveDownload) renew(ctx context.Context, expired error) error {
+	if d.opts.Renew == nil || d.res.Renewals >= d.opts.MaxRenewals {
+		ae := d.fail(ArchiveExpired, expired)
+		ae.Renewals = d.res.Renewals
+		return ae
 	}
-	return fmt.Sprintf(" after %d renewals", d.res.Renewals)
+	link, err := d.opts.Renew(ctx)
+	if err != nil {
+		return d.fail(ArchiveRenewFailed, stripURL(err))
+	}
+	if !linkOK(link) {
+		return d.fail(ArchiveRenewFailed, d.fail(ArchiveBadLink, nil))
+	}
+	d.link = link
+	d.res.Renewals++
+	d.report(ArchiveProgress{Event: ArchiveRenewed})
+	return nil
 }
 
 // restart throws the bytes on disk away, and their check. A failure to
 // truncate shows as a failed write or sync later.
-func (d *archiveDownload) restart(why string) {
+func (d *archiveDownload) restart(why error) {
 	_, _ = d.f.Seek(0, io.SeekStart)
 	_ = d.f.Truncate(0)
 	d.chk.abandon()
@@ -370,11 +395,11 @@ func (d *archiveDownload) restart(why string) {
 	d.res.Restarts++
 	d.done, d.total, d.validator, d.etag = 0, -1, "", ""
 	d.started = d.c.now()
-	d.report("restarted", "The download starts again from the beginning: "+why+".")
+	d.report(ArchiveProgress{Event: ArchiveRestarted, Err: why})
 }
 
 // attempt makes one request and copies what it brings to the file.
-func (d *archiveDownload) attempt(ctx context.Context) (attemptResult, int, time.Duration, error) {
+func (d *archiveDownload) attempt(ctx context.Context) error {
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d.stalled.Store(false)
@@ -385,7 +410,7 @@ func (d *archiveDownload) attempt(ctx context.Context) (attemptResult, int, time
 	defer d.watch.Stop()
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, d.link, nil)
 	if err != nil {
-		return attemptFail, 0, 0, errors.New("the download request could not be built")
+		return d.fail(ArchiveBadLink, nil)
 	}
 	// identity: a transparently decoded body could not be resumed by byte.
 	req.Header.Set("Accept-Encoding", "identity")
@@ -396,59 +421,57 @@ func (d *archiveDownload) attempt(ctx context.Context) (attemptResult, int, time
 		req.Header.Set("If-Range", d.validator)
 	}
 	d.res.Attempts++
+	d.retryAfter = 0
 	resp, err := d.c.links.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return attemptFail, 0, 0, d.fail("io", 0, ctx.Err())
-		}
-		if d.stalled.Load() {
-			return attemptRetry, 0, 0, fmt.Errorf("no answer came for %s", d.opts.StallTimeout)
-		}
-		if cause := permanentCause(err); cause != "" {
-			return attemptFail, 0, 0, errors.New(cause)
-		}
-		return attemptRetry, 0, 0, stripURL(err)
+	switch {
+	case err == nil:
+	case d.stalled.Load():
+		return ErrArchiveStalled
+	case errors.Is(err, ErrArchiveRedirected) || permanentCause(err) != "":
+		ae := d.fail(ArchiveUnreachable, stripURL(err))
+		ae.Attempts = 1
+		return ae
+	default:
+		return stripURL(err)
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrainBytes))
 		_ = resp.Body.Close()
 	}()
-	status := resp.StatusCode
-	switch {
-	case status == http.StatusForbidden || status == http.StatusGone:
-		return attemptRenew, status, 0, nil
-	case status == http.StatusTooManyRequests || status >= 500:
-		return attemptRetry, status, parseRetryAfter(resp.Header.Get("Retry-After"), d.c.now()), fmt.Errorf("HTTP %d", status)
-	case status == http.StatusRequestedRangeNotSatisfiable:
+	status := &ArchiveStatusError{StatusCode: resp.StatusCode}
+	switch code := resp.StatusCode; {
+	case code == http.StatusForbidden || code == http.StatusGone:
+		return status
+	case code == http.StatusTooManyRequests || code >= 500:
+		d.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), d.c.now())
+		return status
+	case code == http.StatusRequestedRangeNotSatisfiable:
 		if d.total >= 0 && d.done == d.total {
-			return attemptDone, status, 0, nil
+			return nil
 		}
-		return attemptRestart, status, 0, errors.New("the server could not serve the rest of the archive (HTTP 416)")
-	case status == http.StatusOK:
+		return ErrArchiveNoResume
+	case code == http.StatusOK:
 		if resuming {
-			d.restart("the archive changed, or the server does not resume downloads")
+			d.restart(ErrArchiveChanged)
 		}
 		d.learn(resp)
-	case status == http.StatusPartialContent:
-		if !resuming {
-			return attemptRestart, status, 0, errors.New("the server answered a whole-file request with a part")
-		}
+	case code == http.StatusPartialContent:
 		start, total, ok := parseContentRange(resp.Header.Get("Content-Range"))
-		if !ok || start != d.done {
-			return attemptRestart, status, 0, errors.New("the server sent another part of the archive than asked for")
+		if !resuming || !ok || start != d.done {
+			return ErrArchiveNoResume
 		}
 		if et := resp.Header.Get("ETag"); d.etag != "" && et != "" && et != d.etag {
-			return attemptRestart, status, 0, errors.New("the archive's ETag changed")
+			return ErrArchiveChanged
 		}
 		if total >= 0 {
 			d.total = total
 		}
 		d.res.Resumes++
-		d.report("resumed", fmt.Sprintf("The download resumes at byte %d.", d.done))
+		d.report(ArchiveProgress{Event: ArchiveResumed})
 	default:
-		return attemptFail, status, 0, d.fail("http", status, fmt.Errorf("the download link was refused with HTTP %d", status))
+		return d.fail(ArchiveRefused, status)
 	}
-	return d.copyBody(resp)
+	return d.copyBody(resp.Body)
 }
 
 // learn records the size and validator of a whole-file answer: a strong
@@ -465,79 +488,64 @@ func (d *archiveDownload) learn(resp *http.Response) {
 }
 
 // copyBody copies the answer's body to the file and to the check.
-func (d *archiveDownload) copyBody(resp *http.Response) (attemptResult, int, time.Duration, error) {
-	status := resp.StatusCode
+func (d *archiveDownload) copyBody(body io.Reader) error {
 	for {
-		n, rerr := resp.Body.Read(d.buf)
+		n, err := body.Read(d.buf)
 		if n > 0 {
 			d.watch.Reset(d.opts.StallTimeout)
 			if _, err := d.f.Write(d.buf[:n]); err != nil {
-				return attemptFail, 0, 0, d.fail("io", 0, fmt.Errorf("writing the temporary file: %w", unwrapPathError(err)))
+				return d.fail(ArchiveWriteFailed, unwrapPathError(err))
 			}
 			if _, err := d.chk.Write(d.buf[:n]); err != nil {
-				return attemptFail, 0, 0, d.fail("corrupt", 0, err)
+				return d.fail(ArchiveCorrupt, err)
 			}
 			d.done += int64(n)
 			if d.c.now().Sub(d.lastReport) >= d.opts.ProgressEvery {
-				d.report("", "")
+				d.report(ArchiveProgress{})
 			}
 		}
 		switch {
-		case rerr == nil:
-		case !errors.Is(rerr, io.EOF):
-			if d.stalled.Load() {
-				rerr = fmt.Errorf("no data came for %s", d.opts.StallTimeout)
-			}
-			if d.validator == "" {
-				// Nothing to resume against: what is on disk may not match
-				// what another answer would continue.
-				return attemptRestart, status, 0, fmt.Errorf("the connection broke at byte %d and the server gave no ETag or Last-Modified to resume against", d.done)
-			}
-			return attemptRetry, status, 0, fmt.Errorf("the connection broke at byte %d: %w", d.done, stripURL(rerr))
+		case err == nil:
+		case !errors.Is(err, io.EOF) && d.validator == "":
+			// Nothing to resume against: what is on disk may not match
+			// what another answer would continue.
+			return ErrArchiveNoResume
+		case d.stalled.Load():
+			return ErrArchiveStalled
+		case !errors.Is(err, io.EOF):
+			return stripURL(err)
 		case d.total >= 0 && d.done < d.total:
-			return attemptRetry, status, 0, fmt.Errorf("the connection ended at byte %d of %d", d.done, d.total)
+			return io.ErrUnexpectedEOF
 		default:
 			d.total = d.done
-			return attemptDone, status, 0, nil
+			return nil
 		}
 	}
 }
 
 // parseContentRange reads "bytes START-END/TOTAL" (TOTAL may be "*").
 func parseContentRange(v string) (start, total int64, ok bool) {
-	rest, found := strings.CutPrefix(v, "bytes ")
-	if !found {
-		return 0, 0, false
-	}
-	rng, tot, found := strings.Cut(rest, "/")
-	if !found {
-		return 0, 0, false
-	}
-	s, _, found := strings.Cut(rng, "-")
-	if !found {
-		return 0, 0, false
-	}
+	rng, tot, ok := strings.Cut(strings.TrimPrefix(v, "bytes "), "/")
+	s, _, ok2 := strings.Cut(rng, "-")
 	start, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || start < 0 {
+	if !strings.HasPrefix(v, "bytes ") || !ok || !ok2 || err != nil || start < 0 {
 		return 0, 0, false
 	}
-	total = -1
-	if tot != "*" {
-		if total, err = strconv.ParseInt(tot, 10, 64); err != nil {
-			return 0, 0, false
-		}
+	if tot == "*" {
+		return start, -1, true
 	}
-	return start, total, true
+	total, err = strconv.ParseInt(tot, 10, 64)
+	return start, total, err == nil
 }
 
-// report sends a progress report and restarts the pace.
-func (d *archiveDownload) report(event, note string) {
+// report fills p in, sends it, and restarts the pace.
+func (d *archiveDownload) report(p ArchiveProgress) {
 	now := d.c.now()
 	d.lastReport = now
 	if d.opts.Progress == nil {
 		return
 	}
-	p := ArchiveProgress{Done: d.done, Total: d.total, ETA: -1, Event: event, Note: note}
+	p.Done, p.Total, p.ETA = d.done, d.total, -1
 	if el := now.Sub(d.started).Seconds(); el > 0 {
 		p.Rate = float64(d.done) / el
 		if p.Rate > 0 && d.total >= d.done {
@@ -550,31 +558,31 @@ func (d *archiveDownload) report(event, note string) {
 // finish ends the check, syncs and moves the file into place, and writes
 // the checksum beside it.
 func (d *archiveDownload) finish() (*ArchiveResult, error) {
-	d.report("verifying", "The download is complete; checking that it is a whole gzip stream.")
+	d.report(ArchiveProgress{Event: ArchiveFinishing})
 	sum, err := d.chk.finish()
 	if err != nil {
-		return nil, d.fail("corrupt", 0, err)
+		return nil, d.fail(ArchiveCorrupt, err)
 	}
 	if err := d.f.Sync(); err != nil {
-		return nil, d.fail("io", 0, fmt.Errorf("syncing the temporary file: %w", unwrapPathError(err)))
+		return nil, d.fail(ArchiveWriteFailed, unwrapPathError(err))
 	}
 	if err := d.f.Close(); err != nil {
-		return nil, d.fail("io", 0, err)
+		return nil, d.fail(ArchiveWriteFailed, unwrapPathError(err))
 	}
 	err = place(d.f.Name(), d.opts.Path, d.opts.Overwrite)
 	if errors.Is(err, os.ErrExist) {
-		return nil, d.fail("exists", 0, errors.New("a file appeared there during the download; set overwrite to replace it"))
+		return nil, d.fail(ArchiveExists, nil)
 	}
 	if err != nil {
-		return nil, d.fail("io", 0, fmt.Errorf("moving the download into place: %w", unwrapPathError(err)))
+		return nil, d.fail(ArchiveWriteFailed, unwrapPathError(err))
 	}
 	line := sum + "  " + filepath.Base(d.opts.Path) + "\n"
 	if err := writeFileAtomic(d.opts.Path+".sha256", []byte(line)); err != nil {
-		return nil, d.fail("io", 0, fmt.Errorf("writing the checksum file: %w", unwrapPathError(err)))
+		return nil, d.fail(ArchiveWriteFailed, unwrapPathError(err))
 	}
 	syncDir(filepath.Dir(d.opts.Path))
 	d.res.Path, d.res.ChecksumPath, d.res.SHA256, d.res.Size = d.opts.Path, d.opts.Path+".sha256", sum, d.done
-	d.report("done", fmt.Sprintf("The archive is complete: %d bytes, sha256 %s.", d.done, sum))
+	d.report(ArchiveProgress{Event: ArchiveDone})
 	res := d.res
 	return &res, nil
 }
@@ -633,7 +641,15 @@ func newArchiveCheck() *archiveCheck {
 	pr, pw := io.Pipe()
 	c := &archiveCheck{pw: pw, h: sha256.New(), done: make(chan error, 1)}
 	go func() {
-		err := inflate(bufio.NewReaderSize(io.TeeReader(pr, c.h), archiveReadBytes))
+		// Multistream mode reads to the end of the bytes: anything after
+		// the last member is an error. A "decompression bomb" costs time
+		// only, and at most one buffer's worth once abandoned.
+		zr, err := gzip.NewReader(bufio.NewReaderSize(io.TeeReader(pr, c.h), archiveReadBytes))
+		if err == nil {
+			_, err = io.Copy(io.Discard, zr)
+		} else if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
 		_ = pr.CloseWithError(err)
 		c.done <- err
 	}()
@@ -654,20 +670,3 @@ func (c *archiveCheck) finish() (string, error) {
 
 // abandon ends the check without waiting for its verdict.
 func (c *archiveCheck) abandon() { _ = c.pw.CloseWithError(errors.New("abandoned")) }
-
-// inflate reads a gzip stream to its end, or says why r is not one
-// complete gzip stream (gzip's multistream mode reads to r's end). A "decompression bomb" costs only time,
-// which the download's context bounds.
-func inflate(r io.Reader) error {
-	zr, err := gzip.NewReader(r)
-	if errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF
-	}
-	if err != nil {
-		return fmt.Errorf("the download is not a gzip stream: %w", err)
-	}
-	if _, err := io.Copy(io.Discard, zr); err != nil {
-		return fmt.Errorf("the download is not a complete gzip stream: %w", err)
-	}
-	return nil
-}

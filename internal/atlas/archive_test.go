@@ -255,12 +255,12 @@ func TestDownloadArchiveResumesAfterDrops(t *testing.T) {
 	s := newArchiveServer(t, content)
 	s.dropAfter = 200 << 10
 	c, clk := archiveClient(t)
-	var events []string
+	var events []ArchiveEvent
 	path := filepath.Join(t.TempDir(), "snap.tar.gz")
 	res, err := c.DownloadArchive(context.Background(), s.link("tok-secret-1"), ArchiveOptions{Path: path,
 		Progress: func(p ArchiveProgress) {
-			noToken(t, "a progress note", p.Note)
-			if p.Event != "" {
+			noToken(t, "a progress report", fmt.Sprint(p))
+			if p.Event != ArchiveProgressed {
 				events = append(events, p.Event)
 			}
 		}})
@@ -283,12 +283,12 @@ func TestDownloadArchiveResumesAfterDrops(t *testing.T) {
 	if sl := clk.Sleeps(); len(sl) != len(h)-1 || sl[0] <= 0 {
 		t.Fatalf("backoff sleeps on the client's clock = %v, want one per drop", sl)
 	}
-	if !containsAll(events, "retrying", "resumed", "verifying", "done") {
+	if !containsAll(events, ArchiveRetrying, ArchiveResumed, ArchiveFinishing, ArchiveDone) {
 		t.Fatalf("progress events = %v", events)
 	}
 }
 
-func containsAll(have []string, want ...string) bool {
+func containsAll[T comparable](have []T, want ...T) bool {
 	for _, w := range want {
 		found := false
 		for _, h := range have {
@@ -342,14 +342,14 @@ func TestDownloadArchiveRenewsExpiredLink(t *testing.T) {
 	}
 	c, _ := archiveClient(t)
 	renewals := 0
-	var notes []string
+	var reports []string
 	path := filepath.Join(t.TempDir(), "snap.tar.gz")
 	res, err := c.DownloadArchive(context.Background(), s.link("tok-secret-1"), ArchiveOptions{Path: path,
 		Renew: func(context.Context) (string, error) {
 			renewals++
 			return s.link("tok-secret-2"), nil
 		},
-		Progress: func(p ArchiveProgress) { notes = append(notes, p.Note) },
+		Progress: func(p ArchiveProgress) { reports = append(reports, fmt.Sprint(p)) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -361,8 +361,8 @@ func TestDownloadArchiveRenewsExpiredLink(t *testing.T) {
 	if s.sentBytes() != int64(len(content)) {
 		t.Fatalf("the server sent %d bytes for %d: the renewal restarted", s.sentBytes(), len(content))
 	}
-	for _, n := range notes {
-		noToken(t, "a progress note", n)
+	for _, r := range reports {
+		noToken(t, "a progress report", r)
 	}
 }
 
@@ -372,7 +372,8 @@ func TestDownloadArchiveExpiredLinkWithoutRenew(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "snap.tar.gz")
 	_, err := c.DownloadArchive(context.Background(), s.link("tok-secret-old"), ArchiveOptions{Path: path})
 	var ae *ArchiveError
-	if !errors.As(err, &ae) || ae.Kind != "expired" || ae.StatusCode != http.StatusGone {
+	var se *ArchiveStatusError
+	if !errors.As(err, &ae) || ae.Kind != ArchiveExpired || !errors.As(err, &se) || se.StatusCode != http.StatusGone {
 		t.Fatalf("err = %v, want an expired-link ArchiveError", err)
 	}
 	noToken(t, "the error", err.Error())
@@ -395,8 +396,8 @@ func TestDownloadArchiveRefusesIncompleteGzip(t *testing.T) {
 			path := filepath.Join(dir, "snap.tar.gz")
 			_, err := c.DownloadArchive(context.Background(), s.link("tok-secret-1"), ArchiveOptions{Path: path})
 			var ae *ArchiveError
-			if !errors.As(err, &ae) || ae.Kind != "corrupt" || !strings.Contains(err.Error(), path) {
-				t.Fatalf("err = %v, want a corrupt-archive error naming the path", err)
+			if !errors.As(err, &ae) || ae.Kind != ArchiveCorrupt || ae.Path != path {
+				t.Fatalf("err = %v, want a corrupt-archive error of the path", err)
 			}
 			if left, _ := os.ReadDir(dir); len(left) != 0 {
 				t.Fatalf("left behind: %v", left)
@@ -415,7 +416,7 @@ func TestDownloadArchiveOverwrite(t *testing.T) {
 	}
 	_, err := c.DownloadArchive(context.Background(), s.link("tok-secret-1"), ArchiveOptions{Path: path})
 	var ae *ArchiveError
-	if !errors.As(err, &ae) || ae.Kind != "exists" || !strings.Contains(err.Error(), path) {
+	if !errors.As(err, &ae) || ae.Kind != ArchiveExists || ae.At != path {
 		t.Fatalf("err = %v, want an error naming the existing path", err)
 	}
 	if got, _ := os.ReadFile(path); string(got) != "keep me" || len(s.headers()) != 0 {
@@ -436,7 +437,7 @@ func TestDownloadArchiveKeepsFileThatAppearsMeanwhile(t *testing.T) {
 	c, _ := archiveClient(t)
 	_, err := c.DownloadArchive(context.Background(), s.link("tok-secret-1"), ArchiveOptions{Path: path})
 	var ae *ArchiveError
-	if !errors.As(err, &ae) || ae.Kind != "exists" {
+	if !errors.As(err, &ae) || ae.Kind != ArchiveExists {
 		t.Fatalf("err = %v, want exists", err)
 	}
 	if got, _ := os.ReadFile(path); string(got) != "theirs" {
@@ -453,15 +454,17 @@ func TestCheckArchivePath(t *testing.T) {
 	for _, tc := range []struct {
 		name, path string
 		overwrite  bool
-		kind, says string
+		kind       ArchiveErrorKind
+		at         string
 	}{
 		{"ok", filepath.Join(dir, "new.tgz"), false, "", ""},
-		{"missing dir", filepath.Join(dir, "nope", "a.tgz"), false, "path", "does not exist"},
-		{"dir itself", dir, true, "path", "is a directory"},
-		{"exists", existing, false, "exists", "already exists"},
+		{"missing dir", filepath.Join(dir, "nope", "a.tgz"), false, ArchiveNoDir, filepath.Join(dir, "nope")},
+		{"dir not a dir", filepath.Join(existing, "a.tgz"), false, ArchiveNoDir, existing},
+		{"dir itself", dir, true, ArchiveIsDir, dir},
+		{"exists", existing, false, ArchiveExists, existing},
 		{"exists overwrite", existing, true, "", ""},
-		{"not writable", filepath.Join(locked, "a.tgz"), false, "path", "not writable"},
-		{"empty", "", false, "path", "empty"},
+		{"not writable", filepath.Join(locked, "a.tgz"), false, ArchiveDirNotWritable, locked},
+		{"empty", "", false, ArchivePathEmpty, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.name == "not writable" && os.Geteuid() == 0 {
@@ -472,8 +475,8 @@ func TestCheckArchivePath(t *testing.T) {
 			switch {
 			case tc.kind == "" && err != nil:
 				t.Fatalf("err = %v", err)
-			case tc.kind != "" && (!errors.As(err, &ae) || ae.Kind != tc.kind || !strings.Contains(err.Error(), tc.says)):
-				t.Fatalf("err = %v, want kind %s saying %q", err, tc.kind, tc.says)
+			case tc.kind != "" && (!errors.As(err, &ae) || ae.Kind != tc.kind || ae.At != tc.at):
+				t.Fatalf("err = %v, want kind %s at %q", err, tc.kind, tc.at)
 			}
 		})
 	}
@@ -500,7 +503,8 @@ func TestDownloadArchiveRetries5xxWithBackoff(t *testing.T) {
 	path2 := filepath.Join(t.TempDir(), "snap.tar.gz")
 	_, err := c.DownloadArchive(context.Background(), s.link("tok-secret-1"), ArchiveOptions{Path: path2, MaxAttempts: 4})
 	var ae *ArchiveError
-	if !errors.As(err, &ae) || ae.StatusCode != http.StatusServiceUnavailable || !strings.Contains(err.Error(), "4 attempts") {
+	var se *ArchiveStatusError
+	if !errors.As(err, &ae) || ae.Kind != ArchiveUnreachable || ae.Attempts != 4 || !errors.As(err, &se) || se.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("err = %v, want to give up after 4 attempts", err)
 	}
 	noToken(t, "the error", err.Error())
@@ -512,7 +516,8 @@ func TestDownloadArchiveRefusalNamesNoLink(t *testing.T) {
 	c, _ := archiveClient(t)
 	_, err := c.DownloadArchive(context.Background(), srv.URL+"/dl/tok-secret-1/a.tgz?token=tok-secret-1", ArchiveOptions{Path: filepath.Join(t.TempDir(), "a")})
 	var ae *ArchiveError
-	if !errors.As(err, &ae) || ae.StatusCode != http.StatusNotFound {
+	var se *ArchiveStatusError
+	if !errors.As(err, &ae) || ae.Kind != ArchiveRefused || !errors.As(err, &se) || se.StatusCode != http.StatusNotFound {
 		t.Fatalf("err = %v, want HTTP 404", err)
 	}
 	noToken(t, "the error", err.Error())
@@ -658,7 +663,7 @@ func TestDownloadArchiveResumesAfterStall(t *testing.T) {
 		fire()
 	}()
 	c, _ := archiveClient(t)
-	var notes []string
+	var why []error
 	path := filepath.Join(t.TempDir(), "snap.tar.gz")
 	res, err := c.DownloadArchive(context.Background(), srv.URL+"/a.tgz", ArchiveOptions{Path: path,
 		afterFunc: func(_ time.Duration, f func()) stallTimer {
@@ -667,7 +672,11 @@ func TestDownloadArchiveResumesAfterStall(t *testing.T) {
 			fmu.Unlock()
 			return signalTimer{reset: read}
 		},
-		Progress: func(p ArchiveProgress) { notes = append(notes, p.Note) },
+		Progress: func(p ArchiveProgress) {
+			if p.Event == ArchiveRetrying {
+				why = append(why, p.Err)
+			}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -683,7 +692,7 @@ func TestDownloadArchiveResumesAfterStall(t *testing.T) {
 	if res.Resumes != 1 || at <= 0 || at > 1000 {
 		t.Fatalf("result %+v, requests with Range %q: want one resume within the first 1000 bytes", res, ranges)
 	}
-	if !strings.Contains(strings.Join(notes, "\n"), "no data came for 2m0s") {
-		t.Fatalf("no progress note says why the download was retried: %q", notes)
+	if len(why) != 1 || !errors.Is(why[0], ErrArchiveStalled) {
+		t.Fatalf("the retry reports give %v as causes, want the stall", why)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/action/timeouts"
@@ -166,19 +168,30 @@ func (a *archiveAction[M, P]) ValidateConfig(ctx context.Context, req action.Val
 	}
 }
 
+// addArchivePathError words a problem with path, on the attribute.
 func addArchivePathError(diags *diag.Diagnostics, err error) {
 	var ae *atlas.ArchiveError
 	if !errors.As(err, &ae) {
 		diags.AddAttributeError(path.Root("path"), "Invalid Archive Path", plainError(err)+".")
 		return
 	}
-	if ae.Kind == "exists" {
-		diags.AddAttributeError(path.Root("path"), "Archive File Already Exists",
-			fmt.Sprintf("The file %s already exists, and overwrite is not set. Set overwrite = true to replace it, or choose another path.", ae.Path))
-		return
+	summary, detail := "Invalid Archive Path", ""
+	switch ae.Kind {
+	case atlas.ArchivePathEmpty:
+		detail = "The path is empty. Give the file the archive is to be written to."
+	case atlas.ArchiveNoDir:
+		detail = fmt.Sprintf("The archive cannot be written to %s: the directory %s does not exist. Create the directory or choose another path.", ae.Path, ae.At)
+	case atlas.ArchiveDirNotWritable:
+		detail = fmt.Sprintf("The archive cannot be written to %s: the directory %s is not writable (%s). Make it writable or choose another path.", ae.Path, ae.At, plainError(ae.Err))
+	case atlas.ArchiveIsDir:
+		detail = fmt.Sprintf("%s is a directory. Give the name of a file to write the archive to, such as %s.", ae.At, filepath.Join(ae.At, "snapshot.tar.gz"))
+	case atlas.ArchiveExists:
+		summary = "Archive File Already Exists"
+		detail = fmt.Sprintf("The file %s already exists, and overwrite is not set. Set overwrite = true to replace it, or choose another path.", ae.At)
+	default:
+		detail = fmt.Sprintf("The archive cannot be written to %s: %s.", ae.Path, plainError(err))
 	}
-	diags.AddAttributeError(path.Root("path"), "Invalid Archive Path",
-		fmt.Sprintf("The archive cannot be written to %s: %s. Create the directory or choose another path.", ae.Path, plainError(ae.Err)))
+	diags.AddAttributeError(path.Root("path"), summary, detail)
 }
 
 func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
@@ -200,7 +213,7 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	send := func(msg string) {
-		if resp.SendProgress != nil {
+		if resp.SendProgress != nil && msg != "" {
 			resp.SendProgress(action.InvokeProgressEvent{Message: msg})
 		}
 	}
@@ -304,33 +317,81 @@ func addArchiveError(diags *diag.Diagnostics, snapshotID, jobID string, err erro
 		diags.AddError("Snapshot Archive Download Failed", fmt.Sprintf("Downloading snapshot %s (job %s) failed: %s.", snapshotID, jobID, plainError(err)))
 		return
 	}
-	switch {
-	case ae.Kind == "path" || ae.Kind == "exists":
+	what := fmt.Sprintf("Downloading snapshot %s (job %s) to %s", snapshotID, jobID, ae.Path)
+	var cause, advice string
+	switch ae.Kind {
+	case atlas.ArchivePathEmpty, atlas.ArchiveNoDir, atlas.ArchiveDirNotWritable, atlas.ArchiveIsDir, atlas.ArchiveExists:
 		addArchivePathError(diags, err)
 		return
-	case errors.Is(err, context.DeadlineExceeded):
-		diags.AddError("Timed Out Downloading the Snapshot Archive",
-			fmt.Sprintf("Downloading snapshot %s (job %s) to %s did not finish before the action's timeout; nothing was kept. "+
-				"Raise it with timeouts { invoke = \"...\" } in the action's config.", snapshotID, jobID, ae.Path))
+	case atlas.ArchiveStopped:
+		if errors.Is(ae.Err, context.DeadlineExceeded) {
+			diags.AddError("Timed Out Downloading the Snapshot Archive",
+				what+" did not finish before the action's timeout; nothing was kept. "+
+					"Raise it with timeouts { invoke = \"...\" } in the action's config.")
+			return
+		}
+		diags.AddError("Snapshot Archive Download Stopped", what+" was stopped before it finished; nothing was kept. Run the action again.")
 		return
-	}
-	var advice string
-	switch ae.Kind {
-	case "corrupt":
-		advice = "The server sent bytes that are not a complete gzip archive; nothing was kept. Run the action again; if it repeats, request a new download."
-	case "expired", "renew":
-		advice = "The download link expired and no new one could be obtained; nothing was kept. Run the action again."
+	case atlas.ArchiveBadLink:
+		cause, advice = "the download link Atlas gave is not an https URL", "Request a new download; if it repeats, report it."
+	case atlas.ArchiveRefused:
+		cause, advice = "the download link was refused with "+archiveCause(ae.Err), "Run the action again; it requests a fresh link if the job's has expired."
+	case atlas.ArchiveExpired:
+		cause, advice = "the download link expired ("+archiveCause(ae.Err)+")", "Run the action again."
+		if ae.Renewals > 0 {
+			cause += fmt.Sprintf(" after %d renewals, the most allowed", ae.Renewals)
+		}
+	case atlas.ArchiveRenewFailed:
+		cause, advice = "the download link expired and no new one could be obtained ("+archiveCause(ae.Err)+")", "Run the action again."
+	case atlas.ArchiveUnreachable:
+		cause = fmt.Sprintf("%d attempts in a row brought no data; the last: %s", ae.Attempts, archiveCause(ae.Err))
+		if ae.Attempts <= 1 {
+			cause = "the download link could not be reached: " + archiveCause(ae.Err)
+		}
+		advice = "Run the action again; it requests a fresh link if the job's has expired."
+	case atlas.ArchiveCorrupt:
+		cause = "the server sent bytes that are not a complete gzip archive (" + archiveCause(ae.Err) + ")"
+		advice = "Run the action again; if it repeats, request a new download."
 	default:
-		advice = "Nothing was kept at the path. Run the action again; it requests a fresh link if the job's has expired."
+		cause, advice = "the file could not be written ("+archiveCause(ae.Err)+")", "Check the disk's space and permissions, and run the action again."
 	}
-	diags.AddError("Snapshot Archive Download Failed",
-		fmt.Sprintf("Downloading snapshot %s (job %s) to %s failed: %s.\n\n%s", snapshotID, jobID, ae.Path, plainError(ae.Err), advice))
+	diags.AddError("Snapshot Archive Download Failed", fmt.Sprintf("%s failed: %s. Nothing was kept at the path.\n\n%s", what, cause, advice))
 }
 
-// progressLine is one progress event's text; it never holds the link.
+// archiveCause words why an attempt ended or a download failed.
+func archiveCause(err error) string {
+	var se *atlas.ArchiveStatusError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("HTTP %d", se.StatusCode)
+	case errors.Is(err, atlas.ErrArchiveStalled):
+		return "the connection stalled"
+	case errors.Is(err, atlas.ErrArchiveChanged):
+		return "the archive changed on the server, or the server does not resume downloads"
+	case errors.Is(err, atlas.ErrArchiveNoResume):
+		return "the server cannot continue the part downloaded so far"
+	case errors.Is(err, atlas.ErrArchiveRedirected):
+		return "the download link redirected to another host, or too many times"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the connection ended early"
+	}
+	return plainError(err)
+}
+
+// progressLine is one progress event's text ("" for none); it never holds
+// the link.
 func progressLine(p atlas.ArchiveProgress) string {
-	if p.Event != "" && p.Event != "done" && p.Note != "" {
-		return p.Note
+	switch p.Event {
+	case atlas.ArchiveResumed:
+		return fmt.Sprintf("The download resumes at byte %d.", p.Done)
+	case atlas.ArchiveRestarted:
+		return "The download starts again from the beginning: " + archiveCause(p.Err) + "."
+	case atlas.ArchiveRenewed:
+		return "" // the renewal sends its own lines
+	case atlas.ArchiveRetrying:
+		return fmt.Sprintf("The download was interrupted at byte %d (%s); retrying in %s.", p.Done, archiveCause(p.Err), p.Delay)
+	case atlas.ArchiveFinishing:
+		return "Every byte has arrived; finishing the gzip check and syncing the file to disk."
 	}
 	line := byteSize(p.Done)
 	if p.Total >= 0 {

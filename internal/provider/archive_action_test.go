@@ -397,7 +397,9 @@ func TestArchiveProgressLine(t *testing.T) {
 	}{
 		{atlas.ArchiveProgress{Done: 512 << 20, Total: 1 << 30, Rate: 64 << 20, ETA: 8 * time.Second}, "Downloaded 512.0 MiB of 1.0 GiB (50%), 64.0 MiB/s, about 8s left."},
 		{atlas.ArchiveProgress{Done: 100, Total: -1, ETA: -1}, "Downloaded 100 B."},
-		{atlas.ArchiveProgress{Event: "resumed", Note: "The download resumes at byte 5."}, "The download resumes at byte 5."},
+		{atlas.ArchiveProgress{Event: atlas.ArchiveResumed, Done: 5, Total: 10}, "The download resumes at byte 5."},
+		{atlas.ArchiveProgress{Event: atlas.ArchiveRetrying, Done: 7, Err: &atlas.ArchiveStatusError{StatusCode: 503}, Delay: time.Second}, "The download was interrupted at byte 7 (HTTP 503); retrying in 1s."},
+		{atlas.ArchiveProgress{Event: atlas.ArchiveRestarted, Err: atlas.ErrArchiveChanged}, "The download starts again from the beginning: the archive changed on the server, or the server does not resume downloads."},
 	} {
 		if got := progressLine(tc.p); got != tc.want {
 			t.Errorf("progressLine(%+v) = %q, want %q", tc.p, got, tc.want)
@@ -459,10 +461,10 @@ func TestArchiveActionErrors(t *testing.T) {
 		summary string
 		onPath  bool
 	}{
-		{&atlas.ArchiveError{Path: "/x/a.tgz", Kind: "exists", Err: errors.New("exists")}, "Archive File Already Exists", true},
-		{&atlas.ArchiveError{Path: "/x/a.tgz", Kind: "path", Err: errors.New("the directory /x does not exist")}, "Invalid Archive Path", true},
-		{&atlas.ArchiveError{Path: "/x/a.tgz", Kind: "io", Err: context.DeadlineExceeded}, "Timed Out Downloading the Snapshot Archive", false},
-		{&atlas.ArchiveError{Path: "/x/a.tgz", Kind: "corrupt", Err: errors.New("not gzip")}, "Snapshot Archive Download Failed", false},
+		{&atlas.ArchiveError{Path: "/x/a.tgz", At: "/x/a.tgz", Kind: atlas.ArchiveExists}, "Archive File Already Exists", true},
+		{&atlas.ArchiveError{Path: "/x/a.tgz", At: "/x", Kind: atlas.ArchiveNoDir}, "Invalid Archive Path", true},
+		{&atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveStopped, Err: context.DeadlineExceeded}, "Timed Out Downloading the Snapshot Archive", false},
+		{&atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveCorrupt, Err: errors.New("gzip: invalid header")}, "Snapshot Archive Download Failed", false},
 	} {
 		var d diag.Diagnostics
 		addArchiveError(&d, atlassim.DefaultSnapshotID, "6b0ac948c9c2faf635551dde", tc.err)
