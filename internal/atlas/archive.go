@@ -147,7 +147,11 @@ const (
 	ArchiveUnreachable    ArchiveErrorKind = "unreachable"      // Attempts in a row brought nothing; Err is the last cause
 	ArchiveCorrupt        ArchiveErrorKind = "corrupt"          // not one complete gzip stream (Err)
 	ArchiveWriteFailed    ArchiveErrorKind = "write-failed"     // the file could not be written, synced or moved (Err)
-	ArchiveStopped        ArchiveErrorKind = "stopped"          // ctx ended (Err is its error)
+	// ArchiveChecksumFailed: the archive is whole at Path, but the checksum
+	// file At could not be written (Err); DownloadArchive's result
+	// describes the archive.
+	ArchiveChecksumFailed ArchiveErrorKind = "checksum-failed"
+	ArchiveStopped        ArchiveErrorKind = "stopped" // ctx ended (Err is its error)
 )
 
 func (e *ArchiveError) Error() string {
@@ -228,7 +232,8 @@ func newLinkClient(tr http.RoundTripper) *http.Client {
 // 5xx. The bytes are hashed and checked to be one complete gzip stream as
 // they arrive; at the end the file is synced and renamed into place, and
 // Path.sha256 written in the sha256sum format. Memory use does not depend
-// on the archive's size.
+// on the archive's size. It returns a result with an error only when the
+// checksum file alone failed (ArchiveChecksumFailed).
 //
 // The link goes to another host than the API: no credentials are sent with
 // it, whichever way the client authenticates.
@@ -265,9 +270,8 @@ func (c *Client) DownloadArchive(ctx context.Context, link string, opts ArchiveO
 		d.chk.abandon()
 		_ = f.Close()
 		_ = os.Remove(f.Name())
-		return nil, err
 	}
-	return res, nil
+	return res, err
 }
 
 // archiveReadBytes is the most one read from the network brings; each is
@@ -576,14 +580,14 @@ func (d *archiveDownload) finish() (*ArchiveResult, error) {
 	if err != nil {
 		return nil, d.fail(ArchiveWriteFailed, unwrapPathError(err))
 	}
-	line := sum + "  " + filepath.Base(d.opts.Path) + "\n"
-	if err := writeFileAtomic(d.opts.Path+".sha256", []byte(line)); err != nil {
-		return nil, d.fail(ArchiveWriteFailed, unwrapPathError(err))
-	}
-	syncDir(filepath.Dir(d.opts.Path))
 	d.res.Path, d.res.ChecksumPath, d.res.SHA256, d.res.Size = d.opts.Path, d.opts.Path+".sha256", sum, d.done
-	d.report(ArchiveProgress{Event: ArchiveDone})
 	res := d.res
+	if err := writeChecksum(&res); err != nil {
+		ae := d.fail(ArchiveChecksumFailed, unwrapPathError(err))
+		ae.At = res.ChecksumPath
+		return &res, ae
+	}
+	d.report(ArchiveProgress{Event: ArchiveDone})
 	return &res, nil
 }
 
@@ -593,29 +597,33 @@ func place(tmp, path string, overwrite bool) error {
 	if overwrite {
 		return os.Rename(tmp, path)
 	}
-	if err := os.Link(tmp, path); err != nil {
-		return err
+	err := os.Link(tmp, path)
+	if err == nil {
+		_ = os.Remove(tmp)
 	}
-	return os.Remove(tmp)
+	return err
 }
 
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".part-*")
+// writeChecksum writes res's checksum file in the sha256sum format,
+// through a temporary file, and syncs it.
+func writeChecksum(res *ArchiveResult) error {
+	f, err := os.CreateTemp(filepath.Dir(res.ChecksumPath), "."+filepath.Base(res.ChecksumPath)+".part-*")
 	if err != nil {
 		return err
 	}
-	if _, err = f.Write(data); err == nil {
+	if _, err = f.WriteString(res.SHA256 + "  " + filepath.Base(res.Path) + "\n"); err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), path)
+		err = os.Rename(f.Name(), res.ChecksumPath)
 	}
 	if err != nil {
 		_ = os.Remove(f.Name())
 	}
+	syncDir(filepath.Dir(res.ChecksumPath)) // the archive's rename too
 	return err
 }
 

@@ -445,6 +445,25 @@ func TestDownloadArchiveKeepsFileThatAppearsMeanwhile(t *testing.T) {
 	}
 }
 
+// TestDownloadArchiveChecksumFailureKeepsArchive: when Path.sha256 cannot
+// be written once the archive is in place (here a directory appears
+// there), the error says so and the result describes the archive.
+func TestDownloadArchiveChecksumFailureKeepsArchive(t *testing.T) {
+	content := gzipRandom(t, 5000, 15)
+	s := newArchiveServer(t, content)
+	path := filepath.Join(t.TempDir(), "snap.tar.gz")
+	s.onRequest = func(int, *http.Request) { _ = os.Mkdir(path+".sha256", 0o700) }
+	c, _ := archiveClient(t)
+	res, err := c.DownloadArchive(context.Background(), s.link("tok-secret-1"), ArchiveOptions{Path: path, Overwrite: true})
+	var ae *ArchiveError
+	if !errors.As(err, &ae) || ae.Kind != ArchiveChecksumFailed || ae.At != path+".sha256" {
+		t.Fatalf("err = %v, want the checksum file's failure", err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, content) || res == nil || res.SHA256 != sha256Hex(content) || res.Size != int64(len(content)) {
+		t.Fatalf("the archive at the path has %d bytes, result %+v: want the whole archive, described", len(got), res)
+	}
+}
+
 func TestCheckArchivePath(t *testing.T) {
 	dir := t.TempDir()
 	existing := filepath.Join(dir, "there.tgz")

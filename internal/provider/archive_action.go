@@ -295,7 +295,7 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 		Progress: func(pr atlas.ArchiveProgress) { send(progressLine(pr)) },
 	})
 	if err != nil {
-		addArchiveError(&resp.Diagnostics, snapshotID, job.ID, err)
+		addArchiveError(&resp.Diagnostics, snapshotID, job.ID, res, err)
 		return
 	}
 	tflog.Debug(ctx, "archive downloaded", map[string]any{
@@ -311,13 +311,22 @@ func linkExpired(job *atlas.RestoreJob, now time.Time) bool {
 	return err == nil && !now.Before(t)
 }
 
-func addArchiveError(diags *diag.Diagnostics, snapshotID, jobID string, err error) {
+// addArchiveError words a failed download; res is set when the archive is
+// in place all the same.
+func addArchiveError(diags *diag.Diagnostics, snapshotID, jobID string, res *atlas.ArchiveResult, err error) {
 	var ae *atlas.ArchiveError
 	if !errors.As(err, &ae) {
 		diags.AddError("Snapshot Archive Download Failed", fmt.Sprintf("Downloading snapshot %s (job %s) failed: %s.", snapshotID, jobID, plainError(err)))
 		return
 	}
 	what := fmt.Sprintf("Downloading snapshot %s (job %s) to %s", snapshotID, jobID, ae.Path)
+	if ae.Kind == atlas.ArchiveChecksumFailed && res != nil {
+		diags.AddError("Snapshot Archive Checksum Not Written", fmt.Sprintf(
+			"The archive of snapshot %s (job %s) is complete at %s (%s, sha256 %s), but its checksum file %s could not be written: %s.\n\n"+
+				"Make room for %s (free disk space, or remove what is there), then run the action again with overwrite = true, or write the line \"%s  %s\" to it yourself.",
+			snapshotID, jobID, res.Path, byteSize(res.Size), res.SHA256, ae.At, archiveCause(ae.Err), ae.At, res.SHA256, filepath.Base(res.Path)))
+		return
+	}
 	var cause, advice string
 	switch ae.Kind {
 	case atlas.ArchivePathEmpty, atlas.ArchiveNoDir, atlas.ArchiveDirNotWritable, atlas.ArchiveIsDir, atlas.ArchiveExists:

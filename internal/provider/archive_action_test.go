@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -456,18 +457,24 @@ func TestAccArchiveAction_linkNeverLogged(t *testing.T) {
 }
 
 func TestArchiveActionErrors(t *testing.T) {
+	done := &atlas.ArchiveResult{Path: "/x/a.tgz", ChecksumPath: "/x/a.tgz.sha256", SHA256: "ab12", Size: 3 << 20}
 	for _, tc := range []struct {
+		res     *atlas.ArchiveResult
 		err     error
 		summary string
 		onPath  bool
+		says    []string
 	}{
-		{&atlas.ArchiveError{Path: "/x/a.tgz", At: "/x/a.tgz", Kind: atlas.ArchiveExists}, "Archive File Already Exists", true},
-		{&atlas.ArchiveError{Path: "/x/a.tgz", At: "/x", Kind: atlas.ArchiveNoDir}, "Invalid Archive Path", true},
-		{&atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveStopped, Err: context.DeadlineExceeded}, "Timed Out Downloading the Snapshot Archive", false},
-		{&atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveCorrupt, Err: errors.New("gzip: invalid header")}, "Snapshot Archive Download Failed", false},
+		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x/a.tgz", Kind: atlas.ArchiveExists}, "Archive File Already Exists", true, []string{"overwrite = true"}},
+		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x", Kind: atlas.ArchiveNoDir}, "Invalid Archive Path", true, []string{"/x does not exist"}},
+		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveStopped, Err: context.DeadlineExceeded}, "Timed Out Downloading the Snapshot Archive", false, []string{"nothing was kept"}},
+		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveCorrupt, Err: errors.New("gzip: invalid header")}, "Snapshot Archive Download Failed", false, []string{"not a complete gzip", "Nothing was kept"}},
+		// The archive is in place: the detail says so, and where it is.
+		{done, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x/a.tgz.sha256", Kind: atlas.ArchiveChecksumFailed, Err: syscall.EISDIR},
+			"Snapshot Archive Checksum Not Written", false, []string{"complete at /x/a.tgz (3.0 MiB, sha256 ab12)", "/x/a.tgz.sha256 could not be written: is a directory"}},
 	} {
 		var d diag.Diagnostics
-		addArchiveError(&d, atlassim.DefaultSnapshotID, "6b0ac948c9c2faf635551dde", tc.err)
+		addArchiveError(&d, atlassim.DefaultSnapshotID, "6b0ac948c9c2faf635551dde", tc.res, tc.err)
 		if len(d) != 1 || d[0].Summary() != tc.summary {
 			t.Errorf("%v: diagnostics %v, want one %q", tc.err, d, tc.summary)
 			continue
@@ -475,6 +482,14 @@ func TestArchiveActionErrors(t *testing.T) {
 		_, onPath := d[0].(diag.DiagnosticWithPath)
 		if onPath != tc.onPath || !strings.Contains(d[0].Detail(), "/x/a.tgz") {
 			t.Errorf("%v: on path %v (want %v), detail %q", tc.err, onPath, tc.onPath, d[0].Detail())
+		}
+		for _, want := range tc.says {
+			if !strings.Contains(d[0].Detail(), want) {
+				t.Errorf("%v: detail %q does not say %q", tc.err, d[0].Detail(), want)
+			}
+		}
+		if tc.res != nil && strings.Contains(d[0].Detail(), "othing was kept") {
+			t.Errorf("%v: detail %q says nothing was kept", tc.err, d[0].Detail())
 		}
 	}
 }
