@@ -164,8 +164,8 @@ func (e *ArchiveError) Error() string {
 func (e *ArchiveError) Unwrap() error { return e.Err }
 
 // CheckArchivePath says whether path can receive an archive: its directory
-// exists and is writable, and path is not a directory, nor an existing file
-// unless overwrite.
+// exists and is writable, and neither path nor path.sha256 is a directory,
+// or anything at all unless overwrite.
 func CheckArchivePath(path string, overwrite bool) error {
 	fail := func(kind ArchiveErrorKind, at string, err error) error {
 		return &ArchiveError{Kind: kind, Path: path, At: at, Err: err}
@@ -181,12 +181,16 @@ func CheckArchivePath(path string, overwrite bool) error {
 	case err != nil:
 		return fail(ArchiveDirNotWritable, dir, unwrapPathError(err))
 	}
-	if st, err := os.Stat(path); err == nil {
-		if st.IsDir() {
-			return fail(ArchiveIsDir, path, nil)
+	// The checksum file is held to the same rules as the archive.
+	for _, p := range []string{path, path + ".sha256"} {
+		if _, err := os.Lstat(p); err != nil {
+			continue // nothing there; anything else shows when the file is placed
+		}
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return fail(ArchiveIsDir, p, nil)
 		}
 		if !overwrite {
-			return fail(ArchiveExists, path, nil)
+			return fail(ArchiveExists, p, nil)
 		}
 	}
 	probe, err := os.CreateTemp(dir, ".atlas-write-check-*")
@@ -582,7 +586,7 @@ func (d *archiveDownload) finish() (*ArchiveResult, error) {
 	}
 	d.res.Path, d.res.ChecksumPath, d.res.SHA256, d.res.Size = d.opts.Path, d.opts.Path+".sha256", sum, d.done
 	res := d.res
-	if err := writeChecksum(&res); err != nil {
+	if err := writeChecksum(&res, d.opts.Overwrite); err != nil {
 		ae := d.fail(ArchiveChecksumFailed, unwrapPathError(err))
 		ae.At = res.ChecksumPath
 		return &res, ae
@@ -605,8 +609,8 @@ func place(tmp, path string, overwrite bool) error {
 }
 
 // writeChecksum writes res's checksum file in the sha256sum format,
-// through a temporary file, and syncs it.
-func writeChecksum(res *ArchiveResult) error {
+// through a temporary file placed as the archive was.
+func writeChecksum(res *ArchiveResult, overwrite bool) error {
 	f, err := os.CreateTemp(filepath.Dir(res.ChecksumPath), "."+filepath.Base(res.ChecksumPath)+".part-*")
 	if err != nil {
 		return err
@@ -618,7 +622,7 @@ func writeChecksum(res *ArchiveResult) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), res.ChecksumPath)
+		err = place(f.Name(), res.ChecksumPath, overwrite)
 	}
 	if err != nil {
 		_ = os.Remove(f.Name())

@@ -464,6 +464,71 @@ func TestDownloadArchiveChecksumFailureKeepsArchive(t *testing.T) {
 	}
 }
 
+// TestDownloadArchiveTreatsChecksumPathLikePath: without overwrite,
+// whatever is at Path.sha256 (a file, a symlink) is refused before the link
+// is fetched, and left alone; a directory there is refused even with
+// overwrite; one that appears during the download is not replaced.
+func TestDownloadArchiveTreatsChecksumPathLikePath(t *testing.T) {
+	content := gzipRandom(t, 5000, 16)
+	for _, tc := range []struct {
+		name      string
+		overwrite bool
+		before    bool // put it there before the download, else during it
+		put       func(t *testing.T, p string)
+		kind      ArchiveErrorKind
+	}{
+		{"file", false, true, func(t *testing.T, p string) { writeFile(t, p, "theirs\n") }, ArchiveExists},
+		{"symlink", false, true, func(t *testing.T, p string) {
+			writeFile(t, p+".target", "theirs\n")
+			if err := os.Symlink(p+".target", p); err != nil {
+				t.Fatal(err)
+			}
+		}, ArchiveExists},
+		{"directory", true, true, func(t *testing.T, p string) { _ = os.Mkdir(p, 0o700) }, ArchiveIsDir},
+		{"appears meanwhile", false, false, func(t *testing.T, p string) { writeFile(t, p, "theirs\n") }, ArchiveChecksumFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newArchiveServer(t, content)
+			path := filepath.Join(t.TempDir(), "snap.tar.gz")
+			sum := path + ".sha256"
+			if tc.before {
+				tc.put(t, sum)
+			} else {
+				s.onRequest = func(int, *http.Request) { tc.put(t, sum) }
+			}
+			was, _ := os.Lstat(sum)
+			c, _ := archiveClient(t)
+			_, err := c.DownloadArchive(context.Background(), s.link("tok-secret-1"), ArchiveOptions{Path: path, Overwrite: tc.overwrite})
+			var ae *ArchiveError
+			if !errors.As(err, &ae) || ae.Kind != tc.kind || ae.At != sum {
+				t.Fatalf("err = %v, want %s at the checksum path", err, tc.kind)
+			}
+			if tc.before && len(s.headers()) != 0 {
+				t.Fatalf("the link was fetched %d times", len(s.headers()))
+			}
+			now, err := os.Lstat(sum)
+			if was == nil {
+				was = now
+			}
+			if err != nil || now.Mode() != was.Mode() || now.ModTime() != was.ModTime() {
+				t.Fatalf("what was at the checksum path was replaced (%v, %v)", now, err)
+			}
+			if tc.name != "directory" {
+				if got, _ := os.ReadFile(sum); string(got) != "theirs\n" {
+					t.Fatalf("the checksum path reads %q", got)
+				}
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, p, text string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCheckArchivePath(t *testing.T) {
 	dir := t.TempDir()
 	existing := filepath.Join(dir, "there.tgz")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"time"
 
@@ -143,8 +144,9 @@ func (a *archiveAction[M, P]) Schema(ctx context.Context, _ action.SchemaRequest
 				Validators: []validator.String{idValidator()},
 			},
 			"overwrite": schema.BoolAttribute{
-				Optional:            true,
-				MarkdownDescription: "Whether an existing file at `path` is replaced. Defaults to `false`: an existing file is an error.",
+				Optional: true,
+				MarkdownDescription: "Whether an existing file at `path`, and at `path.sha256`, is replaced. Defaults to `false`: " +
+					"anything at either (a file, a symbolic link) is an error.",
 			},
 		},
 		Blocks: map[string]schema.Block{
@@ -183,11 +185,17 @@ func addArchivePathError(diags *diag.Diagnostics, err error) {
 		detail = fmt.Sprintf("The archive cannot be written to %s: the directory %s does not exist. Create the directory or choose another path.", ae.Path, ae.At)
 	case atlas.ArchiveDirNotWritable:
 		detail = fmt.Sprintf("The archive cannot be written to %s: the directory %s is not writable (%s). Make it writable or choose another path.", ae.Path, ae.At, plainError(ae.Err))
-	case atlas.ArchiveIsDir:
-		detail = fmt.Sprintf("%s is a directory. Give the name of a file to write the archive to, such as %s.", ae.At, filepath.Join(ae.At, "snapshot.tar.gz"))
-	case atlas.ArchiveExists:
+	case atlas.ArchiveIsDir, atlas.ArchiveExists:
+		what := "The path " + ae.At
+		if ae.At != ae.Path {
+			what = fmt.Sprintf("%s, where the checksum of %s goes,", ae.At, ae.Path)
+		}
+		if ae.Kind == atlas.ArchiveIsDir {
+			detail = what + " is a directory. Give the name of a file to write the archive to, or remove the directory."
+			break
+		}
 		summary = "Archive File Already Exists"
-		detail = fmt.Sprintf("The file %s already exists, and overwrite is not set. Set overwrite = true to replace it, or choose another path.", ae.At)
+		detail = what + " already exists, and overwrite is not set. Set overwrite = true to replace it, or choose another path."
 	default:
 		detail = fmt.Sprintf("The archive cannot be written to %s: %s.", ae.Path, plainError(err))
 	}
@@ -321,10 +329,14 @@ func addArchiveError(diags *diag.Diagnostics, snapshotID, jobID string, res *atl
 	}
 	what := fmt.Sprintf("Downloading snapshot %s (job %s) to %s", snapshotID, jobID, ae.Path)
 	if ae.Kind == atlas.ArchiveChecksumFailed && res != nil {
+		cause := archiveCause(ae.Err)
+		if errors.Is(ae.Err, fs.ErrExist) {
+			cause = "something was put there during the download, and was left alone"
+		}
 		diags.AddError("Snapshot Archive Checksum Not Written", fmt.Sprintf(
 			"The archive of snapshot %s (job %s) is complete at %s (%s, sha256 %s), but its checksum file %s could not be written: %s.\n\n"+
 				"Make room for %s (free disk space, or remove what is there), then run the action again with overwrite = true, or write the line \"%s  %s\" to it yourself.",
-			snapshotID, jobID, res.Path, byteSize(res.Size), res.SHA256, ae.At, archiveCause(ae.Err), ae.At, res.SHA256, filepath.Base(res.Path)))
+			snapshotID, jobID, res.Path, byteSize(res.Size), res.SHA256, ae.At, cause, ae.At, res.SHA256, filepath.Base(res.Path)))
 		return
 	}
 	var cause, advice string
