@@ -125,11 +125,25 @@ type ArchiveError struct {
 	Kind ArchiveErrorKind
 	Path string // the archive's path
 	At   string // the path or directory the problem is at
+	// Found (ArchiveExists) is what is at At, Target where it points if
+	// it is a symbolic link.
+	Found  ArchiveFound
+	Target string
 	// Attempts (ArchiveUnreachable) is how many attempts in a row failed,
 	// Renewals (ArchiveExpired) how many renewals were done.
 	Attempts, Renewals int
 	Err                error
 }
+
+// ArchiveFound is what is at a path.
+type ArchiveFound string
+
+const (
+	ArchiveFoundFile     ArchiveFound = "file"
+	ArchiveFoundSymlink  ArchiveFound = "symlink"
+	ArchiveFoundDangling ArchiveFound = "dangling-symlink" // a symbolic link to nothing
+	ArchiveFoundOther    ArchiveFound = "other"
+)
 
 // ArchiveErrorKind says why a download failed.
 type ArchiveErrorKind string
@@ -183,14 +197,8 @@ func CheckArchivePath(path string, overwrite bool) error {
 	}
 	// The checksum file is held to the same rules as the archive.
 	for _, p := range []string{path, path + ".sha256"} {
-		if _, err := os.Lstat(p); err != nil {
-			continue // nothing there; anything else shows when the file is placed
-		}
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return fail(ArchiveIsDir, p, nil)
-		}
-		if !overwrite {
-			return fail(ArchiveExists, p, nil)
+		if ae := inTheWay(path, p); ae != nil && (ae.Kind == ArchiveIsDir || !overwrite) {
+			return ae
 		}
 	}
 	probe, err := os.CreateTemp(dir, ".atlas-write-check-*")
@@ -201,6 +209,35 @@ func CheckArchivePath(path string, overwrite bool) error {
 	_ = probe.Close()
 	_ = os.Remove(name)
 	return nil
+}
+
+// inTheWay says what is at p, where the archive at path or its checksum
+// goes: nil for nothing, else an ArchiveIsDir or ArchiveExists error.
+func inTheWay(path, p string) *ArchiveError {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return nil // nothing there; anything else shows when the file is placed
+	}
+	st, serr := os.Stat(p)
+	if serr == nil && st.IsDir() {
+		return &ArchiveError{Kind: ArchiveIsDir, Path: path, At: p}
+	}
+	ae := &ArchiveError{Kind: ArchiveExists, Path: path, At: p, Found: ArchiveFoundOther}
+	switch {
+	case fi.Mode()&os.ModeSymlink != 0:
+		ae.Found, ae.Target = ArchiveFoundSymlink, readlink(p)
+		if serr != nil {
+			ae.Found = ArchiveFoundDangling
+		}
+	case fi.Mode().IsRegular():
+		ae.Found = ArchiveFoundFile
+	}
+	return ae
+}
+
+func readlink(p string) string {
+	t, _ := os.Readlink(p)
+	return t
 }
 
 func unwrapPathError(err error) error {
@@ -578,8 +615,8 @@ func (d *archiveDownload) finish() (*ArchiveResult, error) {
 		return nil, d.fail(ArchiveWriteFailed, unwrapPathError(err))
 	}
 	err = place(d.f.Name(), d.opts.Path, d.opts.Overwrite)
-	if errors.Is(err, os.ErrExist) {
-		return nil, d.fail(ArchiveExists, nil)
+	if ae := inTheWay(d.opts.Path, d.opts.Path); errors.Is(err, os.ErrExist) && ae != nil {
+		return nil, ae
 	}
 	if err != nil {
 		return nil, d.fail(ArchiveWriteFailed, unwrapPathError(err))

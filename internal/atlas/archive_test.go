@@ -522,6 +522,41 @@ func TestDownloadArchiveTreatsChecksumPathLikePath(t *testing.T) {
 	}
 }
 
+// TestCheckArchivePathSaysWhatIsThere: a refusal says what is in the way;
+// a dangling symbolic link is one, and overwrite replaces it.
+func TestCheckArchivePathSaysWhatIsThere(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file.tgz")
+	writeFile(t, file, "x")
+	link := filepath.Join(dir, "link.tgz")
+	dangling := filepath.Join(dir, "dangling.tgz")
+	gone := filepath.Join(dir, "gone", "old.tgz")
+	if os.Symlink(file, link) != nil || os.Symlink(gone, dangling) != nil {
+		t.Skip("no symbolic links here")
+	}
+	for _, tc := range []struct {
+		path   string
+		found  ArchiveFound
+		target string
+	}{
+		{file, ArchiveFoundFile, ""},
+		{link, ArchiveFoundSymlink, file},
+		{dangling, ArchiveFoundDangling, gone},
+	} {
+		var ae *ArchiveError
+		if err := CheckArchivePath(tc.path, false); !errors.As(err, &ae) || ae.Kind != ArchiveExists || ae.Found != tc.found || ae.Target != tc.target {
+			t.Errorf("%s: err = %v (found %q, target %q), want %s to %q", tc.path, err, ae.Found, ae.Target, tc.found, tc.target)
+		}
+	}
+	content := gzipRandom(t, 5000, 17)
+	s := newArchiveServer(t, content)
+	c, _ := archiveClient(t)
+	if _, err := c.DownloadArchive(context.Background(), s.link("tok-secret-1"), ArchiveOptions{Path: dangling, Overwrite: true}); err != nil {
+		t.Fatal(err)
+	}
+	checkDownloaded(t, dangling, content)
+}
+
 func writeFile(t *testing.T, p, text string) {
 	t.Helper()
 	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {

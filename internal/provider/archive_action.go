@@ -195,7 +195,17 @@ func addArchivePathError(diags *diag.Diagnostics, err error) {
 			break
 		}
 		summary = "Archive File Already Exists"
-		detail = what + " already exists, and overwrite is not set. Set overwrite = true to replace it, or choose another path."
+		switch ae.Found {
+		case atlas.ArchiveFoundFile:
+			what += " is an existing file"
+		case atlas.ArchiveFoundSymlink:
+			what += " is a symbolic link to " + ae.Target
+		case atlas.ArchiveFoundDangling:
+			what += fmt.Sprintf(" is a dangling symbolic link (to %s, which does not exist)", ae.Target)
+		default:
+			what += " already exists"
+		}
+		detail = what + ", and overwrite is not set. Set overwrite = true to replace it, or choose another path."
 	default:
 		detail = fmt.Sprintf("The archive cannot be written to %s: %s.", ae.Path, plainError(err))
 	}

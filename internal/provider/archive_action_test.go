@@ -467,6 +467,10 @@ func TestArchiveActionErrors(t *testing.T) {
 	}{
 		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x/a.tgz", Kind: atlas.ArchiveExists}, "Archive File Already Exists", true, []string{"overwrite = true"}},
 		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x/a.tgz.sha256", Kind: atlas.ArchiveExists}, "Archive File Already Exists", true, []string{"/x/a.tgz.sha256, where the checksum of /x/a.tgz goes, already exists"}},
+		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x/a.tgz", Kind: atlas.ArchiveExists, Found: atlas.ArchiveFoundDangling, Target: "/old/a.tgz"},
+			"Archive File Already Exists", true, []string{"/x/a.tgz is a dangling symbolic link (to /old/a.tgz, which does not exist)"}},
+		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x/a.tgz", Kind: atlas.ArchiveExists, Found: atlas.ArchiveFoundSymlink, Target: "/y/b.tgz"},
+			"Archive File Already Exists", true, []string{"/x/a.tgz is a symbolic link to /y/b.tgz"}},
 		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x", Kind: atlas.ArchiveNoDir}, "Invalid Archive Path", true, []string{"/x does not exist"}},
 		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveStopped, Err: context.DeadlineExceeded}, "Timed Out Downloading the Snapshot Archive", false, []string{"nothing was kept"}},
 		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveCorrupt, Err: errors.New("gzip: invalid header")}, "Snapshot Archive Download Failed", false, []string{"not a complete gzip", "Nothing was kept"}},
