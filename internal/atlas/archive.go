@@ -301,7 +301,8 @@ func (c *Client) DownloadArchive(ctx context.Context, link string, opts ArchiveO
 	if !linkOK(link) {
 		return nil, d.fail(ArchiveBadLink, nil)
 	}
-	f, err := os.CreateTemp(filepath.Dir(opts.Path), "."+filepath.Base(opts.Path)+".part-*")
+	removeStaleParts(opts.Path)
+	f, err := createPart(opts.Path)
 	if err != nil {
 		return nil, &ArchiveError{Kind: ArchiveDirNotWritable, Path: opts.Path, At: filepath.Dir(opts.Path), Err: unwrapPathError(err)}
 	}
@@ -313,6 +314,40 @@ func (c *Client) DownloadArchive(ctx context.Context, link string, opts ArchiveO
 		_ = os.Remove(f.Name())
 	}
 	return res, err
+}
+
+// createPart creates the file the archive is written to, beside path, and
+// locks it (see lockPart) so that other runs do not take it for stale.
+func createPart(path string) (*os.File, error) {
+	for try := 0; ; try++ {
+		f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".part-*")
+		if err != nil {
+			return nil, err
+		}
+		lockPart(f)
+		// Another run may have removed it between its creation and the lock.
+		st, err1 := f.Stat()
+		now, err2 := os.Stat(f.Name())
+		if err1 == nil && err2 == nil && os.SameFile(st, now) || try == 2 {
+			return f, nil
+		}
+		_ = f.Close()
+	}
+}
+
+// removeStaleParts removes the part files of path that earlier runs left
+// (a killed process cannot remove its own): those named as createPart
+// names them (CreateTemp's random part is digits) that no live process
+// holds.
+func removeStaleParts(path string) {
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".part-"
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if ok && rest != "" && strings.Trim(rest, "0123456789") == "" && e.Type().IsRegular() {
+			removeUnlocked(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // archiveReadBytes is the most one read from the network brings; each is

@@ -557,6 +557,62 @@ func TestCheckArchivePathSaysWhatIsThere(t *testing.T) {
 	checkDownloaded(t, dangling, content)
 }
 
+// TestDownloadArchiveRemovesStaleParts: part files of the same path that
+// no live run holds (those a killed run left) are removed when a download
+// starts; the part file of a download still running, those of other paths
+// and names that only look alike are kept.
+func TestDownloadArchiveRemovesStaleParts(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "snap.tar.gz")
+	first, second := gzipRandom(t, 64<<10, 18), gzipRandom(t, 5000, 19)
+	sent, release := make(chan struct{}), make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(first)))
+		_, _ = w.Write(first[:1000])
+		w.(http.Flusher).Flush()
+		close(sent)
+		<-release
+		_, _ = w.Write(first[1000:])
+	}))
+	t.Cleanup(slow.Close)
+	c, _ := archiveClient(t)
+	running := make(chan error, 1)
+	go func() {
+		_, err := c.DownloadArchive(context.Background(), slow.URL+"/a.tgz", ArchiveOptions{Path: path, Overwrite: true})
+		running <- err
+	}()
+	<-sent // the part file is made before the request
+	live, _ := filepath.Glob(filepath.Join(dir, ".snap.tar.gz.part-*"))
+	if len(live) != 1 {
+		t.Fatalf("part files of the running download: %v", live)
+	}
+	stale := filepath.Join(dir, ".snap.tar.gz.part-123456")
+	kept := []string{live[0], filepath.Join(dir, ".snap.tar.gz.part-12x"), filepath.Join(dir, ".other.tgz.part-123456"),
+		filepath.Join(dir, ".snap.tar.gz.part-1.part-2"), filepath.Join(dir, "snap.tar.gz.part-123456")}
+	for _, p := range append(kept[1:], stale) {
+		writeFile(t, p, "left")
+	}
+	s := newArchiveServer(t, second)
+	if _, err := c.DownloadArchive(context.Background(), s.link("tok-secret-1"), ArchiveOptions{Path: path, Overwrite: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the stale part file is still there (%v)", err)
+	}
+	for _, p := range kept {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s was removed: %v", filepath.Base(p), err)
+		}
+	}
+	close(release)
+	if err := <-running; err != nil {
+		t.Fatalf("the download that was running failed: %v", err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, first) {
+		t.Fatal("the path does not hold the archive of the download that finished last")
+	}
+}
+
 func writeFile(t *testing.T, p, text string) {
 	t.Helper()
 	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
