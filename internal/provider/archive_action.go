@@ -114,6 +114,12 @@ func (a *archiveAction[M, P]) Schema(ctx context.Context, _ action.SchemaRequest
 			"the file, moves it to `path` and writes `path.sha256` in the `sha256sum` format. A link that expires during the " +
 			"download is renewed with a new download job. Progress (bytes, rate, time left) is reported " +
 			"while it runs; the link itself is never shown.\n\n" +
+			"The archive is at `path` only once a progress line says `Saved snapshot ...`. Until then it is " +
+			"written to a temporary file beside `path`, which is deleted if the download does not finish (one " +
+			"that a killed run left is deleted by the next run to the same `path`). When Terraform is " +
+			"interrupted during the download, the download stops, and its last progress line and its error " +
+			"say so; but Terraform may show neither, and report the action as invoked: terraform-plugin-go " +
+			"(v0.31.0) drops what a provider sends once Terraform has asked it to stop.\n\n" +
 			"Trigger it from a resource's `lifecycle { action_trigger { ... } }`, or run it with " +
 			"`terraform apply -invoke=action." + "atlas_" + a.kind.family.Name + "_snapshot_archive.<name>`. Needs Terraform 1.14 or later.",
 		Attributes: map[string]schema.Attribute{
@@ -230,11 +236,7 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	send := func(msg string) {
-		if resp.SendProgress != nil && msg != "" {
-			resp.SendProgress(action.InvokeProgressEvent{Message: msg})
-		}
-	}
+	send := func(msg string) { sendProgress(resp.SendProgress, ctx.Done(), msg) }
 	dest, overwrite := cfg.Path.ValueString(), cfg.Overwrite.ValueBool()
 	// Before any job is requested: a bad path should cost nothing.
 	if err := atlas.CheckArchivePath(dest, overwrite); err != nil {
@@ -307,11 +309,28 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 		resp.Diagnostics.Append(d...)
 		return "", errors.New("requesting a new download job failed")
 	}
-	send(fmt.Sprintf("Downloading snapshot %s (job %s) to %s.", snapshotID, job.ID, dest))
+	// Terraform may show nothing sent after it stops the action (see
+	// sendProgress): this line tells what becomes of an unfinished download.
+	send(fmt.Sprintf("Downloading snapshot %s (job %s) to %s, through a temporary file beside it that is deleted if the download does not finish.", snapshotID, job.ID, dest))
 	res, err := client.DownloadArchive(ctx, job.SnapshotURL, atlas.ArchiveOptions{
 		Path: dest, Overwrite: overwrite, Renew: renew, ProgressEvery: archiveProgressEvery,
 		Progress: func(pr atlas.ArchiveProgress) { send(progressLine(pr)) },
 	})
+	var ae *atlas.ArchiveError
+	if errors.As(err, &ae) && ae.Kind == atlas.ArchiveStopped {
+		// Once Terraform has stopped the action, its error may never be
+		// shown (terraform-plugin-go drops events after the stop): the
+		// last progress line says what became of the download. ctx has
+		// ended, so the line gets a moment of its own.
+		lastCtx, cancelLast := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		why := "it was stopped"
+		if errors.Is(err, context.DeadlineExceeded) {
+			why = "the action's timeout ended it"
+		}
+		sendProgress(resp.SendProgress, lastCtx.Done(), fmt.Sprintf(
+			"The download of snapshot %s did not finish: %s. Nothing was written to %s, and the part downloaded so far was deleted.", snapshotID, why, dest))
+		cancelLast()
+	}
 	if err != nil {
 		addArchiveError(&resp.Diagnostics, snapshotID, job.ID, res, err)
 		return
@@ -452,4 +471,24 @@ func byteSize(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// sendProgress sends msg as a progress event, giving up when done is
+// closed. Terraform stops an action by ending its context, and
+// terraform-plugin-go (v0.31.0, the newest) then stops reading events: a
+// send would wait for ever, and the download's clean-up with it. The
+// goroutine left behind delivers msg if anything still reads.
+func sendProgress(send func(action.InvokeProgressEvent), done <-chan struct{}, msg string) {
+	if send == nil || msg == "" {
+		return
+	}
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		send(action.InvokeProgressEvent{Message: msg})
+	}()
+	select {
+	case <-sent:
+	case <-done:
+	}
 }
