@@ -28,28 +28,19 @@ import (
 
 // ArchiveOptions says where DownloadArchive puts the archive and how.
 type ArchiveOptions struct {
-	// Path is the file the archive becomes; its directory must exist.
-	Path string
-	// Overwrite allows replacing an existing file at Path.
-	Overwrite bool
-	// Renew, when set, is called when the link answers 403 or 410 (it has
-	// expired): it returns a fresh link to the same snapshot.
+	Path      string // the file the archive becomes; its directory must exist
+	Overwrite bool   // replace what is at Path and Path.sha256
+	// Renew, when set, returns a fresh link to the same snapshot once the
+	// link answers 403 or 410 (expired).
 	Renew func(ctx context.Context) (string, error)
 	// Progress, when set, receives a report at most every ProgressEvery
-	// (on the client's clock), one for each resume, restart and renewal,
-	// and one at the end.
-	Progress func(ArchiveProgress)
-	// ProgressEvery defaults to 5s.
+	// (default 5s, on the client's clock), and one for each event.
+	Progress      func(ArchiveProgress)
 	ProgressEvery time.Duration
-	// MaxAttempts bounds the attempts in a row that bring no byte
-	// (default: the client's retry policy's attempts).
-	MaxAttempts int
-	// MaxRenewals bounds how often the link is renewed (default 3).
-	MaxRenewals int
-	// StallTimeout ends an attempt that brings no byte for so long
-	// (default 2m), and the download resumes with a new connection: a
-	// half-open connection would otherwise hold it until ctx ends. It is
-	// measured on the wall clock, as a network watchdog.
+	MaxAttempts   int // attempts in a row that bring no byte (default: the retry policy's)
+	MaxRenewals   int // default 3
+	// StallTimeout (default 2m, wall clock) ends an attempt that brings no
+	// byte for so long: a half-open connection would hold it until ctx ends.
 	StallTimeout time.Duration
 
 	// afterFunc starts the stall watchdog; tests replace it.
@@ -64,18 +55,14 @@ type stallTimer interface {
 
 // ArchiveProgress is one progress report; the caller words it.
 type ArchiveProgress struct {
-	Event ArchiveEvent
-	Done  int64 // bytes received
-	Total int64 // size of the archive, -1 while unknown
-	// Rate is bytes per second since the download began (0 while no time
-	// has passed); ETA is -1 while it cannot be estimated.
-	Rate float64
-	ETA  time.Duration
+	Event       ArchiveEvent
+	Done, Total int64         // bytes received; the archive's size, -1 while unknown
+	Rate        float64       // bytes per second since the download (re)started
+	ETA         time.Duration // -1 while unknown
 	// Err says why an attempt ended (ArchiveRetrying) or the bytes so far
-	// were dropped (ArchiveRestarted): one of the ErrArchive errors, an
-	// *ArchiveStatusError, or a network error.
+	// were dropped (ArchiveRestarted); Delay is the wait before a retry.
 	Err   error
-	Delay time.Duration // ArchiveRetrying: the wait before the next attempt
+	Delay time.Duration
 }
 
 // ArchiveEvent says what a progress report is about.
@@ -169,9 +156,6 @@ const (
 )
 
 func (e *ArchiveError) Error() string {
-	if e.Err == nil {
-		return fmt.Sprintf("atlas: download to %s: %s %s", e.Path, e.Kind, e.At)
-	}
 	return fmt.Sprintf("atlas: download to %s: %s %s: %v", e.Path, e.Kind, e.At, e.Err)
 }
 
@@ -205,9 +189,8 @@ func CheckArchivePath(path string, overwrite bool) error {
 	if err != nil {
 		return fail(ArchiveDirNotWritable, dir, unwrapPathError(err))
 	}
-	name := probe.Name()
 	_ = probe.Close()
-	_ = os.Remove(name)
+	_ = os.Remove(probe.Name())
 	return nil
 }
 
@@ -225,7 +208,8 @@ func inTheWay(path, p string) *ArchiveError {
 	ae := &ArchiveError{Kind: ArchiveExists, Path: path, At: p, Found: ArchiveFoundOther}
 	switch {
 	case fi.Mode()&os.ModeSymlink != 0:
-		ae.Found, ae.Target = ArchiveFoundSymlink, readlink(p)
+		ae.Found = ArchiveFoundSymlink
+		ae.Target, _ = os.Readlink(p)
 		if serr != nil {
 			ae.Found = ArchiveFoundDangling
 		}
@@ -233,11 +217,6 @@ func inTheWay(path, p string) *ArchiveError {
 		ae.Found = ArchiveFoundFile
 	}
 	return ae
-}
-
-func readlink(p string) string {
-	t, _ := os.Readlink(p)
-	return t
 }
 
 func unwrapPathError(err error) error {
@@ -282,19 +261,11 @@ func (c *Client) DownloadArchive(ctx context.Context, link string, opts ArchiveO
 	if err := CheckArchivePath(opts.Path, opts.Overwrite); err != nil {
 		return nil, err
 	}
+	opts.ProgressEvery = orDefault(opts.ProgressEvery, 5*time.Second)
+	opts.MaxAttempts = orDefault(opts.MaxAttempts, c.retry.MaxAttempts)
+	opts.MaxRenewals = orDefault(opts.MaxRenewals, 3)
+	opts.StallTimeout = orDefault(opts.StallTimeout, 2*time.Minute)
 	d := &archiveDownload{c: c, opts: opts, link: link, total: -1}
-	if d.opts.ProgressEvery <= 0 {
-		d.opts.ProgressEvery = 5 * time.Second
-	}
-	if d.opts.MaxAttempts <= 0 {
-		d.opts.MaxAttempts = c.retry.MaxAttempts
-	}
-	if d.opts.MaxRenewals <= 0 {
-		d.opts.MaxRenewals = 3
-	}
-	if d.opts.StallTimeout <= 0 {
-		d.opts.StallTimeout = 2 * time.Minute
-	}
 	if d.opts.afterFunc == nil {
 		d.opts.afterFunc = func(t time.Duration, f func()) stallTimer { return time.AfterFunc(t, f) }
 	}
@@ -306,14 +277,23 @@ func (c *Client) DownloadArchive(ctx context.Context, link string, opts ArchiveO
 	if err != nil {
 		return nil, &ArchiveError{Kind: ArchiveDirNotWritable, Path: opts.Path, At: filepath.Dir(opts.Path), Err: unwrapPathError(err)}
 	}
+	// Once the archive is renamed into place this removes nothing; once it
+	// is linked, the temporary name.
+	defer os.Remove(f.Name())
 	d.f, d.chk, d.buf = f, newArchiveCheck(), make([]byte, archiveReadBytes)
 	res, err := d.run(ctx)
 	if err != nil {
 		d.chk.abandon()
 		_ = f.Close()
-		_ = os.Remove(f.Name())
 	}
 	return res, err
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // createPart creates the file the archive is written to, beside path, and
@@ -667,17 +647,14 @@ func (d *archiveDownload) finish() (*ArchiveResult, error) {
 	return &res, nil
 }
 
-// place moves the file tmp to path. Without overwrite it links instead,
-// which never replaces: a file that appeared meanwhile is kept.
+// place moves the file tmp to path. Without overwrite it links instead
+// (the caller removes tmp), which never replaces: a file that appeared
+// meanwhile is kept.
 func place(tmp, path string, overwrite bool) error {
 	if overwrite {
 		return os.Rename(tmp, path)
 	}
-	err := os.Link(tmp, path)
-	if err == nil {
-		_ = os.Remove(tmp)
-	}
-	return err
+	return os.Link(tmp, path)
 }
 
 // writeChecksum writes res's checksum file in the sha256sum format,
@@ -687,17 +664,10 @@ func writeChecksum(res *ArchiveResult, overwrite bool) error {
 	if err != nil {
 		return err
 	}
-	if _, err = f.WriteString(res.SHA256 + "  " + filepath.Base(res.Path) + "\n"); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(res.SHA256 + "  " + filepath.Base(res.Path) + "\n")
+	if err = errors.Join(err, f.Sync(), f.Close()); err == nil {
 		err = place(f.Name(), res.ChecksumPath, overwrite)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
 	}
 	syncDir(filepath.Dir(res.ChecksumPath)) // the archive's rename too
 	return err
