@@ -3,9 +3,14 @@
 package atlas
 
 import (
+	"bufio"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"net/url"
@@ -23,28 +28,19 @@ import (
 
 // ArchiveOptions says where DownloadArchive puts the archive and how.
 type ArchiveOptions struct {
-	// Path is the file the archive becomes; its directory must exist.
-	Path string
-	// Overwrite allows replacing an existing file at Path.
-	Overwrite bool
-	// Renew, when set, is called when the link answers 403 or 410 (it has
-	// expired): it returns a fresh link to the same snapshot.
+	Path      string // the file the archive becomes; its directory must exist
+	Overwrite bool   // replace what is at Path and Path.sha256
+	// Renew, when set, returns a fresh link to the same snapshot once the
+	// link answers 403 or 410 (expired).
 	Renew func(ctx context.Context) (string, error)
 	// Progress, when set, receives a report at most every ProgressEvery
-	// (on the client's clock), one for each resume, restart and renewal,
-	// and one at the end.
-	Progress func(ArchiveProgress)
-	// ProgressEvery defaults to 5s.
+	// (default 5s, on the client's clock), and one for each event.
+	Progress      func(ArchiveProgress)
 	ProgressEvery time.Duration
-	// MaxAttempts bounds the attempts in a row that bring no byte
-	// (default: the client's retry policy's attempts).
-	MaxAttempts int
-	// MaxRenewals bounds how often the link is renewed (default 3).
-	MaxRenewals int
-	// StallTimeout ends an attempt that brings no byte for so long
-	// (default 2m), and the download resumes with a new connection: a
-	// half-open connection would otherwise hold it until ctx ends. It is
-	// measured on the wall clock, as a network watchdog.
+	MaxAttempts   int // attempts in a row that bring no byte (default: the retry policy's)
+	MaxRenewals   int // default 3
+	// StallTimeout (default 2m, wall clock) ends an attempt that brings no
+	// byte for so long: a half-open connection would hold it until ctx ends.
 	StallTimeout time.Duration
 
 	// afterFunc starts the stall watchdog; tests replace it.
@@ -57,20 +53,46 @@ type stallTimer interface {
 	Stop() bool
 }
 
-// ArchiveProgress is one progress report.
+// ArchiveProgress is one progress report; the caller words it.
 type ArchiveProgress struct {
-	Done  int64 // bytes received (on disk, or in a buffer waiting for a direct write)
-	Total int64 // size of the archive, -1 while unknown
-	// Rate is bytes per second since the download began (0 while no time
-	// has passed); ETA is -1 while it cannot be estimated.
-	Rate float64
-	ETA  time.Duration
-	// Event is "" for a periodic report, else one of "resumed",
-	// "restarted", "renewed", "retrying", "verifying" or "done"; Note says
-	// why in a sentence.
-	Event string
-	Note  string
+	Event       ArchiveEvent
+	Done, Total int64         // bytes received; the archive's size, -1 while unknown
+	Rate        float64       // bytes per second since the download (re)started
+	ETA         time.Duration // -1 while unknown
+	// Err says why an attempt ended (ArchiveRetrying) or the bytes so far
+	// were dropped (ArchiveRestarted); Delay is the wait before a retry.
+	Err   error
+	Delay time.Duration
 }
+
+// ArchiveEvent says what a progress report is about.
+type ArchiveEvent string
+
+const (
+	ArchiveProgressed ArchiveEvent = ""          // periodic
+	ArchiveResumed    ArchiveEvent = "resumed"   // a Range request continues at Done
+	ArchiveRestarted  ArchiveEvent = "restarted" // the download starts over
+	ArchiveRenewed    ArchiveEvent = "renewed"   // Renew gave a new link; the download goes on
+	ArchiveRetrying   ArchiveEvent = "retrying"  // an attempt ended at Done
+	ArchiveFinishing  ArchiveEvent = "finishing" // every byte is in: the check ends, the file is synced and moved
+	ArchiveDone       ArchiveEvent = "done"      // the archive is at its path
+)
+
+// Why an attempt ended or the bytes so far were dropped, besides network
+// errors and *ArchiveStatusError.
+var (
+	ErrArchiveStalled  = errors.New("atlas: no data came within the stall timeout")
+	ErrArchiveChanged  = errors.New("atlas: the archive changed, or the server does not resume downloads")
+	ErrArchiveNoResume = errors.New("atlas: the server cannot resume the download")
+	// ErrArchiveRedirected: to another host, or too often.
+	ErrArchiveRedirected = errors.New("atlas: the download link redirected elsewhere")
+)
+
+// ArchiveStatusError is an HTTP status of the download link: 403 or 410
+// (expired), 429 or 5xx (retried), or one that no retry changes.
+type ArchiveStatusError struct{ StatusCode int }
+
+func (e *ArchiveStatusError) Error() string { return fmt.Sprintf("atlas: HTTP %d", e.StatusCode) }
 
 // ArchiveResult describes a finished download.
 type ArchiveResult struct {
@@ -82,67 +104,119 @@ type ArchiveResult struct {
 	Resumes      int // Range requests that continued a partial download
 	Restarts     int // times the partial download was thrown away
 	Renewals     int // times Renew was called
-	// DirectIO says the file was written with direct I/O, past the page
-	// cache (Linux, on ext4 and XFS).
-	DirectIO bool
 }
 
-// ArchiveError is a download that failed. Its text never holds the link.
+// ArchiveError is a download that failed; the caller words it. Nothing
+// is left at Path unless Kind says so. Its text never holds the link.
 type ArchiveError struct {
-	Path string
-	// Kind is "path" (the destination is unusable), "exists", "expired"
-	// (the link expired and could not be renewed), "http" (a refusal),
-	// "transport" (attempts ran out), "corrupt" (not a complete gzip
-	// stream), "renew" (Renew failed) or "io".
-	Kind       string
-	StatusCode int
-	Err        error
+	Kind ArchiveErrorKind
+	Path string // the archive's path
+	At   string // the path or directory the problem is at
+	// Found (ArchiveExists) is what is at At, Target where it points if
+	// it is a symbolic link.
+	Found  ArchiveFound
+	Target string
+	// Attempts (ArchiveUnreachable) is how many attempts in a row failed,
+	// Renewals (ArchiveExpired) how many renewals were done.
+	Attempts, Renewals int
+	Err                error
 }
+
+// ArchiveFound is what is at a path.
+type ArchiveFound string
+
+const (
+	ArchiveFoundFile     ArchiveFound = "file"
+	ArchiveFoundSymlink  ArchiveFound = "symlink"
+	ArchiveFoundDangling ArchiveFound = "dangling-symlink" // a symbolic link to nothing
+	ArchiveFoundOther    ArchiveFound = "other"
+)
+
+// ArchiveErrorKind says why a download failed.
+type ArchiveErrorKind string
+
+const (
+	ArchivePathEmpty      ArchiveErrorKind = "path-empty"
+	ArchiveNoDir          ArchiveErrorKind = "no-dir"           // the directory At does not exist, or is not one
+	ArchiveDirNotWritable ArchiveErrorKind = "dir-not-writable" // At cannot be written (Err says why)
+	ArchiveIsDir          ArchiveErrorKind = "is-dir"           // At is a directory
+	ArchiveExists         ArchiveErrorKind = "exists"           // something is at At, and Overwrite is off
+	ArchiveBadLink        ArchiveErrorKind = "bad-link"         // not an absolute https URL (http only to loopback)
+	ArchiveRefused        ArchiveErrorKind = "refused"          // an HTTP status (Err) that no retry changes
+	ArchiveExpired        ArchiveErrorKind = "expired"          // 403 or 410, and no more renewals
+	ArchiveRenewFailed    ArchiveErrorKind = "renew-failed"     // Renew failed (Err)
+	ArchiveUnreachable    ArchiveErrorKind = "unreachable"      // Attempts in a row brought nothing; Err is the last cause
+	ArchiveCorrupt        ArchiveErrorKind = "corrupt"          // not one complete gzip stream (Err)
+	ArchiveWriteFailed    ArchiveErrorKind = "write-failed"     // the file could not be written, synced or moved (Err)
+	// ArchiveChecksumFailed: the archive is whole at Path, but the checksum
+	// file At could not be written (Err); DownloadArchive's result
+	// describes the archive.
+	ArchiveChecksumFailed ArchiveErrorKind = "checksum-failed"
+	ArchiveStopped        ArchiveErrorKind = "stopped" // ctx ended (Err is its error)
+)
 
 func (e *ArchiveError) Error() string {
-	return fmt.Sprintf("atlas: download to %s: %v", e.Path, e.Err)
+	return fmt.Sprintf("atlas: download to %s: %s %s: %v", e.Path, e.Kind, e.At, e.Err)
 }
 
 func (e *ArchiveError) Unwrap() error { return e.Err }
 
-// archiveBufferBytes is the size of each buffer a download reads into
-// (archive_check.go: a ring of archiveBuffers, shared with the check).
-const archiveBufferBytes = 1 << 20
-
 // CheckArchivePath says whether path can receive an archive: its directory
-// exists and is writable, and path is not a directory, nor an existing file
-// unless overwrite. The error names path.
+// exists and is writable, and neither path nor path.sha256 is a directory,
+// or anything at all unless overwrite.
 func CheckArchivePath(path string, overwrite bool) error {
-	fail := func(kind string, err error) error { return &ArchiveError{Path: path, Kind: kind, Err: err} }
+	fail := func(kind ArchiveErrorKind, at string, err error) error {
+		return &ArchiveError{Kind: kind, Path: path, At: at, Err: err}
+	}
 	if path == "" {
-		return fail("path", errors.New("the path is empty"))
+		return fail(ArchivePathEmpty, "", nil)
 	}
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
 	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return fail("path", fmt.Errorf("the directory %s does not exist", dir))
+	case errors.Is(err, os.ErrNotExist) || err == nil && !st.IsDir():
+		return fail(ArchiveNoDir, dir, nil)
 	case err != nil:
-		return fail("path", fmt.Errorf("the directory %s cannot be read: %w", dir, unwrapPathError(err)))
-	case !st.IsDir():
-		return fail("path", fmt.Errorf("%s is not a directory", dir))
+		return fail(ArchiveDirNotWritable, dir, unwrapPathError(err))
 	}
-	if st, err := os.Stat(path); err == nil {
-		if st.IsDir() {
-			return fail("path", errors.New("the path is a directory; give a file name"))
-		}
-		if !overwrite {
-			return fail("exists", errors.New("a file already exists there; set overwrite to replace it"))
+	// The checksum file is held to the same rules as the archive.
+	for _, p := range []string{path, path + ".sha256"} {
+		if ae := inTheWay(path, p); ae != nil && (ae.Kind == ArchiveIsDir || !overwrite) {
+			return ae
 		}
 	}
 	probe, err := os.CreateTemp(dir, ".atlas-write-check-*")
 	if err != nil {
-		return fail("path", fmt.Errorf("the directory %s is not writable: %w", dir, unwrapPathError(err)))
+		return fail(ArchiveDirNotWritable, dir, unwrapPathError(err))
 	}
-	name := probe.Name()
 	_ = probe.Close()
-	_ = os.Remove(name)
+	_ = os.Remove(probe.Name())
 	return nil
+}
+
+// inTheWay says what is at p, where the archive at path or its checksum
+// goes: nil for nothing, else an ArchiveIsDir or ArchiveExists error.
+func inTheWay(path, p string) *ArchiveError {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return nil // nothing there; anything else shows when the file is placed
+	}
+	st, serr := os.Stat(p)
+	if serr == nil && st.IsDir() {
+		return &ArchiveError{Kind: ArchiveIsDir, Path: path, At: p}
+	}
+	ae := &ArchiveError{Kind: ArchiveExists, Path: path, At: p, Found: ArchiveFoundOther}
+	switch {
+	case fi.Mode()&os.ModeSymlink != 0:
+		ae.Found = ArchiveFoundSymlink
+		ae.Target, _ = os.Readlink(p)
+		if serr != nil {
+			ae.Found = ArchiveFoundDangling
+		}
+	case fi.Mode().IsRegular():
+		ae.Found = ArchiveFoundFile
+	}
+	return ae
 }
 
 func unwrapPathError(err error) error {
@@ -150,14 +224,36 @@ func unwrapPathError(err error) error {
 	if errors.As(err, &pe) {
 		return pe.Err
 	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
 	return err
 }
 
-// DownloadArchive streams the archive at link to opts.Path: into a
-// temporary file beside it, resuming with Range requests after a dropped
-// connection or a 5xx, then checks that the bytes are one complete gzip
-// stream, syncs, renames the file into place and writes Path.sha256 in the
-// sha256sum format. Memory use does not depend on the archive's size.
+// newLinkClient is the HTTP client for download links: the transport under
+// the authentication and clock-skew layers (another host's Date says
+// nothing of Atlas's clock), and under the wire log, whose lines would
+// carry the link's path. Redirects may stay on the link's host only.
+func newLinkClient(tr http.RoundTripper) *http.Client {
+	return &http.Client{
+		Transport: tr,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 || req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
+				return ErrArchiveRedirected
+			}
+			return nil
+		},
+	}
+}
+
+// DownloadArchive streams the archive at link into a temporary file beside
+// opts.Path, resuming with Range requests after a dropped connection or a
+// 5xx. The bytes are hashed and checked to be one complete gzip stream as
+// they arrive; at the end the file is synced and renamed into place, and
+// Path.sha256 written in the sha256sum format. Memory use does not depend
+// on the archive's size. It returns a result with an error only when the
+// checksum file alone failed (ArchiveChecksumFailed).
 //
 // The link goes to another host than the API: no credentials are sent with
 // it, whichever way the client authenticates.
@@ -165,70 +261,84 @@ func (c *Client) DownloadArchive(ctx context.Context, link string, opts ArchiveO
 	if err := CheckArchivePath(opts.Path, opts.Overwrite); err != nil {
 		return nil, err
 	}
+	opts.ProgressEvery = orDefault(opts.ProgressEvery, 5*time.Second)
+	opts.MaxAttempts = orDefault(opts.MaxAttempts, c.retry.MaxAttempts)
+	opts.MaxRenewals = orDefault(opts.MaxRenewals, 3)
+	opts.StallTimeout = orDefault(opts.StallTimeout, 2*time.Minute)
 	d := &archiveDownload{c: c, opts: opts, link: link, total: -1}
-	if d.opts.ProgressEvery <= 0 {
-		d.opts.ProgressEvery = 5 * time.Second
-	}
-	if d.opts.MaxAttempts <= 0 {
-		d.opts.MaxAttempts = c.retry.MaxAttempts
-	}
-	if d.opts.MaxRenewals <= 0 {
-		d.opts.MaxRenewals = 3
-	}
-	if d.opts.StallTimeout <= 0 {
-		d.opts.StallTimeout = 2 * time.Minute
-	}
 	if d.opts.afterFunc == nil {
 		d.opts.afterFunc = func(t time.Duration, f func()) stallTimer { return time.AfterFunc(t, f) }
 	}
-	if err := checkLink(link); err != nil {
-		return nil, d.fail("http", 0, err)
+	if !linkOK(link) {
+		return nil, d.fail(ArchiveBadLink, nil)
 	}
-	f, err := os.CreateTemp(filepath.Dir(opts.Path), "."+filepath.Base(opts.Path)+".part-*")
+	removeStaleParts(opts.Path)
+	f, err := createPart(opts.Path)
 	if err != nil {
-		return nil, d.fail("path", 0, fmt.Errorf("cannot create a temporary file beside it: %w", unwrapPathError(err)))
+		return nil, &ArchiveError{Kind: ArchiveDirNotWritable, Path: opts.Path, At: filepath.Dir(opts.Path), Err: unwrapPathError(err)}
 	}
-	d.f = f
-	d.chk = newArchiveCheck()
-	if d.whole = useDirectIO && setDirect(f, true); d.whole {
-		d.w = newFileWriter(f, d.chk, true, 0)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			if d.w != nil {
-				d.w.stop()
-			}
-			d.chk.abandon()
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if err := d.run(ctx); err != nil {
-		return nil, err
-	}
-	res, err := d.finish()
+	// Once the archive is renamed into place this removes nothing; once it
+	// is linked, the temporary name.
+	defer os.Remove(f.Name())
+	d.f, d.chk, d.buf = f, newArchiveCheck(), make([]byte, archiveReadBytes)
+	res, err := d.run(ctx)
 	if err != nil {
-		return nil, err
+		d.chk.abandon()
+		_ = f.Close()
 	}
-	ok = true
-	return res, nil
+	return res, err
 }
 
-// checkLink refuses a link that is not an absolute http(s) URL, or plain
-// http to anything but loopback. Its text names at most the host.
-func checkLink(link string) error {
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// createPart creates the file the archive is written to, beside path, and
+// locks it (see lockPart) so that other runs do not take it for stale.
+func createPart(path string) (*os.File, error) {
+	for try := 0; ; try++ {
+		f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".part-*")
+		if err != nil {
+			return nil, err
+		}
+		lockPart(f)
+		// Another run may have removed it between its creation and the lock.
+		st, err1 := f.Stat()
+		now, err2 := os.Stat(f.Name())
+		if err1 == nil && err2 == nil && os.SameFile(st, now) || try == 2 {
+			return f, nil
+		}
+		_ = f.Close()
+	}
+}
+
+// removeStaleParts removes the part files of path that earlier runs left
+// (a killed process cannot remove its own): those named as createPart
+// names them (CreateTemp's random part is digits) that no live process
+// holds.
+func removeStaleParts(path string) {
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".part-"
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if ok && rest != "" && strings.Trim(rest, "0123456789") == "" && e.Type().IsRegular() {
+			removeUnlocked(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// archiveReadBytes is the most one read from the network brings; each is
+// written at once, while its bytes are still in the processor's cache.
+const archiveReadBytes = 64 << 10
+
+// linkOK says whether link is an absolute https URL, or plain http to
+// loopback.
+func linkOK(link string) bool {
 	u, err := url.Parse(link)
-	if err != nil || u.Host == "" {
-		return errors.New("the download link is not an absolute URL")
-	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-	default:
-		return fmt.Errorf("the download link (host %s) is not https", printable(u.Hostname(), 100))
-	}
-	return nil
+	return err == nil && u.Host != "" && (u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname()))
 }
 
 type archiveDownload struct {
@@ -237,18 +347,7 @@ type archiveDownload struct {
 	link string
 	f    *os.File
 	chk  *archiveCheck
-
-	// flushed is how far the file's writeback has been started.
-	flushed int64
-	// whole: the file is in direct I/O, so only whole buffers are
-	// written, by w (copyBodyWhole); cur is the buffer being filled, curN
-	// its bytes.
-	whole bool
-	w     *fileWriter
-	// refused says a writer found direct I/O refused.
-	refused bool
-	cur     []byte
-	curN    int
+	buf  []byte
 
 	done      int64
 	total     int64  // -1: unknown
@@ -259,178 +358,108 @@ type archiveDownload struct {
 	watch   stallTimer
 	stalled atomic.Bool
 
-	started      time.Time
-	startedBytes int64
-	lastReport   time.Time
-	res          ArchiveResult
+	retryAfter time.Duration // the last answer's Retry-After
+	started    time.Time
+	lastReport time.Time
+	res        ArchiveResult
 }
 
-func (d *archiveDownload) fail(kind string, status int, err error) error {
-	return &ArchiveError{Path: d.opts.Path, Kind: kind, StatusCode: status, Err: err}
+func (d *archiveDownload) fail(kind ArchiveErrorKind, err error) *ArchiveError {
+	return &ArchiveError{Kind: kind, Path: d.opts.Path, At: d.opts.Path, Err: err}
 }
 
-// downloadHTTP is an HTTP client for download links: the transport under
-// the authentication and clock-skew layers (another host's Date says
-// nothing of Atlas's clock), and under the wire log, whose lines would
-// carry the link's path. Redirects may stay on the link's host only.
-func (c *Client) downloadHTTP() *http.Client {
-	tr := c.http.Transport
-	for {
-		switch t := tr.(type) {
-		case *digestTransport:
-			tr = t.base
-			continue
-		case *bearerTransport:
-			tr = t.base
-			continue
-		case *skewTransport:
-			tr = t.base
-			continue
-		case *logTransport:
-			tr = t.base
-			continue
-		}
-		break
-	}
-	return &http.Client{
-		Transport: tr,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return &redirectError{phrase: "the download link redirected too many times"}
-			}
-			if req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
-				return &redirectError{phrase: "the download link redirected to another host, which was refused"}
-			}
-			return nil
-		},
-	}
-}
-
-// attemptResult is how one request ended.
-type attemptResult int
-
-const (
-	attemptDone    attemptResult = iota // the archive is complete on disk
-	attemptRetry                        // transient: back off and resume
-	attemptRenew                        // the link expired
-	attemptRestart                      // the bytes on disk are stale: start over at once
-	attemptFail                         // permanent: the error is the answer
-)
-
-func (d *archiveDownload) run(ctx context.Context) error {
-	hc := d.c.downloadHTTP()
+// run makes attempts until the archive is whole or one fails for good.
+// An attempt's error says what comes next: an *ArchiveError ends the
+// download, ErrArchiveChanged and ErrArchiveNoResume start it over, an
+// expired link is renewed, and anything else is retried after a backoff.
+func (d *archiveDownload) run(ctx context.Context) (*ArchiveResult, error) {
 	d.started = d.c.now()
 	d.lastReport = d.started
 	failures := 0
-	var lastErr error
 	for {
-		if err := ctx.Err(); err != nil {
-			return d.fail("io", 0, err)
-		}
 		before := d.done
-		outcome, status, retryAfterD, err := d.attempt(ctx, hc)
-		switch outcome {
-		case attemptDone:
-			return nil
-		case attemptFail:
-			var ae *ArchiveError
-			if errors.As(err, &ae) {
-				return err
-			}
-			return d.fail("transport", status, err)
-		case attemptRestart:
+		err := d.attempt(ctx)
+		var ae *ArchiveError
+		var se *ArchiveStatusError
+		switch {
+		case err == nil:
+			return d.finish()
+		case ctx.Err() != nil: // a body cut by ctx looks like a broken connection
+			return nil, d.fail(ArchiveStopped, ctx.Err())
+		case errors.As(err, &ae):
+			return nil, err
+		case errors.Is(err, ErrArchiveChanged) || errors.Is(err, ErrArchiveNoResume):
 			if d.res.Restarts >= d.opts.MaxAttempts {
-				return d.fail("transport", status, fmt.Errorf("the download started over %d times; the last time because %w", d.res.Restarts, err))
+				ae = d.fail(ArchiveUnreachable, err)
+				ae.Attempts = d.res.Restarts
+				return nil, ae
 			}
-			if err := d.restart(err.Error()); err != nil {
-				return err
-			}
+			d.restart(err)
 			continue
-		case attemptRenew:
-			if d.opts.Renew == nil || d.res.Renewals >= d.opts.MaxRenewals {
-				return d.fail("expired", status, fmt.Errorf("the download link was refused with HTTP %d (it has expired)%s", status, renewHint(d)))
+		case errors.As(err, &se) && (se.StatusCode == http.StatusForbidden || se.StatusCode == http.StatusGone):
+			if err := d.renew(ctx, err); err != nil {
+				return nil, err
 			}
-			link, rerr := d.opts.Renew(ctx)
-			if rerr != nil {
-				return d.fail("renew", status, fmt.Errorf("the download link expired (HTTP %d) and renewing it failed: %w", status, stripURL(rerr)))
-			}
-			if cerr := checkLink(link); cerr != nil {
-				return d.fail("renew", status, cerr)
-			}
-			d.link = link
-			d.res.Renewals++
 			failures = 0
-			note := "The download link expired; a new one was obtained and the download starts again."
-			if d.done > 0 && d.validator != "" {
-				note = fmt.Sprintf("The download link expired; a new one was obtained and the download resumes at byte %d if the archive is unchanged.", d.done)
-			}
-			d.report("renewed", note)
 			continue
 		}
-		// attemptRetry
-		lastErr = err
 		if d.done > before {
 			failures = 0
 		}
-		failures++
-		if failures >= d.opts.MaxAttempts {
-			kind := "transport"
-			if status != 0 {
-				kind = "http"
-			}
-			return d.fail(kind, status, fmt.Errorf("%d attempts in a row brought no data; the last: %w", failures, lastErr))
+		if failures++; failures >= d.opts.MaxAttempts {
+			ae = d.fail(ArchiveUnreachable, err)
+			ae.Attempts = failures
+			return nil, ae
 		}
-		delay := d.c.retry.delay(failures, retryAfterD, d.c.jitter())
+		delay := d.c.retry.delay(failures, d.retryAfter, d.c.jitter())
 		if dl, ok := ctx.Deadline(); ok && d.c.now().Add(delay).After(dl) {
-			return d.fail("transport", status, fmt.Errorf("%w (no time left to retry before the deadline)", lastErr))
+			return nil, d.fail(ArchiveStopped, context.DeadlineExceeded)
 		}
 		d.c.log(ctx, "retrying archive download", map[string]any{
-			"path": d.opts.Path, "bytes_done": d.done, "attempt": failures, "error": sanitise(lastErr.Error(), 200), "delay": delay.String(),
+			"path": d.opts.Path, "bytes_done": d.done, "attempt": failures, "error": sanitise(err.Error(), 200), "delay": delay.String(),
 		})
-		d.report("retrying", fmt.Sprintf("The download was interrupted at byte %d (%v); retrying in %s.", d.done, lastErr, delay))
+		d.report(ArchiveProgress{Event: ArchiveRetrying, Err: err, Delay: delay})
 		if err := d.c.sleep(ctx, delay); err != nil {
-			return d.fail("io", 0, err)
+			return nil, d.fail(ArchiveStopped, err)
 		}
 	}
 }
 
-func renewHint(d *archiveDownload) string {
-	if d.opts.Renew == nil {
-		return "; request a new download"
+// renew asks for a fresh link after the link answered expired.
+func (d *archiveDownload) renew(ctx context.Context, expired error) error {
+	if d.opts.Renew == nil || d.res.Renewals >= d.opts.MaxRenewals {
+		ae := d.fail(ArchiveExpired, expired)
+		ae.Renewals = d.res.Renewals
+		return ae
 	}
-	return fmt.Sprintf(" after %d renewals", d.res.Renewals)
-}
-
-// restart throws the bytes on disk away.
-func (d *archiveDownload) restart(why string) error {
-	direct := false
-	if d.w != nil {
-		d.w.stop()
-		if err := d.writeFailure(); err != nil {
-			return err
-		}
-		direct = d.w.direct
-		d.refused = d.refused || d.w.refused
+	link, err := d.opts.Renew(ctx)
+	if err != nil {
+		return d.fail(ArchiveRenewFailed, stripURL(err))
 	}
-	if _, err := d.f.Seek(0, io.SeekStart); err != nil {
-		return d.fail("io", 0, err)
+	if !linkOK(link) {
+		return d.fail(ArchiveRenewFailed, d.fail(ArchiveBadLink, nil))
 	}
-	if err := d.f.Truncate(0); err != nil {
-		return d.fail("io", 0, err)
-	}
-	d.chk.reset()
-	if d.w != nil {
-		d.w = newFileWriter(d.f, d.chk, direct, 0)
-	}
-	d.res.Restarts++
-	d.done, d.total, d.validator, d.etag, d.flushed, d.curN = 0, -1, "", "", 0, 0
-	d.started, d.startedBytes = d.c.now(), 0
-	d.report("restarted", "The download starts again from the beginning: "+why+".")
+	d.link = link
+	d.res.Renewals++
+	d.report(ArchiveProgress{Event: ArchiveRenewed})
 	return nil
 }
 
+// restart throws the bytes on disk away, and their check. A failure to
+// truncate shows as a failed write or sync later.
+func (d *archiveDownload) restart(why error) {
+	_, _ = d.f.Seek(0, io.SeekStart)
+	_ = d.f.Truncate(0)
+	d.chk.abandon()
+	d.chk = newArchiveCheck()
+	d.res.Restarts++
+	d.done, d.total, d.validator, d.etag = 0, -1, "", ""
+	d.started = d.c.now()
+	d.report(ArchiveProgress{Event: ArchiveRestarted, Err: why})
+}
+
 // attempt makes one request and copies what it brings to the file.
-func (d *archiveDownload) attempt(ctx context.Context, hc *http.Client) (attemptResult, int, time.Duration, error) {
+func (d *archiveDownload) attempt(ctx context.Context) error {
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d.stalled.Store(false)
@@ -441,7 +470,7 @@ func (d *archiveDownload) attempt(ctx context.Context, hc *http.Client) (attempt
 	defer d.watch.Stop()
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, d.link, nil)
 	if err != nil {
-		return attemptFail, 0, 0, errors.New("the download request could not be built")
+		return d.fail(ArchiveBadLink, nil)
 	}
 	// identity: a transparently decoded body could not be resumed by byte.
 	req.Header.Set("Accept-Encoding", "identity")
@@ -452,86 +481,64 @@ func (d *archiveDownload) attempt(ctx context.Context, hc *http.Client) (attempt
 		req.Header.Set("If-Range", d.validator)
 	}
 	d.res.Attempts++
-	resp, err := hc.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return attemptFail, 0, 0, ctx.Err()
-		}
-		if d.stalled.Load() {
-			return attemptRetry, 0, 0, fmt.Errorf("no answer came for %s", d.opts.StallTimeout)
-		}
-		if cause := permanentCause(err); cause != "" {
-			return attemptFail, 0, 0, errors.New(cause)
-		}
-		return attemptRetry, 0, 0, stripURL(err)
+	d.retryAfter = 0
+	resp, err := d.c.links.Do(req)
+	switch {
+	case err == nil:
+	case d.stalled.Load():
+		return ErrArchiveStalled
+	case errors.Is(err, ErrArchiveRedirected) || permanentCause(err) != "":
+		ae := d.fail(ArchiveUnreachable, stripURL(err))
+		ae.Attempts = 1
+		return ae
+	default:
+		return stripURL(err)
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrainBytes))
 		_ = resp.Body.Close()
 	}()
-	status := resp.StatusCode
-	switch {
-	case status == http.StatusForbidden || status == http.StatusGone:
-		return attemptRenew, status, 0, nil
-	case status == http.StatusTooManyRequests || status >= 500:
-		return attemptRetry, status, parseRetryAfter(resp.Header.Get("Retry-After"), d.c.now()), fmt.Errorf("HTTP %d", status)
-	case status == http.StatusRequestedRangeNotSatisfiable:
+	status := &ArchiveStatusError{StatusCode: resp.StatusCode}
+	switch code := resp.StatusCode; {
+	case code == http.StatusForbidden || code == http.StatusGone:
+		return status
+	case code == http.StatusTooManyRequests || code >= 500:
+		d.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), d.c.now())
+		return status
+	case code == http.StatusRequestedRangeNotSatisfiable:
 		if d.total >= 0 && d.done == d.total {
-			return attemptDone, status, 0, nil
+			return nil
 		}
-		return attemptRestart, status, 0, errors.New("the server could not serve the rest of the archive (HTTP 416)")
-	case status == http.StatusOK:
+		return ErrArchiveNoResume
+	case code == http.StatusOK:
 		if resuming {
-			return d.restartWith(resp, "the archive changed, or the server does not resume downloads")
+			d.restart(ErrArchiveChanged)
 		}
 		d.learn(resp)
-		if resp.ContentLength >= 0 {
-			d.total = resp.ContentLength
-		}
-	case status == http.StatusPartialContent:
-		if !resuming {
-			return attemptRestart, status, 0, errors.New("the server answered a whole-file request with a part")
-		}
+	case code == http.StatusPartialContent:
 		start, total, ok := parseContentRange(resp.Header.Get("Content-Range"))
-		if !ok || start != d.done {
-			return attemptRestart, status, 0, errors.New("the server sent another part of the archive than asked for")
+		if !resuming || !ok || start != d.done {
+			return ErrArchiveNoResume
 		}
 		if et := resp.Header.Get("ETag"); d.etag != "" && et != "" && et != d.etag {
-			return attemptRestart, status, 0, errors.New("the archive's ETag changed")
+			return ErrArchiveChanged
 		}
 		if total >= 0 {
 			d.total = total
 		}
 		d.res.Resumes++
-		d.report("resumed", fmt.Sprintf("The download resumes at byte %d.", d.done))
+		d.report(ArchiveProgress{Event: ArchiveResumed})
 	default:
-		return attemptFail, status, 0, &ArchiveError{Path: d.opts.Path, Kind: "http", StatusCode: status,
-			Err: fmt.Errorf("the download link was refused with HTTP %d", status)}
+		return d.fail(ArchiveRefused, status)
 	}
-	if d.whole {
-		return d.copyBodyWhole(resp)
-	}
-	return d.copyBody(resp)
+	return d.copyBody(resp.Body)
 }
 
-// restartWith starts over from a whole-file answer.
-func (d *archiveDownload) restartWith(resp *http.Response, why string) (attemptResult, int, time.Duration, error) {
-	if err := d.restart(why); err != nil {
-		return attemptFail, 0, 0, err
-	}
-	d.learn(resp)
-	if resp.ContentLength >= 0 {
-		d.total = resp.ContentLength
-	}
-	if d.whole {
-		return d.copyBodyWhole(resp)
-	}
-	return d.copyBody(resp)
-}
-
-// learn records the validator of a whole-file answer: a strong ETag, else
-// Last-Modified (If-Range takes either); none means no resume is safe.
+// learn records the size and validator of a whole-file answer: a strong
+// ETag, else Last-Modified (If-Range takes either); none means no resume
+// is safe.
 func (d *archiveDownload) learn(resp *http.Response) {
+	d.total = resp.ContentLength
 	d.etag, d.validator = "", ""
 	if et := resp.Header.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
 		d.etag, d.validator = et, et
@@ -540,195 +547,67 @@ func (d *archiveDownload) learn(resp *http.Response) {
 	}
 }
 
-// copyBody copies the answer's body to the file, filling one buffer of
-// the ring at a time: once a buffer is full (or the body ends or breaks)
-// it is written and handed to the check, and the next buffer is read while
-// the check runs.
-func (d *archiveDownload) copyBody(resp *http.Response) (attemptResult, int, time.Duration, error) {
-	status := resp.StatusCode
+// copyBody copies the answer's body to the file and to the check.
+func (d *archiveDownload) copyBody(body io.Reader) error {
 	for {
-		buf := d.chk.buffer()
-		filled := 0
-		var rerr, werr error
-		for filled < len(buf) && rerr == nil {
-			var n int
-			n, rerr = resp.Body.Read(buf[filled:min(filled+writeSliceBytes, len(buf))])
-			if n == 0 {
-				continue
-			}
+		n, err := body.Read(d.buf)
+		if n > 0 {
 			d.watch.Reset(d.opts.StallTimeout)
-			// Each read is written at once, while its bytes are still in
-			// the processor's cache: on the two-core machines the
-			// benchmark runs on, 32KiB writes of a 1GiB archive took the
-			// kernel about two thirds of the time 256KiB ones did.
-			if _, werr = d.f.Write(buf[filled : filled+n]); werr != nil {
-				break
+			if _, err := d.f.Write(d.buf[:n]); err != nil {
+				return d.fail(ArchiveWriteFailed, unwrapPathError(err))
 			}
-			filled += n
+			if _, err := d.chk.Write(d.buf[:n]); err != nil {
+				return d.fail(ArchiveCorrupt, err)
+			}
 			d.done += int64(n)
-			d.progress()
-		}
-		if filled == 0 {
-			d.chk.unused(buf)
-		} else {
-			d.chk.written(buf[:filled])
-		}
-		if werr != nil {
-			return attemptFail, 0, 0, &ArchiveError{Path: d.opts.Path, Kind: "io", Err: fmt.Errorf("writing the temporary file: %w", unwrapPathError(werr))}
-		}
-		if filled > 0 {
-			writeback(d.f, &d.flushed, d.done)
-			if cerr := d.chk.failure(); cerr != nil {
-				return attemptFail, 0, 0, d.fail("corrupt", 0, cerr)
+			if d.c.now().Sub(d.lastReport) >= d.opts.ProgressEvery {
+				d.report(ArchiveProgress{})
 			}
 		}
-		if rerr != nil {
-			return d.bodyEnded(status, rerr)
-		}
-	}
-}
-
-// bodyEnded says how an answer whose body read ended with rerr went.
-func (d *archiveDownload) bodyEnded(status int, rerr error) (attemptResult, int, time.Duration, error) {
-	if !errors.Is(rerr, io.EOF) {
-		if d.stalled.Load() {
-			rerr = fmt.Errorf("no data came for %s", d.opts.StallTimeout)
-		}
-		if d.validator == "" {
+		switch {
+		case err == nil:
+		case !errors.Is(err, io.EOF) && d.validator == "":
 			// Nothing to resume against: what is on disk may not match
 			// what another answer would continue.
-			return attemptRestart, status, 0, fmt.Errorf("the connection broke at byte %d and the server gave no ETag or Last-Modified to resume against", d.done)
+			return ErrArchiveNoResume
+		case d.stalled.Load():
+			return ErrArchiveStalled
+		case !errors.Is(err, io.EOF):
+			return stripURL(err)
+		case d.total >= 0 && d.done < d.total:
+			return io.ErrUnexpectedEOF
+		default:
+			d.total = d.done
+			return nil
 		}
-		return attemptRetry, status, 0, fmt.Errorf("the connection broke at byte %d: %w", d.done, stripURL(rerr))
-	}
-	if d.total >= 0 && d.done < d.total {
-		return attemptRetry, status, 0, fmt.Errorf("the connection ended at byte %d of %d", d.done, d.total)
-	}
-	if d.total < 0 {
-		d.total = d.done
-	}
-	return attemptDone, status, 0, nil
-}
-
-// copyBodyWhole is copyBody for a file in direct I/O: only whole buffers
-// are written (their lengths and the file's offsets stay aligned), so the
-// bytes of a buffer that is not full yet wait in it, across a dropped
-// connection too, and the next answer goes on filling it. The last
-// buffer is written by finish.
-func (d *archiveDownload) copyBodyWhole(resp *http.Response) (attemptResult, int, time.Duration, error) {
-	status := resp.StatusCode
-	for {
-		if d.cur == nil {
-			d.cur, d.curN = d.chk.buffer(), 0
-		}
-		n, rerr := resp.Body.Read(d.cur[d.curN:])
-		if n > 0 {
-			d.curN += n
-			d.done += int64(n)
-			d.watch.Reset(d.opts.StallTimeout)
-			if d.curN == len(d.cur) {
-				if err := d.flushCur(); err != nil {
-					return attemptFail, 0, 0, err
-				}
-				if cerr := d.chk.failure(); cerr != nil {
-					return attemptFail, 0, 0, d.fail("corrupt", 0, cerr)
-				}
-			}
-			d.progress()
-		}
-		if rerr != nil {
-			return d.bodyEnded(status, rerr)
-		}
-	}
-}
-
-// flushCur queues the buffer being filled for the writer, which hands it
-// to the check once written.
-func (d *archiveDownload) flushCur() error {
-	b := d.cur[:d.curN]
-	d.cur, d.curN = nil, 0
-	if len(b) == 0 {
-		d.chk.unused(b)
-		return nil
-	}
-	d.w.write(b)
-	return d.writeFailure()
-}
-
-// writeFailure is the writer's error, as an ArchiveError.
-func (d *archiveDownload) writeFailure() error {
-	if err := d.w.failure(); err != nil {
-		return d.fail("io", 0, fmt.Errorf("writing the temporary file: %w", unwrapPathError(err)))
-	}
-	return nil
-}
-
-// useDirectIO lets downloads use direct I/O where the file system allows
-// (archive_direct_linux.go); tests turn it off to cover the other way.
-var useDirectIO = true
-
-// writeSliceBytes is the most one read from the network brings, and so
-// the most one write to the file takes.
-var writeSliceBytes = 32 << 10
-
-// writebackBytes is how much is written before its writeback is started.
-const writebackBytes = 8 << 20
-
-// writeback starts writing f's bytes from *flushed up to end to the disk,
-// once there are writebackBytes of them, while the download goes on (where
-// the system can; elsewhere the final sync does it all), so the sync before
-// the rename has little left to wait for.
-func writeback(f *os.File, flushed *int64, end int64) {
-	if end-*flushed >= writebackBytes {
-		startWriteback(f, *flushed, end-*flushed)
-		*flushed = end
 	}
 }
 
 // parseContentRange reads "bytes START-END/TOTAL" (TOTAL may be "*").
 func parseContentRange(v string) (start, total int64, ok bool) {
-	rest, found := strings.CutPrefix(v, "bytes ")
-	if !found {
-		return 0, 0, false
-	}
-	rng, tot, found := strings.Cut(rest, "/")
-	if !found {
-		return 0, 0, false
-	}
-	s, _, found := strings.Cut(rng, "-")
-	if !found {
-		return 0, 0, false
-	}
+	rng, tot, ok := strings.Cut(strings.TrimPrefix(v, "bytes "), "/")
+	s, _, ok2 := strings.Cut(rng, "-")
 	start, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || start < 0 {
+	if !strings.HasPrefix(v, "bytes ") || !ok || !ok2 || err != nil || start < 0 {
 		return 0, 0, false
 	}
-	total = -1
-	if tot != "*" {
-		if total, err = strconv.ParseInt(tot, 10, 64); err != nil {
-			return 0, 0, false
-		}
+	if tot == "*" {
+		return start, -1, true
 	}
-	return start, total, true
+	total, err = strconv.ParseInt(tot, 10, 64)
+	return start, total, err == nil
 }
 
-// progress sends a periodic report when one is due.
-func (d *archiveDownload) progress() {
-	if d.c.now().Sub(d.lastReport) >= d.opts.ProgressEvery {
-		d.report("", "")
-	}
-}
-
-// report sends a progress report and restarts the pace.
-func (d *archiveDownload) report(event, note string) {
+// report fills p in, sends it, and restarts the pace.
+func (d *archiveDownload) report(p ArchiveProgress) {
 	now := d.c.now()
 	d.lastReport = now
 	if d.opts.Progress == nil {
 		return
 	}
-	p := ArchiveProgress{Done: d.done, Total: d.total, ETA: -1, Event: event, Note: note}
+	p.Done, p.Total, p.ETA = d.done, d.total, -1
 	if el := now.Sub(d.started).Seconds(); el > 0 {
-		p.Rate = float64(d.done-d.startedBytes) / el
+		p.Rate = float64(d.done) / el
 		if p.Rate > 0 && d.total >= d.done {
 			p.ETA = time.Duration(float64(d.total-d.done) / p.Rate * float64(time.Second)).Round(time.Second)
 		}
@@ -736,77 +615,61 @@ func (d *archiveDownload) report(event, note string) {
 	d.opts.Progress(p)
 }
 
-// finish verifies, syncs and moves the file into place, and writes the
-// checksum beside it.
+// finish ends the check, syncs and moves the file into place, and writes
+// the checksum beside it.
 func (d *archiveDownload) finish() (*ArchiveResult, error) {
-	d.report("verifying", "The download is complete; checking that it is a whole gzip stream.")
-	if d.whole {
-		if d.cur != nil {
-			_ = d.flushCur()
-		}
-		d.w.stop()
-		if err := d.writeFailure(); err != nil {
-			return nil, err
-		}
-		d.refused = d.refused || d.w.refused
-	}
-	sum, size, err := d.chk.finish()
+	d.report(ArchiveProgress{Event: ArchiveFinishing})
+	sum, err := d.chk.finish()
 	if err != nil {
-		return nil, d.fail("corrupt", 0, err)
-	}
-	if size != d.done {
-		return nil, d.fail("io", 0, fmt.Errorf("the check saw %d bytes of the %d on disk", size, d.done))
+		return nil, d.fail(ArchiveCorrupt, err)
 	}
 	if err := d.f.Sync(); err != nil {
-		return nil, d.fail("io", 0, fmt.Errorf("syncing the temporary file: %w", unwrapPathError(err)))
+		return nil, d.fail(ArchiveWriteFailed, unwrapPathError(err))
 	}
 	if err := d.f.Close(); err != nil {
-		return nil, d.fail("io", 0, err)
+		return nil, d.fail(ArchiveWriteFailed, unwrapPathError(err))
 	}
-	tmp := d.f.Name()
-	if d.opts.Overwrite {
-		err = os.Rename(tmp, d.opts.Path)
-	} else {
-		// A link never replaces: a file that appeared meanwhile is kept.
-		if err = os.Link(tmp, d.opts.Path); err == nil {
-			_ = os.Remove(tmp)
-		}
-	}
-	if errors.Is(err, os.ErrExist) {
-		return nil, d.fail("exists", 0, errors.New("a file appeared there during the download; set overwrite to replace it"))
+	err = place(d.f.Name(), d.opts.Path, d.opts.Overwrite)
+	if ae := inTheWay(d.opts.Path, d.opts.Path); errors.Is(err, os.ErrExist) && ae != nil {
+		return nil, ae
 	}
 	if err != nil {
-		return nil, d.fail("io", 0, fmt.Errorf("moving the download into place: %w", unwrapPathError(err)))
+		return nil, d.fail(ArchiveWriteFailed, unwrapPathError(err))
 	}
-	line := sum + "  " + filepath.Base(d.opts.Path) + "\n"
-	if err := writeFileAtomic(d.opts.Path+".sha256", []byte(line)); err != nil {
-		return nil, d.fail("io", 0, fmt.Errorf("writing the checksum file: %w", unwrapPathError(err)))
-	}
-	syncDir(filepath.Dir(d.opts.Path))
-	d.res.Path, d.res.ChecksumPath, d.res.SHA256, d.res.Size = d.opts.Path, d.opts.Path+".sha256", sum, size
-	d.res.DirectIO = d.whole && !d.refused
-	d.report("done", fmt.Sprintf("The archive is complete: %d bytes, sha256 %s.", size, sum))
+	d.res.Path, d.res.ChecksumPath, d.res.SHA256, d.res.Size = d.opts.Path, d.opts.Path+".sha256", sum, d.done
 	res := d.res
+	if err := writeChecksum(&res, d.opts.Overwrite); err != nil {
+		ae := d.fail(ArchiveChecksumFailed, unwrapPathError(err))
+		ae.At = res.ChecksumPath
+		return &res, ae
+	}
+	d.report(ArchiveProgress{Event: ArchiveDone})
 	return &res, nil
 }
 
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".part-*")
+// place moves the file tmp to path. Without overwrite it links instead
+// (the caller removes tmp), which never replaces: a file that appeared
+// meanwhile is kept.
+func place(tmp, path string, overwrite bool) error {
+	if overwrite {
+		return os.Rename(tmp, path)
+	}
+	return os.Link(tmp, path)
+}
+
+// writeChecksum writes res's checksum file in the sha256sum format,
+// through a temporary file placed as the archive was.
+func writeChecksum(res *ArchiveResult, overwrite bool) error {
+	f, err := os.CreateTemp(filepath.Dir(res.ChecksumPath), "."+filepath.Base(res.ChecksumPath)+".part-*")
 	if err != nil {
 		return err
 	}
-	if _, err = f.Write(data); err == nil {
-		err = f.Sync()
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(res.SHA256 + "  " + filepath.Base(res.Path) + "\n")
+	if err = errors.Join(err, f.Sync(), f.Close()); err == nil {
+		err = place(f.Name(), res.ChecksumPath, overwrite)
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-	}
+	syncDir(filepath.Dir(res.ChecksumPath)) // the archive's rename too
 	return err
 }
 
@@ -817,3 +680,47 @@ func syncDir(dir string) {
 		_ = f.Close()
 	}
 }
+
+// archiveCheck is fed the bytes written to the file, as they are written:
+// a goroutine hashes them and reads them through a gzip reader (dropping
+// what it inflates), while the next bytes arrive. A gzip error closes the
+// pipe, so the next Write fails and the download stops at once.
+type archiveCheck struct {
+	pw   *io.PipeWriter
+	h    hash.Hash
+	done chan error
+}
+
+func newArchiveCheck() *archiveCheck {
+	pr, pw := io.Pipe()
+	c := &archiveCheck{pw: pw, h: sha256.New(), done: make(chan error, 1)}
+	go func() {
+		// Multistream mode reads to the end of the bytes: anything after
+		// the last member is an error. A "decompression bomb" costs time
+		// only, and at most one buffer's worth once abandoned.
+		zr, err := gzip.NewReader(bufio.NewReaderSize(io.TeeReader(pr, c.h), archiveReadBytes))
+		if err == nil {
+			_, err = io.Copy(io.Discard, zr)
+		} else if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		_ = pr.CloseWithError(err)
+		c.done <- err
+	}()
+	return c
+}
+
+func (c *archiveCheck) Write(p []byte) (int, error) { return c.pw.Write(p) }
+
+// finish waits for the check of every byte written and returns their
+// SHA-256 in lower-case hex.
+func (c *archiveCheck) finish() (string, error) {
+	_ = c.pw.Close()
+	if err := <-c.done; err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(c.h.Sum(nil)), nil
+}
+
+// abandon ends the check without waiting for its verdict.
+func (c *archiveCheck) abandon() { _ = c.pw.CloseWithError(errors.New("abandoned")) }

@@ -87,6 +87,7 @@ type Config struct {
 type Client struct {
 	base      *url.URL
 	http      *http.Client
+	links     *http.Client     // for download links: see newLinkClient
 	digest    *digestTransport // nil when authenticating with a Bearer token
 	bearer    *bearerAuth      // nil with API keys
 	lockDir   *LockDir         // nil: coordinate within this process only
@@ -175,6 +176,7 @@ func New(cfg Config) (*Client, error) {
 			return nil
 		},
 	}
+	c.links = newLinkClient(rawTransport)
 	if c.userAgent == "" {
 		c.userAgent = "terraform-provider-atlas"
 	}

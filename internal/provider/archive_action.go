@@ -6,6 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/action/timeouts"
@@ -111,6 +114,12 @@ func (a *archiveAction[M, P]) Schema(ctx context.Context, _ action.SchemaRequest
 			"the file, moves it to `path` and writes `path.sha256` in the `sha256sum` format. A link that expires during the " +
 			"download is renewed with a new download job. Progress (bytes, rate, time left) is reported " +
 			"while it runs; the link itself is never shown.\n\n" +
+			"The archive is at `path` only once a progress line says `Saved snapshot ...`. Until then it is " +
+			"written to a temporary file beside `path`, which is deleted if the download does not finish (one " +
+			"that a killed run left is deleted by the next run to the same `path`). When Terraform is " +
+			"interrupted during the download, the download stops, and its last progress line and its error " +
+			"say so; but Terraform may show neither, and report the action as invoked: terraform-plugin-go " +
+			"(v0.31.0) drops what a provider sends once Terraform has asked it to stop.\n\n" +
 			"Trigger it from a resource's `lifecycle { action_trigger { ... } }`, or run it with " +
 			"`terraform apply -invoke=action." + "atlas_" + a.kind.family.Name + "_snapshot_archive.<name>`. Needs Terraform 1.14 or later.",
 		Attributes: map[string]schema.Attribute{
@@ -141,8 +150,9 @@ func (a *archiveAction[M, P]) Schema(ctx context.Context, _ action.SchemaRequest
 				Validators: []validator.String{idValidator()},
 			},
 			"overwrite": schema.BoolAttribute{
-				Optional:            true,
-				MarkdownDescription: "Whether an existing file at `path` is replaced. Defaults to `false`: an existing file is an error.",
+				Optional: true,
+				MarkdownDescription: "Whether an existing file at `path`, and at `path.sha256`, is replaced. Defaults to `false`: " +
+					"anything at either (a file, a symbolic link) is an error.",
 			},
 		},
 		Blocks: map[string]schema.Block{
@@ -166,19 +176,46 @@ func (a *archiveAction[M, P]) ValidateConfig(ctx context.Context, req action.Val
 	}
 }
 
+// addArchivePathError words a problem with path, on the attribute.
 func addArchivePathError(diags *diag.Diagnostics, err error) {
 	var ae *atlas.ArchiveError
 	if !errors.As(err, &ae) {
 		diags.AddAttributeError(path.Root("path"), "Invalid Archive Path", plainError(err)+".")
 		return
 	}
-	if ae.Kind == "exists" {
-		diags.AddAttributeError(path.Root("path"), "Archive File Already Exists",
-			fmt.Sprintf("The file %s already exists, and overwrite is not set. Set overwrite = true to replace it, or choose another path.", ae.Path))
-		return
+	summary, detail := "Invalid Archive Path", ""
+	switch ae.Kind {
+	case atlas.ArchivePathEmpty:
+		detail = "The path is empty. Give the file the archive is to be written to."
+	case atlas.ArchiveNoDir:
+		detail = fmt.Sprintf("The archive cannot be written to %s: the directory %s does not exist. Create the directory or choose another path.", ae.Path, ae.At)
+	case atlas.ArchiveDirNotWritable:
+		detail = fmt.Sprintf("The archive cannot be written to %s: the directory %s is not writable (%s). Make it writable or choose another path.", ae.Path, ae.At, plainError(ae.Err))
+	case atlas.ArchiveIsDir, atlas.ArchiveExists:
+		what := "The path " + ae.At
+		if ae.At != ae.Path {
+			what = fmt.Sprintf("%s, where the checksum of %s goes,", ae.At, ae.Path)
+		}
+		if ae.Kind == atlas.ArchiveIsDir {
+			detail = what + " is a directory. Give the name of a file to write the archive to, or remove the directory."
+			break
+		}
+		summary = "Archive File Already Exists"
+		switch ae.Found {
+		case atlas.ArchiveFoundFile:
+			what += " is an existing file"
+		case atlas.ArchiveFoundSymlink:
+			what += " is a symbolic link to " + ae.Target
+		case atlas.ArchiveFoundDangling:
+			what += fmt.Sprintf(" is a dangling symbolic link (to %s, which does not exist)", ae.Target)
+		default:
+			what += " already exists"
+		}
+		detail = what + ", and overwrite is not set. Set overwrite = true to replace it, or choose another path."
+	default:
+		detail = fmt.Sprintf("The archive cannot be written to %s: %s.", ae.Path, plainError(err))
 	}
-	diags.AddAttributeError(path.Root("path"), "Invalid Archive Path",
-		fmt.Sprintf("The archive cannot be written to %s: %s. Create the directory or choose another path.", ae.Path, plainError(ae.Err)))
+	diags.AddAttributeError(path.Root("path"), summary, detail)
 }
 
 func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
@@ -199,11 +236,7 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	send := func(msg string) {
-		if resp.SendProgress != nil {
-			resp.SendProgress(action.InvokeProgressEvent{Message: msg})
-		}
-	}
+	send := func(msg string) { sendProgress(resp.SendProgress, ctx.Done(), msg) }
 	dest, overwrite := cfg.Path.ValueString(), cfg.Overwrite.ValueBool()
 	// Before any job is requested: a bad path should cost nothing.
 	if err := atlas.CheckArchivePath(dest, overwrite); err != nil {
@@ -276,18 +309,35 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 		resp.Diagnostics.Append(d...)
 		return "", errors.New("requesting a new download job failed")
 	}
-	send(fmt.Sprintf("Downloading snapshot %s (job %s) to %s.", snapshotID, job.ID, dest))
+	// Terraform may show nothing sent after it stops the action (see
+	// sendProgress): this line tells what becomes of an unfinished download.
+	send(fmt.Sprintf("Downloading snapshot %s (job %s) to %s, through a temporary file beside it that is deleted if the download does not finish.", snapshotID, job.ID, dest))
 	res, err := client.DownloadArchive(ctx, job.SnapshotURL, atlas.ArchiveOptions{
 		Path: dest, Overwrite: overwrite, Renew: renew, ProgressEvery: archiveProgressEvery,
 		Progress: func(pr atlas.ArchiveProgress) { send(progressLine(pr)) },
 	})
+	var ae *atlas.ArchiveError
+	if errors.As(err, &ae) && ae.Kind == atlas.ArchiveStopped {
+		// Once Terraform has stopped the action, its error may never be
+		// shown (terraform-plugin-go drops events after the stop): the
+		// last progress line says what became of the download. ctx has
+		// ended, so the line gets a moment of its own.
+		lastCtx, cancelLast := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		why := "it was stopped"
+		if errors.Is(err, context.DeadlineExceeded) {
+			why = "the action's timeout ended it"
+		}
+		sendProgress(resp.SendProgress, lastCtx.Done(), fmt.Sprintf(
+			"The download of snapshot %s did not finish: %s. Nothing was written to %s, and the part downloaded so far was deleted.", snapshotID, why, dest))
+		cancelLast()
+	}
 	if err != nil {
-		addArchiveError(&resp.Diagnostics, snapshotID, job.ID, err)
+		addArchiveError(&resp.Diagnostics, snapshotID, job.ID, res, err)
 		return
 	}
 	tflog.Debug(ctx, "archive downloaded", map[string]any{
 		"path": res.Path, "bytes": res.Size, "requests": res.Attempts, "resumes": res.Resumes,
-		"restarts": res.Restarts, "renewals": res.Renewals, "direct_io": res.DirectIO,
+		"restarts": res.Restarts, "renewals": res.Renewals,
 	})
 	send(fmt.Sprintf("Saved snapshot %s to %s (%s, sha256 %s; checksum in %s).", snapshotID, res.Path, byteSize(res.Size), res.SHA256, res.ChecksumPath))
 }
@@ -298,39 +348,100 @@ func linkExpired(job *atlas.RestoreJob, now time.Time) bool {
 	return err == nil && !now.Before(t)
 }
 
-func addArchiveError(diags *diag.Diagnostics, snapshotID, jobID string, err error) {
+// addArchiveError words a failed download; res is set when the archive is
+// in place all the same.
+func addArchiveError(diags *diag.Diagnostics, snapshotID, jobID string, res *atlas.ArchiveResult, err error) {
 	var ae *atlas.ArchiveError
 	if !errors.As(err, &ae) {
 		diags.AddError("Snapshot Archive Download Failed", fmt.Sprintf("Downloading snapshot %s (job %s) failed: %s.", snapshotID, jobID, plainError(err)))
 		return
 	}
-	switch {
-	case ae.Kind == "path" || ae.Kind == "exists":
+	what := fmt.Sprintf("Downloading snapshot %s (job %s) to %s", snapshotID, jobID, ae.Path)
+	if ae.Kind == atlas.ArchiveChecksumFailed && res != nil {
+		cause := archiveCause(ae.Err)
+		if errors.Is(ae.Err, fs.ErrExist) {
+			cause = "something was put there during the download, and was left alone"
+		}
+		diags.AddError("Snapshot Archive Checksum Not Written", fmt.Sprintf(
+			"The archive of snapshot %s (job %s) is complete at %s (%s, sha256 %s), but its checksum file %s could not be written: %s.\n\n"+
+				"Make room for %s (free disk space, or remove what is there), then run the action again with overwrite = true, or write the line \"%s  %s\" to it yourself.",
+			snapshotID, jobID, res.Path, byteSize(res.Size), res.SHA256, ae.At, cause, ae.At, res.SHA256, filepath.Base(res.Path)))
+		return
+	}
+	var cause, advice string
+	switch ae.Kind {
+	case atlas.ArchivePathEmpty, atlas.ArchiveNoDir, atlas.ArchiveDirNotWritable, atlas.ArchiveIsDir, atlas.ArchiveExists:
 		addArchivePathError(diags, err)
 		return
-	case errors.Is(err, context.DeadlineExceeded):
-		diags.AddError("Timed Out Downloading the Snapshot Archive",
-			fmt.Sprintf("Downloading snapshot %s (job %s) to %s did not finish before the action's timeout; nothing was kept. "+
-				"Raise it with timeouts { invoke = \"...\" } in the action's config.", snapshotID, jobID, ae.Path))
+	case atlas.ArchiveStopped:
+		if errors.Is(ae.Err, context.DeadlineExceeded) {
+			diags.AddError("Timed Out Downloading the Snapshot Archive",
+				what+" did not finish before the action's timeout; nothing was kept. "+
+					"Raise it with timeouts { invoke = \"...\" } in the action's config.")
+			return
+		}
+		diags.AddError("Snapshot Archive Download Stopped", what+" was stopped before it finished; nothing was kept. Run the action again.")
 		return
-	}
-	var advice string
-	switch ae.Kind {
-	case "corrupt":
-		advice = "The server sent bytes that are not a complete gzip archive; nothing was kept. Run the action again; if it repeats, request a new download."
-	case "expired", "renew":
-		advice = "The download link expired and no new one could be obtained; nothing was kept. Run the action again."
+	case atlas.ArchiveBadLink:
+		cause, advice = "the download link Atlas gave is not an https URL", "Request a new download; if it repeats, report it."
+	case atlas.ArchiveRefused:
+		cause, advice = "the download link was refused with "+archiveCause(ae.Err), "Run the action again; it requests a fresh link if the job's has expired."
+	case atlas.ArchiveExpired:
+		cause, advice = "the download link expired ("+archiveCause(ae.Err)+")", "Run the action again."
+		if ae.Renewals > 0 {
+			cause += fmt.Sprintf(" after %d renewals, the most allowed", ae.Renewals)
+		}
+	case atlas.ArchiveRenewFailed:
+		cause, advice = "the download link expired and no new one could be obtained ("+archiveCause(ae.Err)+")", "Run the action again."
+	case atlas.ArchiveUnreachable:
+		cause = fmt.Sprintf("%d attempts in a row brought no data; the last: %s", ae.Attempts, archiveCause(ae.Err))
+		if ae.Attempts <= 1 {
+			cause = "the download link could not be reached: " + archiveCause(ae.Err)
+		}
+		advice = "Run the action again; it requests a fresh link if the job's has expired."
+	case atlas.ArchiveCorrupt:
+		cause = "the server sent bytes that are not a complete gzip archive (" + archiveCause(ae.Err) + ")"
+		advice = "Run the action again; if it repeats, request a new download."
 	default:
-		advice = "Nothing was kept at the path. Run the action again; it requests a fresh link if the job's has expired."
+		cause, advice = "the file could not be written ("+archiveCause(ae.Err)+")", "Check the disk's space and permissions, and run the action again."
 	}
-	diags.AddError("Snapshot Archive Download Failed",
-		fmt.Sprintf("Downloading snapshot %s (job %s) to %s failed: %s.\n\n%s", snapshotID, jobID, ae.Path, plainError(ae.Err), advice))
+	diags.AddError("Snapshot Archive Download Failed", fmt.Sprintf("%s failed: %s. Nothing was kept at the path.\n\n%s", what, cause, advice))
 }
 
-// progressLine is one progress event's text; it never holds the link.
+// archiveCause words why an attempt ended or a download failed.
+func archiveCause(err error) string {
+	var se *atlas.ArchiveStatusError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("HTTP %d", se.StatusCode)
+	case errors.Is(err, atlas.ErrArchiveStalled):
+		return "the connection stalled"
+	case errors.Is(err, atlas.ErrArchiveChanged):
+		return "the archive changed on the server, or the server does not resume downloads"
+	case errors.Is(err, atlas.ErrArchiveNoResume):
+		return "the server cannot continue the part downloaded so far"
+	case errors.Is(err, atlas.ErrArchiveRedirected):
+		return "the download link redirected to another host, or too many times"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the connection ended early"
+	}
+	return plainError(err)
+}
+
+// progressLine is one progress event's text ("" for none); it never holds
+// the link.
 func progressLine(p atlas.ArchiveProgress) string {
-	if p.Event != "" && p.Event != "done" && p.Note != "" {
-		return p.Note
+	switch p.Event {
+	case atlas.ArchiveResumed:
+		return fmt.Sprintf("The download resumes at byte %d.", p.Done)
+	case atlas.ArchiveRestarted:
+		return "The download starts again from the beginning: " + archiveCause(p.Err) + "."
+	case atlas.ArchiveRenewed:
+		return "" // the renewal sends its own lines
+	case atlas.ArchiveRetrying:
+		return fmt.Sprintf("The download was interrupted at byte %d (%s); retrying in %s.", p.Done, archiveCause(p.Err), p.Delay)
+	case atlas.ArchiveFinishing:
+		return "Every byte has arrived; finishing the gzip check and syncing the file to disk."
 	}
 	line := byteSize(p.Done)
 	if p.Total >= 0 {
@@ -360,4 +471,24 @@ func byteSize(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// sendProgress sends msg as a progress event, giving up when done is
+// closed. Terraform stops an action by ending its context, and
+// terraform-plugin-go (v0.31.0, the newest) then stops reading events: a
+// send would wait for ever, and the download's clean-up with it. The
+// goroutine left behind delivers msg if anything still reads.
+func sendProgress(send func(action.InvokeProgressEvent), done <-chan struct{}, msg string) {
+	if send == nil || msg == "" {
+		return
+	}
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		send(action.InvokeProgressEvent{Message: msg})
+	}()
+	select {
+	case <-sent:
+	case <-done:
+	}
 }

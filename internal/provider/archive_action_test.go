@@ -13,13 +13,19 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
@@ -397,7 +403,9 @@ func TestArchiveProgressLine(t *testing.T) {
 	}{
 		{atlas.ArchiveProgress{Done: 512 << 20, Total: 1 << 30, Rate: 64 << 20, ETA: 8 * time.Second}, "Downloaded 512.0 MiB of 1.0 GiB (50%), 64.0 MiB/s, about 8s left."},
 		{atlas.ArchiveProgress{Done: 100, Total: -1, ETA: -1}, "Downloaded 100 B."},
-		{atlas.ArchiveProgress{Event: "resumed", Note: "The download resumes at byte 5."}, "The download resumes at byte 5."},
+		{atlas.ArchiveProgress{Event: atlas.ArchiveResumed, Done: 5, Total: 10}, "The download resumes at byte 5."},
+		{atlas.ArchiveProgress{Event: atlas.ArchiveRetrying, Done: 7, Err: &atlas.ArchiveStatusError{StatusCode: 503}, Delay: time.Second}, "The download was interrupted at byte 7 (HTTP 503); retrying in 1s."},
+		{atlas.ArchiveProgress{Event: atlas.ArchiveRestarted, Err: atlas.ErrArchiveChanged}, "The download starts again from the beginning: the archive changed on the server, or the server does not resume downloads."},
 	} {
 		if got := progressLine(tc.p); got != tc.want {
 			t.Errorf("progressLine(%+v) = %q, want %q", tc.p, got, tc.want)
@@ -439,7 +447,7 @@ func TestAccArchiveAction_linkNeverLogged(t *testing.T) {
 	for _, want := range [][]string{
 		{"retrying archive download", "bytes_done=100"},
 		{".atlas_http: Atlas HTTP exchange:", "method=POST", "status=200", "/backup/tenant/download"},
-		{"archive downloaded", "renewals=1", "requests=", "direct_io="},
+		{"archive downloaded", "renewals=1", "requests="},
 	} {
 		if !anyLineHasAll(lines, want) {
 			t.Errorf("the log (%d lines) has no line with all of %q", len(lines), want)
@@ -454,18 +462,29 @@ func TestAccArchiveAction_linkNeverLogged(t *testing.T) {
 }
 
 func TestArchiveActionErrors(t *testing.T) {
+	done := &atlas.ArchiveResult{Path: "/x/a.tgz", ChecksumPath: "/x/a.tgz.sha256", SHA256: "ab12", Size: 3 << 20}
 	for _, tc := range []struct {
+		res     *atlas.ArchiveResult
 		err     error
 		summary string
 		onPath  bool
+		says    []string
 	}{
-		{&atlas.ArchiveError{Path: "/x/a.tgz", Kind: "exists", Err: errors.New("exists")}, "Archive File Already Exists", true},
-		{&atlas.ArchiveError{Path: "/x/a.tgz", Kind: "path", Err: errors.New("the directory /x does not exist")}, "Invalid Archive Path", true},
-		{&atlas.ArchiveError{Path: "/x/a.tgz", Kind: "io", Err: context.DeadlineExceeded}, "Timed Out Downloading the Snapshot Archive", false},
-		{&atlas.ArchiveError{Path: "/x/a.tgz", Kind: "corrupt", Err: errors.New("not gzip")}, "Snapshot Archive Download Failed", false},
+		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x/a.tgz", Kind: atlas.ArchiveExists}, "Archive File Already Exists", true, []string{"overwrite = true"}},
+		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x/a.tgz.sha256", Kind: atlas.ArchiveExists}, "Archive File Already Exists", true, []string{"/x/a.tgz.sha256, where the checksum of /x/a.tgz goes, already exists"}},
+		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x/a.tgz", Kind: atlas.ArchiveExists, Found: atlas.ArchiveFoundDangling, Target: "/old/a.tgz"},
+			"Archive File Already Exists", true, []string{"/x/a.tgz is a dangling symbolic link (to /old/a.tgz, which does not exist)"}},
+		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x/a.tgz", Kind: atlas.ArchiveExists, Found: atlas.ArchiveFoundSymlink, Target: "/y/b.tgz"},
+			"Archive File Already Exists", true, []string{"/x/a.tgz is a symbolic link to /y/b.tgz"}},
+		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x", Kind: atlas.ArchiveNoDir}, "Invalid Archive Path", true, []string{"/x does not exist"}},
+		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveStopped, Err: context.DeadlineExceeded}, "Timed Out Downloading the Snapshot Archive", false, []string{"nothing was kept"}},
+		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveCorrupt, Err: errors.New("gzip: invalid header")}, "Snapshot Archive Download Failed", false, []string{"not a complete gzip", "Nothing was kept"}},
+		// The archive is in place: the detail says so, and where it is.
+		{done, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x/a.tgz.sha256", Kind: atlas.ArchiveChecksumFailed, Err: syscall.EISDIR},
+			"Snapshot Archive Checksum Not Written", false, []string{"complete at /x/a.tgz (3.0 MiB, sha256 ab12)", "/x/a.tgz.sha256 could not be written: is a directory"}},
 	} {
 		var d diag.Diagnostics
-		addArchiveError(&d, atlassim.DefaultSnapshotID, "6b0ac948c9c2faf635551dde", tc.err)
+		addArchiveError(&d, atlassim.DefaultSnapshotID, "6b0ac948c9c2faf635551dde", tc.res, tc.err)
 		if len(d) != 1 || d[0].Summary() != tc.summary {
 			t.Errorf("%v: diagnostics %v, want one %q", tc.err, d, tc.summary)
 			continue
@@ -474,5 +493,140 @@ func TestArchiveActionErrors(t *testing.T) {
 		if onPath != tc.onPath || !strings.Contains(d[0].Detail(), "/x/a.tgz") {
 			t.Errorf("%v: on path %v (want %v), detail %q", tc.err, onPath, tc.onPath, d[0].Detail())
 		}
+		for _, want := range tc.says {
+			if !strings.Contains(d[0].Detail(), want) {
+				t.Errorf("%v: detail %q does not say %q", tc.err, d[0].Detail(), want)
+			}
+		}
+		if tc.res != nil && strings.Contains(d[0].Detail(), "othing was kept") {
+			t.Errorf("%v: detail %q says nothing was kept", tc.err, d[0].Detail())
+		}
+	}
+}
+
+// invokeArchive invokes the tenant archive action through the provider's
+// protocol server, configured for env, with the given path, and returns
+// its progress lines and final diagnostics. It reads every event, as
+// Terraform does until it stops an action.
+func (e *testEnv) invokeArchive(ctx context.Context, path string) (progress []string, diags []*tfprotov6.Diagnostic) {
+	t := e.t
+	t.Helper()
+	server := providerserver.NewProtocol6(New("test", WithClock(e.clock.Now, e.clock.Sleep))())()
+	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	str := func(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
+	cfg, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: dynamicValue(t, schemas.Provider, map[string]tftypes.Value{
+		"base_url": str(e.url), "public_key": str(atlassim.DefaultPublicKey), "private_key": str(atlassim.DefaultPrivateKey),
+	})})
+	if err != nil || len(cfg.Diagnostics) > 0 {
+		t.Fatalf("configuring the provider: %v %v", err, cfg.Diagnostics)
+	}
+	stream, err := server.(tfprotov6.ActionServer).InvokeAction(ctx, &tfprotov6.InvokeActionRequest{
+		ActionType: "atlas_tenant_snapshot_archive",
+		Config: dynamicValue(t, schemas.ActionSchemas["atlas_tenant_snapshot_archive"].Schema, map[string]tftypes.Value{
+			"project_id": str(atlassim.DefaultProjectID), "cluster_name": str(atlassim.DefaultClusterName),
+			"snapshot_id": str(atlassim.DefaultSnapshotID), "path": str(path),
+		}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ev := range stream.Events {
+		switch ev := ev.Type.(type) {
+		case tfprotov6.ProgressInvokeActionEventType:
+			progress = append(progress, ev.Message)
+		case tfprotov6.CompletedInvokeActionEventType:
+			diags = ev.Diagnostics
+		}
+	}
+	return progress, diags
+}
+
+// dynamicValue is a value of schema's type, with set's attributes and the
+// others null.
+func dynamicValue(t *testing.T, schema *tfprotov6.Schema, set map[string]tftypes.Value) *tfprotov6.DynamicValue {
+	t.Helper()
+	typ := schema.ValueType().(tftypes.Object)
+	vals := map[string]tftypes.Value{}
+	for name, at := range typ.AttributeTypes {
+		vals[name] = tftypes.NewValue(at, nil)
+		if v, ok := set[name]; ok {
+			vals[name] = v
+		}
+	}
+	dv, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, vals))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &dv
+}
+
+// TestArchiveActionStopped: Terraform stops an action by ending its
+// context mid-download. The last progress line then says the download did
+// not finish and what is on disk, which is nothing: no file at path, no
+// part file beside it.
+func TestArchiveActionStopped(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var once sync.Once
+	env.setFront(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, "/backup/restore/") {
+			return false
+		}
+		w.Header().Set("Content-Length", "100000")
+		w.Header().Set("ETag", `"x"`)
+		_, _ = w.Write(make([]byte, 100))
+		w.(http.Flusher).Flush()
+		once.Do(stop) // Terraform stops the action while the body is on its way
+		<-r.Context().Done()
+		return true
+	})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "snap.tar.gz")
+	progress, diags := env.invokeArchive(ctx, path)
+	if len(diags) != 1 || diags[0].Summary != "Snapshot Archive Download Stopped" {
+		t.Errorf("diagnostics %+v, want the download stopped", diags)
+	}
+	if len(progress) == 0 {
+		t.Fatal("no progress line")
+	}
+	last := progress[len(progress)-1]
+	for _, want := range []string{"did not finish", "Nothing was written to " + path, "the part downloaded so far was deleted"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("the last progress line %q does not say %q", last, want)
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("left on disk: %v", left)
+	}
+	// Terraform may drop that line: the first line of the download tells
+	// the same.
+	if !slices.ContainsFunc(progress, func(l string) bool {
+		return strings.HasPrefix(l, "Downloading snapshot") && strings.Contains(l, "temporary file beside it that is deleted if the download does not finish")
+	}) {
+		t.Errorf("no line says what becomes of an unfinished download: %q", progress)
+	}
+}
+
+// TestSendProgressGivesUpWhenStopped: once Terraform stops an action,
+// nothing may read its events any more; a send then returns when the
+// context ends instead of waiting for ever (and holding up the clean-up).
+func TestSendProgressGivesUpWhenStopped(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	unread := make(chan action.InvokeProgressEvent) // as the framework's, once nothing reads it
+	blocked, returned := make(chan struct{}), make(chan struct{})
+	go func() {
+		sendProgress(func(ev action.InvokeProgressEvent) { close(blocked); unread <- ev }, ctx.Done(), "Downloaded 1 B.")
+		close(returned)
+	}()
+	<-blocked
+	stop()
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the send still waits 10s after the action was stopped")
 	}
 }
