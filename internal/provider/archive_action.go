@@ -166,6 +166,7 @@ func (a *archiveAction[M, P]) Schema(ctx context.Context, _ action.SchemaRequest
 // otherwise fail on the file the action itself wrote, though an
 // after_create trigger will not run the action again.
 func (a *archiveAction[M, P]) ValidateConfig(ctx context.Context, req action.ValidateConfigRequest, resp *action.ValidateConfigResponse) {
+	checkTimeouts(ctx, req.Config, &resp.Diagnostics)
 	var p types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("path"), &p)...)
 	if resp.Diagnostics.HasError() || p.IsNull() || p.IsUnknown() {

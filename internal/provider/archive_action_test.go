@@ -319,6 +319,23 @@ func TestAccArchiveAction_badPath(t *testing.T) {
 	}
 }
 
+// TestAccArchiveAction_zeroTimeout: a timeout that would end the action
+// before it asks Atlas anything is refused at plan time, on the attribute.
+func TestAccArchiveAction_zeroTimeout(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	resource.Test(t, resource.TestCase{
+		TerraformVersionChecks:   needsActions,
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config:      env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q\n timeouts {\n invoke = \"0s\"\n }", filepath.Join(t.TempDir(), "a.tar.gz"))),
+			ExpectError: wrapped(`(?s)Invalid Timeout.*timeouts.invoke is "0s"`),
+		}},
+	})
+	if n := len(env.sim.Jobs()); n != 0 {
+		t.Errorf("a zero timeout requested %d jobs", n)
+	}
+}
+
 func TestAccArchiveAction_failedJob(t *testing.T) {
 	env := newTestEnv(t, atlassim.Config{QueuedFor: time.Hour})
 	env.clock.OnSleep(func(n int) error {
