@@ -27,7 +27,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -186,16 +185,7 @@ func (s *Server) authenticateBearer(c *call) (handled, ok bool) {
 	case tokenRevoked:
 		detail = "The access token has been revoked: request a new one from " + tokenPath + "."
 	}
-	e := newAPIError(http.StatusUnauthorized, codeUserUnauthorized, detail)
-	body := encodeJSON(e, false)
-	hd := c.w.Header()
-	// Every 401 of the API carries a digest challenge, whichever scheme was
-	// refused, so that a client can still fall back to its API key.
-	hd.Set("WWW-Authenticate", s.auth.challenge(c.now, false))
-	hd.Set("Content-Type", "application/json;charset=ISO-8859-1")
-	hd.Set("Content-Length", strconv.Itoa(len(body)))
-	c.w.WriteHeader(http.StatusUnauthorized)
-	_, _ = c.w.Write(body)
+	c.unauthorized(detail, false)
 	return true, false
 }
 

@@ -327,9 +327,11 @@ func writeList[T any](c *call, items []T, p pageParams) {
 	c.writeJSON(page)
 }
 
-// fail answers with an Atlas error body. Errors are never enveloped.
+// fail answers with an Atlas error body. Errors are never enveloped. Like
+// Atlas, every error also names its errorCode in X-Error-Code.
 func (c *call) fail(e *apiError) {
 	body := c.encodeBody(encodeJSON(e, c.pretty))
+	c.w.Header().Set("X-Error-Code", e.ErrorCode)
 	c.w.Header().Set("Content-Type", "application/json")
 	c.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	c.w.WriteHeader(e.Status)
@@ -587,15 +589,23 @@ func (s *Server) authenticate(c *call) bool {
 		detail = "The digest nonce has expired; retry with the new nonce."
 		c.fault = faultStaleNonce
 	}
+	c.unauthorized(detail, outcome == authStale)
+	return false
+}
+
+// unauthorized answers 401 USER_UNAUTHORIZED with a digest challenge, in
+// the documented content type. Every 401 of the API carries the challenge,
+// whichever scheme was refused, so that a client can fall back to its key.
+func (c *call) unauthorized(detail string, stale bool) {
 	e := newAPIError(http.StatusUnauthorized, codeUserUnauthorized, detail)
 	body := encodeJSON(e, false)
 	h := c.w.Header()
-	h.Set("WWW-Authenticate", s.auth.challenge(c.now, outcome == authStale))
+	h.Set("WWW-Authenticate", c.s.auth.challenge(c.now, stale))
+	h.Set("X-Error-Code", e.ErrorCode)
 	h.Set("Content-Type", "application/json;charset=ISO-8859-1")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	c.w.WriteHeader(http.StatusUnauthorized)
 	_, _ = c.w.Write(body)
-	return false
 }
 
 // parseGlobalParams reads the API-wide pretty and envelope parameters; a
