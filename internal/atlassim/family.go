@@ -27,11 +27,14 @@ type family struct {
 	versioned bool
 	// version is the version date in mediaType, for VERSION_GONE answers.
 	version string
+	// deprecated and sunset, when set, are the Deprecation and Sunset dates
+	// of mediaType; older are earlier versions still answered, which a
+	// request picks with its Accept header.
+	deprecated, sunset time.Time
+	older              []servedVersion
 	// flex is true for the Flex family, false for the tenant ones; a
 	// cluster of the other kind is refused with a 400.
 	flex bool
-	// deprecated families send Deprecation and Sunset headers.
-	deprecated bool
 	// paged lists take pageNum, itemsPerPage and includeCount. The
 	// published description gives the tenant lists (listClusterBackupSnapshots,
 	// listBackupTenantRestores) none of them, so those answer every item on
@@ -86,7 +89,8 @@ var (
 		mediaType:        mediaTypeTenantV2,
 		versioned:        true,
 		version:          "2023-01-01",
-		deprecated:       true,
+		deprecated:       tenantDeprecated,
+		sunset:           tenantSunset,
 		clusterField:     "clusterName",
 		restoresSegment:  "restores",
 		restoreParam:     "restoreId",
@@ -128,16 +132,40 @@ func (f *family) routes() []route {
 	}
 }
 
-// setDeprecationHeaders marks answers of a deprecated family.
-func (f *family) setDeprecationHeaders(h http.Header) {
-	if f.deprecated {
-		h.Set("Deprecation", tenantDeprecated.Format(http.TimeFormat))
-		h.Set("Sunset", tenantSunset.Format(http.TimeFormat))
+// servedVersion is one media type of a versioned family; answers in a
+// deprecated one carry Deprecation and Sunset, as Atlas's do.
+type servedVersion struct {
+	mediaType          string
+	deprecated, sunset time.Time
+}
+
+// versionFor picks the version that accept names, the current one first;
+// an unversioned family has only its current one. ok is false when accept
+// names none: v is then the current version.
+func (f *family) versionFor(accept []string) (v servedVersion, ok bool) {
+	current := servedVersion{f.mediaType, f.deprecated, f.sunset}
+	if !f.versioned {
+		return current, true
+	}
+	for _, v := range append([]servedVersion{current}, f.older...) {
+		if acceptsMediaType(accept, v.mediaType) {
+			return v, true
+		}
+	}
+	return current, false
+}
+
+// setHeaders marks the answers of a deprecated version.
+func (v servedVersion) setHeaders(h http.Header) {
+	if !v.deprecated.IsZero() {
+		h.Set("Deprecation", v.deprecated.Format(http.TimeFormat))
+		h.Set("Sunset", v.sunset.Format(http.TimeFormat))
 	}
 }
 
 // gate answers what Atlas answers before a handler runs: sunset tenant
-// paths, and versioned paths asked for another version.
+// paths, and versioned paths asked for a version they do not serve. It sets
+// the media type of the answer: the version asked for.
 func (f *family) gate(c *call) *apiError {
 	if !f.flex && !f.noSunset && c.s.tenantSunset {
 		if f.versioned {
@@ -149,18 +177,17 @@ func (f *family) gate(c *call) *apiError {
 			fmt.Sprintf("Cannot find resource %s. The tenant (M2/M5) backup endpoints were sunset on %s; use the Flex backup endpoints.",
 				c.r.URL.Path, tenantSunset.Format("2006-01-02")), c.r.URL.Path)
 	}
-	if !f.versioned {
-		return nil
-	}
-	if !acceptsMediaType(c.r.Header.Values("Accept"), f.mediaType) {
+	v, ok := f.versionFor(c.r.Header.Values("Accept"))
+	if !ok {
 		return f.notAcceptable("Accept", c.r.Header.Get("Accept"))
 	}
-	if c.r.Method == http.MethodPost {
+	c.contentType = v.mediaType
+	if f.versioned && c.r.Method == http.MethodPost {
 		// Atlas's own curl examples send the body as application/json
 		// with the version in Accept, so both body types are taken.
 		mt, _, _ := strings.Cut(c.r.Header.Get("Content-Type"), ";")
 		mt = strings.TrimSpace(mt)
-		if !strings.EqualFold(mt, f.mediaType) && !strings.EqualFold(mt, "application/json") {
+		if !strings.EqualFold(mt, v.mediaType) && !strings.EqualFold(mt, "application/json") {
 			return f.notAcceptable("Content-Type", c.r.Header.Get("Content-Type"))
 		}
 	}
@@ -318,7 +345,6 @@ func (f *family) listSnapshots(c *call) {
 		c.fail(e)
 		return
 	}
-	c.contentType = f.mediaType
 	writeListPage(c, views, p)
 }
 
@@ -342,7 +368,6 @@ func (f *family) getSnapshot(c *call) {
 		c.fail(e)
 		return
 	}
-	c.contentType = f.mediaType
 	c.writeObject(view)
 }
 
@@ -365,7 +390,6 @@ func (f *family) listJobs(c *call) {
 		c.fail(e)
 		return
 	}
-	c.contentType = f.mediaType
 	writeListPage(c, views, p)
 }
 
@@ -385,7 +409,6 @@ func (f *family) getJob(c *call) {
 		c.fail(e)
 		return
 	}
-	c.contentType = f.mediaType
 	c.writeObject(view)
 }
 
@@ -430,7 +453,6 @@ func (f *family) requestDownload(c *call) {
 		c.fail(e)
 		return
 	}
-	c.contentType = f.mediaType
 	c.writeObject(view)
 }
 

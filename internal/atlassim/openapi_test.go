@@ -211,13 +211,14 @@ func requireSpec(t *testing.T) *specValidator {
 var undocumentedStatuses = map[int]bool{405: true, 406: true, 410: true, 503: true}
 
 // undocumentedFor are statuses one operation answers that the description
-// does not list for it: 400 for bad paging values on listClusters (whose
-// parameters the description bounds), and 400
+// does not list for it: 400 for bad paging values on listClusters and
+// listGroupTeams (whose parameters the description bounds), and 400
 // CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API for a Flex cluster's name on
 // getCluster, as on the tenant backup paths.
 var undocumentedFor = map[string]map[int]bool{
-	"listClusters": {http.StatusBadRequest: true},
-	"getCluster":   {http.StatusBadRequest: true},
+	"listClusters":   {http.StatusBadRequest: true},
+	"listGroupTeams": {http.StatusBadRequest: true},
+	"getCluster":     {http.StatusBadRequest: true},
 }
 
 // check validates one exchange. v1.0 backup and project answers are checked
@@ -307,6 +308,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	flex := env.client("Accept", mediaTypeFlex, "Content-Type", mediaTypeFlex)
 	group := env.client("Accept", mediaTypeTenantV2)
 	clusters := env.client("Accept", mediaTypeClusters)
+	users := env.client("Accept", usersV2.mediaType)
 	project := "/api/atlas/v2/groups/" + DefaultProjectID
 	tBase := "/api/atlas/v2/groups/" + DefaultProjectID + "/clusters/" + DefaultClusterName + "/backup/tenant"
 	fBase := "/api/atlas/v2/groups/" + DefaultProjectID + "/flexClusters/" + DefaultFlexClusterName + "/backup"
@@ -375,6 +377,24 @@ func TestOpenAPIConformance(t *testing.T) {
 		{c: flex, method: "GET", uri: project + "/flexClusters/" + DefaultFlexClusterName},
 		{c: flex, method: "GET", uri: project + "/flexClusters/Nope"},
 		{c: flex, method: "GET", uri: project + "/flexClusters/" + DefaultClusterName},
+		{c: group, method: "GET", uri: "/api/atlas/v2/groups/byName/Project-" + DefaultProjectID},
+		{c: group, method: "GET", uri: "/api/atlas/v2/groups/byName/Nope"},
+		{c: group, method: "GET", uri: project + "/teams"},
+		{c: group, method: "GET", uri: "/api/atlas/v2/groups/" + unknownID + "/teams"},
+		{c: group, method: "GET", uri: project + "/limits"},
+		{c: group, method: "GET", uri: "/api/atlas/v2/groups/" + unknownID + "/limits"},
+		{c: group, method: "GET", uri: project + "/settings"},
+		{c: group, method: "GET", uri: "/api/atlas/v2/groups/" + unknownID + "/settings"},
+		{c: group, method: "GET", uri: project + "/ipAddresses"},
+		{c: group, method: "GET", uri: "/api/atlas/v2/groups/" + unknownID + "/ipAddresses"},
+		{c: group, method: "GET", uri: project + "/managedSlowMs"},
+		{c: group, method: "GET", uri: "/api/atlas/v2/groups/" + unknownID + "/managedSlowMs"},
+		{c: users, method: "GET", uri: project + "/users?pageNum=1&itemsPerPage=100"},
+		{c: users, method: "GET", uri: "/api/atlas/v2/groups/" + unknownID + "/users"},
+		{c: clusters, method: "GET", uri: project + "/clusters/" + DefaultClusterName + "/processArgs"},
+		{c: group, method: "GET", uri: project + "/clusters/" + DefaultClusterName + "/processArgs"},
+		{c: clusters, method: "GET", uri: project + "/clusters/Nope/processArgs"},
+		{c: clusters, method: "GET", uri: project + "/clusters/" + DefaultFlexClusterName + "/processArgs"},
 	}
 	for _, rq := range requests {
 		if rq.unauthorized {

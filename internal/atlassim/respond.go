@@ -66,6 +66,8 @@ const (
 	codeInvalidQueryParameter  = "INVALID_QUERY_PARAMETER"       // simulator
 	codeMethodNotAllowed       = "METHOD_NOT_ALLOWED"            // simulator
 	codeBodyTooLarge           = "REQUEST_BODY_TOO_LARGE"        // simulator
+	codeGroupNameNotFound      = "GROUP_NAME_NOT_FOUND"          // simulator
+	codeBackupConfigNotFound   = "BACKUP_CONFIG_NOT_FOUND"       // simulator; MongoDB's provider knows it
 	codeInvalidDownloadToken   = "INVALID_DOWNLOAD_TOKEN"        // simulator, download host
 	codeDownloadExpired        = "DOWNLOAD_URL_EXPIRED"          // simulator, download host
 )

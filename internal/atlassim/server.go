@@ -474,7 +474,8 @@ func (s *Server) dispatch(c *call) string {
 // family's gate (sunset, version), injected faults, then the handler.
 func (s *Server) serveAPI(c *call, rt *route) {
 	h := c.w.Header()
-	rt.fam.setDeprecationHeaders(h)
+	v, _ := rt.fam.versionFor(c.r.Header.Values("Accept"))
+	v.setHeaders(h)
 	project := c.params["groupId"]
 	s.mu.Lock()
 	limited := s.projects[project] != nil // unknown projects answer 404 unmetered

@@ -33,8 +33,16 @@ import (
 // served lists the operations the simulator answers, as "METHOD path".
 var served = []string{
 	"GET /api/atlas/v2/groups/{groupId}",
+	"GET /api/atlas/v2/groups/byName/{groupName}",
+	"GET /api/atlas/v2/groups/{groupId}/teams",
+	"GET /api/atlas/v2/groups/{groupId}/limits",
+	"GET /api/atlas/v2/groups/{groupId}/settings",
+	"GET /api/atlas/v2/groups/{groupId}/ipAddresses",
+	"GET /api/atlas/v2/groups/{groupId}/managedSlowMs",
+	"GET /api/atlas/v2/groups/{groupId}/users",
 	"GET /api/atlas/v2/groups/{groupId}/clusters",
 	"GET /api/atlas/v2/groups/{groupId}/clusters/{clusterName}",
+	"GET /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/processArgs",
 	"POST /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/backup/tenant/download",
 	"GET /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/backup/tenant/restores",
 	"GET /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/backup/tenant/restores/{restoreId}",
