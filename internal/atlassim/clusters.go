@@ -271,6 +271,7 @@ type legacyClusterView struct {
 	PitEnabled            bool                   `json:"pitEnabled"`
 	ProviderBackupEnabled bool                   `json:"providerBackupEnabled"`
 	ProviderSettings      legacyProviderSettings `json:"providerSettings"`
+	RestoredFrom          *restoredFromView      `json:"restoredFrom,omitempty"`
 	StateName             string                 `json:"stateName"`
 	VersionReleaseSystem  string                 `json:"versionReleaseSystem"`
 }
@@ -317,6 +318,7 @@ type clusterView20240805 struct {
 	Paused                       bool              `json:"paused"`
 	PitEnabled                   bool              `json:"pitEnabled"`
 	ReplicationSpecs             []replicationSpec `json:"replicationSpecs"`
+	RestoredFrom                 *restoredFromView `json:"restoredFrom,omitempty"`
 	StateName                    string            `json:"stateName"`
 	TerminationProtectionEnabled bool              `json:"terminationProtectionEnabled"`
 	VersionReleaseSystem         string            `json:"versionReleaseSystem"`
@@ -354,6 +356,7 @@ type flexClusterView struct {
 	MongoDBVersion               string               `json:"mongoDBVersion"`
 	Name                         string               `json:"name"`
 	ProviderSettings             flexProviderSettings `json:"providerSettings"`
+	RestoredFrom                 *restoredFromView    `json:"restoredFrom,omitempty"`
 	StateName                    string               `json:"stateName"`
 	TerminationProtectionEnabled bool                 `json:"terminationProtectionEnabled"`
 	VersionReleaseSystem         string               `json:"versionReleaseSystem"`
@@ -381,6 +384,7 @@ func (f *family) clusterView(c *call, groupID string, cs *clusterState, shape cl
 	srv := connectionStrings{StandardSrv: "mongodb+srv://" + strings.ToLower(cs.name) + "." + in.id[18:] + ".atlassim.invalid"}
 	// mongoDBMajorVersion is "7.0" for 7.0.14 (the seed checks the form).
 	major := strings.Join(strings.SplitN(in.mongoDBVersion, ".", 3)[:2], ".")
+	restored := cs.restoredFrom(c.now)
 	switch shape {
 	case legacyShape:
 		off := false
@@ -394,7 +398,7 @@ func (f *family) clusterView(c *call, groupID string, cs *clusterState, shape cl
 				BackingProviderName: in.backingProvider, InstanceSizeName: in.instanceSize,
 				ProviderName: "TENANT", RegionName: in.region,
 			},
-			StateName: "IDLE", VersionReleaseSystem: "LTS",
+			RestoredFrom: restored, StateName: "IDLE", VersionReleaseSystem: "LTS",
 		}
 	case clusterShape20240805:
 		return clusterView20240805{
@@ -410,7 +414,7 @@ func (f *family) clusterView(c *call, groupID string, cs *clusterState, shape cl
 					Priority:            7, ProviderName: "TENANT", RegionName: in.region,
 				}},
 			}},
-			StateName: "IDLE", VersionReleaseSystem: "LTS",
+			RestoredFrom: restored, StateName: "IDLE", VersionReleaseSystem: "LTS",
 		}
 	default:
 		return flexClusterView{
@@ -420,7 +424,7 @@ func (f *family) clusterView(c *call, groupID string, cs *clusterState, shape cl
 			ProviderSettings: flexProviderSettings{
 				BackingProviderName: in.backingProvider, DiskSizeGB: 5, ProviderName: "FLEX", RegionName: in.region,
 			},
-			StateName: "IDLE", VersionReleaseSystem: "LTS",
+			RestoredFrom: restored, StateName: "IDLE", VersionReleaseSystem: "LTS",
 		}
 	}
 }

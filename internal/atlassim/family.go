@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -45,10 +46,12 @@ type family struct {
 	noSunset bool
 	// clusterField is the JSON field that names the source cluster of a job.
 	clusterField string
-	// restoresSegment is the path segment of the restore job collection and
-	// restoreParam the placeholder for one job's id.
+	// restoresSegment is the path segment of the restore job collection,
+	// restoreParam the placeholder for one job's id, and restoreCreate the
+	// path of POST requests for a restore onto a cluster.
 	restoresSegment string
 	restoreParam    string
+	restoreCreate   string
 
 	clusterNotFound  string
 	snapshotNotFound string
@@ -78,6 +81,7 @@ var (
 		clusterField:     "clusterName",
 		restoresSegment:  "restores",
 		restoreParam:     "restoreId",
+		restoreCreate:    "/restore",
 		clusterNotFound:  codeClusterNotFound,
 		snapshotNotFound: codeTenantSnapshotNotFound,
 		restoreNotFound:  codeTenantRestoreNotFound,
@@ -94,6 +98,7 @@ var (
 		clusterField:     "clusterName",
 		restoresSegment:  "restores",
 		restoreParam:     "restoreId",
+		restoreCreate:    "/restore",
 		clusterNotFound:  codeClusterNotFound,
 		snapshotNotFound: codeTenantSnapshotNotFound,
 		restoreNotFound:  codeTenantRestoreNotFound,
@@ -109,6 +114,7 @@ var (
 		clusterField:     "instanceName",
 		restoresSegment:  "restoreJobs",
 		restoreParam:     "restoreJobId",
+		restoreCreate:    "/restoreJobs",
 		paged:            true,
 		clusterNotFound:  codeFlexClusterNotFound,
 		snapshotNotFound: codeSnapshotNotFound,
@@ -129,6 +135,7 @@ func (f *family) routes() []route {
 		r(http.MethodGet, "/snapshots/{snapshotId}", f.getSnapshot),
 		r(http.MethodGet, "/"+f.restoresSegment, f.listJobs),
 		r(http.MethodGet, "/"+f.restoresSegment+"/{"+f.restoreParam+"}", f.getJob),
+		r(http.MethodPost, f.restoreCreate, f.requestRestore),
 	}
 }
 
@@ -277,7 +284,7 @@ type jobView struct {
 	SnapshotFinishedDate     string `json:"snapshotFinishedDate,omitempty"`
 	TargetDeploymentItemName string `json:"targetDeploymentItemName,omitempty"`
 	TargetProjectID          string `json:"targetProjectId,omitempty"`
-	Links                    []link `json:"links"`
+	Links                    []link `json:"links,omitempty"`
 }
 
 // jobView renders j at the call's time; the state must be locked.
@@ -428,20 +435,15 @@ func (f *family) requestDownload(c *call) {
 		if bodyErr != nil {
 			return bodyErr
 		}
-		snap := cs.snapshot(snapshotID)
-		if snap == nil {
-			return newAPIError(http.StatusNotFound, f.snapshotNotFound,
-				fmt.Sprintf("No snapshot with ID %s exists for cluster %s.", snapshotID, cs.name), snapshotID, cs.name)
-		}
-		if snap.status != StatusCompleted {
-			return newAPIError(http.StatusConflict, codeIncompleteSnapshot,
-				fmt.Sprintf("Cannot download snapshot %s: its status is %s, not COMPLETED.", snapshotID, snap.status), snapshotID)
+		snap, e := f.completedSnapshot(cs, snapshotID, codeIncompleteSnapshot, "download")
+		if e != nil {
+			return e
 		}
 		if e, refusal := c.s.downloadRefusalLocked(c.params["groupId"], cs, snap.id, c.now); e != nil {
 			c.refusal = refusal
 			return e
 		}
-		j, err := c.s.newJobLocked(c.params["groupId"], cs, snap, c.now, c.s.downloadBase(c))
+		j, err := c.s.newJobLocked(c.params["groupId"], cs, snap, c.now, c.s.downloadBase(c), nil)
 		if err != nil {
 			return newAPIError(http.StatusInternalServerError, codeUnexpectedError, "Unexpected error.")
 		}
@@ -459,24 +461,56 @@ func (f *family) requestDownload(c *call) {
 // parseDownloadBody reads {"snapshotId": "<24 hex>"}; other fields (the v2
 // schema's targetDeploymentItemName and read-only fields) are ignored.
 func parseDownloadBody(data []byte) (string, *apiError) {
+	obj, e := bodyObject(data, `{"snapshotId": "<24 hex digits>"}`)
+	if e != nil {
+		return "", e
+	}
+	return stringAttr(obj, "snapshotId", hexIDPattern, "24 lowercase hex digits", codeValidationError)
+}
+
+// bodyObject decodes a request body that must be a JSON object like example.
+func bodyObject(data []byte, example string) (map[string]json.RawMessage, *apiError) {
 	if len(bytes.TrimSpace(data)) == 0 || !json.Valid(data) {
-		return "", newAPIError(http.StatusBadRequest, codeMalformedJSON,
-			`Received JSON is malformed. Send a JSON object like {"snapshotId": "<24 hex digits>"}.`)
+		return nil, newAPIError(http.StatusBadRequest, codeMalformedJSON,
+			"Received JSON is malformed. Send a JSON object like "+example+".")
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
-		return "", newAPIError(http.StatusBadRequest, codeInvalidJSON,
+		return nil, newAPIError(http.StatusBadRequest, codeInvalidJSON,
 			"Received JSON does not match the expected format: want a JSON object.")
 	}
-	raw, ok := obj["snapshotId"]
+	return obj, nil
+}
+
+// stringAttr reads the required string attribute name of obj, which must
+// match pattern (described by want); missingCode is the errorCode when it
+// is absent or null.
+func stringAttr(obj map[string]json.RawMessage, name string, pattern *regexp.Regexp, want, missingCode string) (string, *apiError) {
+	raw, ok := obj[name]
 	if !ok || string(raw) == "null" {
-		return "", newAPIError(http.StatusBadRequest, codeValidationError,
-			"The required attribute snapshotId was not specified.", "snapshotId")
+		return "", newAPIError(http.StatusBadRequest, missingCode,
+			fmt.Sprintf("The required attribute %s was not specified.", name), name)
 	}
-	var id string
-	if err := json.Unmarshal(raw, &id); err != nil || !hexIDPattern.MatchString(id) {
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil || !pattern.MatchString(v) {
 		return "", newAPIError(http.StatusBadRequest, codeInvalidAttribute,
-			"Invalid attribute snapshotId specified: want 24 lowercase hex digits.", "snapshotId")
+			fmt.Sprintf("Invalid attribute %s specified: want %s.", name, want), name)
 	}
-	return id, nil
+	return v, nil
+}
+
+// completedSnapshot finds a snapshot of cs that may be downloaded or
+// restored (what): it must exist and be COMPLETED (else a 409 with
+// incompleteCode).
+func (f *family) completedSnapshot(cs *clusterState, id, incompleteCode, what string) (*snapshotState, *apiError) {
+	snap := cs.snapshot(id)
+	if snap == nil {
+		return nil, newAPIError(http.StatusNotFound, f.snapshotNotFound,
+			fmt.Sprintf("No snapshot with ID %s exists for cluster %s.", id, cs.name), id, cs.name)
+	}
+	if snap.status != StatusCompleted {
+		return nil, newAPIError(http.StatusConflict, incompleteCode,
+			fmt.Sprintf("Cannot %s snapshot %s: its status is %s, not COMPLETED.", what, id, snap.status), id)
+	}
+	return snap, nil
 }

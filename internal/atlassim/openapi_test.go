@@ -296,8 +296,8 @@ func oneLine(err error) string {
 }
 
 // unservedOperations are operations of the description the simulator does
-// not serve: restores onto another cluster.
-var unservedOperations = map[string]bool{"createBackupTenantRestore": true, "createFlexRestoreJob": true}
+// not serve: none at present.
+var unservedOperations = map[string]bool{}
 
 // TestOpenAPIConformance drives every tenant v2 and Flex operation, with
 // good and bad requests, and validates each answer strictly.
@@ -332,6 +332,8 @@ func TestOpenAPIConformance(t *testing.T) {
 		{c: tenant, method: "POST", uri: tBase + "/download", body: `{"snapshotId":1}`},
 		{c: tenant, method: "POST", uri: tBase + "/download", body: downloadBody(unknownID)},
 		{c: tenant, method: "POST", uri: tBase + "/restore", body: downloadBody(DefaultSnapshotID)},
+		{c: tenant, method: "POST", uri: tBase + "/restore", body: restoreBody(DefaultSnapshotID, DefaultSecondClusterName, DefaultProjectID)},
+		{c: tenant, method: "POST", uri: tBase + "/restore", body: restoreBody(DefaultSnapshotID, "Nope", DefaultProjectID)},
 		{c: tenant, method: "GET", uri: tBase + "/snapshots"},
 		{c: tenant, method: "GET", uri: tBase + "/snapshots?itemsPerPage=1&pageNum=2&includeCount=false"},
 		{c: tenant, method: "GET", uri: tBase + "/snapshots?itemsPerPage=0"},
@@ -349,6 +351,9 @@ func TestOpenAPIConformance(t *testing.T) {
 		{c: flex, method: "POST", uri: fBase + "/download", body: `{}`},
 		{c: flex, method: "POST", uri: fBase + "/download", body: downloadBody(DefaultSnapshotID)},
 		{c: flex, method: "POST", uri: fBase + "/restoreJobs", body: downloadBody(DefaultFlexSnapshotID)},
+		{c: flex, method: "POST", uri: fBase + "/restoreJobs", body: restoreBody(DefaultFlexSnapshotID, DefaultFlexClusterName, DefaultProjectID)},
+		{c: flex, method: "POST", uri: fBase + "/restoreJobs", body: restoreBody(DefaultFlexRunningSnapshotID, DefaultFlexClusterName, DefaultProjectID)},
+		{c: flex, method: "GET", uri: project + "/flexClusters/" + DefaultFlexClusterName},
 		{c: flex, method: "GET", uri: fBase + "/snapshots"},
 		{c: flex, method: "GET", uri: fBase + "/snapshots?itemsPerPage=2"},
 		{c: flex, method: "GET", uri: fBase + "/snapshots?pageNum=x"},

@@ -38,6 +38,11 @@ type Config struct {
 	QueuedFor time.Duration
 	// RunningFor is how long it then stays RUNNING (0 skips the state).
 	RunningFor time.Duration
+	// RestoreDuration is how long a restore job takes from its request to
+	// COMPLETED (or FAILED): PENDING the first half, RUNNING the second. 0
+	// finishes it at once, though the POST answer still says PENDING.
+	// Atlas took about a minute (DefaultRestoreDuration) for a small one.
+	RestoreDuration time.Duration
 	// PublicBaseURL (scheme://host[:port]) is where snapshotUrl points;
 	// "" means the scheme and host of the request that created the job.
 	PublicBaseURL string
@@ -75,6 +80,10 @@ type Config struct {
 	DownloadRate int64
 }
 
+// DefaultRestoreDuration is about how long Atlas took to restore a small
+// Flex cluster; cmd/atlas-sim uses it unless told otherwise.
+const DefaultRestoreDuration = time.Minute
+
 // maxBodyBytes caps request bodies; Atlas bodies for these endpoints are tiny.
 const maxBodyBytes = 1 << 20
 
@@ -83,6 +92,7 @@ type Server struct {
 	now          func() time.Time
 	queuedFor    time.Duration
 	runningFor   time.Duration
+	restoreFor   time.Duration
 	publicBase   string
 	logf         func(format string, args ...any)
 	sleep        func(ctx context.Context, d time.Duration) error
@@ -129,8 +139,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.QueuedFor < 0 || cfg.RunningFor < 0 {
-		return nil, errors.New("atlassim: QueuedFor and RunningFor must not be negative")
+	if cfg.QueuedFor < 0 || cfg.RunningFor < 0 || cfg.RestoreDuration < 0 {
+		return nil, errors.New("atlassim: QueuedFor, RunningFor and RestoreDuration must not be negative")
 	}
 	if err := cfg.Faults.Validate(); err != nil {
 		return nil, err
@@ -160,6 +170,7 @@ func New(cfg Config) (*Server, error) {
 		now:          cfg.Now,
 		queuedFor:    cfg.QueuedFor,
 		runningFor:   cfg.RunningFor,
+		restoreFor:   cfg.RestoreDuration,
 		publicBase:   base,
 		logf:         cfg.Logf,
 		sleep:        cfg.Sleep,
