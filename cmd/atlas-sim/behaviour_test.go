@@ -23,6 +23,10 @@ func TestBehaviourFlags(t *testing.T) {
 		{name: "restore duration", args: []string{"-restore-duration", "5s"}, want: atlassim.Config{RestoreDuration: 5 * time.Second}},
 		{name: "instant restores", args: []string{"-restore-duration", "0"}, want: atlassim.Config{}},
 		{name: "negative restore duration", args: []string{"-restore-duration", "-1s"}, err: "-restore-duration must not be negative"},
+		{name: "token limits as Atlas's", args: []string{"-token-rate-limit", "10", "-max-live-tokens", "100"},
+			want: atlassim.Config{RestoreDuration: time.Minute, TokenRateLimit: 10, MaxLiveTokens: 100}},
+		{name: "negative token rate", args: []string{"-token-rate-limit", "-1"}, err: "-token-rate-limit and -max-live-tokens must not be negative"},
+		{name: "negative live tokens", args: []string{"-max-live-tokens", "-5"}, err: "-token-rate-limit and -max-live-tokens must not be negative"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -261,11 +261,16 @@ func faultFlags(fs *flag.FlagSet) func() (atlassim.Faults, error) {
 func behaviourFlags(fs *flag.FlagSet) func(*atlassim.Config) error {
 	restoreFor := fs.Duration("restore-duration", atlassim.DefaultRestoreDuration,
 		"how long a restore job takes from PENDING through RUNNING to COMPLETED (Atlas took about a minute)")
+	tokenRate := fs.Int("token-rate-limit", 0, "token requests each client may make a minute; more answer 429 (Atlas: 10; 0: no limit)")
+	maxLive := fs.Int("max-live-tokens", 0, "live access tokens the service account may hold; more answer 403 (Atlas: 100; 0: no limit)")
 	return func(cfg *atlassim.Config) error {
 		if *restoreFor < 0 {
 			return errors.New("atlas-sim: -restore-duration must not be negative")
 		}
-		cfg.RestoreDuration = *restoreFor
+		if *tokenRate < 0 || *maxLive < 0 {
+			return errors.New("atlas-sim: -token-rate-limit and -max-live-tokens must not be negative")
+		}
+		cfg.RestoreDuration, cfg.TokenRateLimit, cfg.MaxLiveTokens = *restoreFor, *tokenRate, *maxLive
 		return nil
 	}
 }

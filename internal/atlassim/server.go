@@ -30,6 +30,14 @@ type Config struct {
 	// TokenLifetime bounds each access token (0: DefaultTokenLifetime).
 	ClientID, ClientSecret string
 	TokenLifetime          time.Duration
+	// TokenRateLimit, when positive, is how many token requests each
+	// client (by IP and client ID) may make a minute; more answer 429 with
+	// Atlas's text. Atlas allows 10.
+	TokenRateLimit int
+	// MaxLiveTokens, when positive, is how many live (neither expired nor
+	// revoked) tokens the service account may hold; a request for more
+	// answers 403. Atlas allows 100.
+	MaxLiveTokens int
 	// Seed is the starting state; nil means DefaultSeed().
 	Seed *Seed
 	// Now is the clock; nil means time.Now. Every time decision uses it.
@@ -130,6 +138,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TokenLifetime == 0 {
 		cfg.TokenLifetime = DefaultTokenLifetime
 	}
+	if cfg.TokenRateLimit < 0 || cfg.MaxLiveTokens < 0 {
+		return nil, errors.New("atlassim: TokenRateLimit and MaxLiveTokens must not be negative")
+	}
 	if cfg.TokenLifetime < time.Second {
 		return nil, errors.New("atlassim: TokenLifetime must be at least a second (expires_in counts whole seconds)")
 	}
@@ -180,7 +191,7 @@ func New(cfg Config) (*Server, error) {
 		downloadRate: cfg.DownloadRate,
 		faults:       &faultState{},
 		auth:         newDigestAuth(cfg.PublicKey, cfg.PrivateKey),
-		oauth:        newOAuthState(cfg.ClientID, cfg.ClientSecret, cfg.TokenLifetime),
+		oauth:        newOAuthState(cfg),
 		stats:        newStatsRecorder(),
 		projects:     map[string]*projectState{},
 		jobsByID:     map[string]*jobState{},
@@ -653,8 +664,12 @@ func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.pretty = r.URL.Query().Get("pretty") == "true"
-	c.writeJSON(s.stats.snapshot())
+	c.writeJSON(s.Stats())
 }
 
 // Stats returns the same counts as GET /__sim/stats.
-func (s *Server) Stats() Stats { return s.stats.snapshot() }
+func (s *Server) Stats() Stats {
+	st := s.stats.snapshot()
+	st.LiveTokens, st.RevokedTokens = s.oauth.counts(s.now())
+	return st
+}
