@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dropAfter := sizeFlag(fs, "archive-drop-after", "close every download connection after `BYTES` bytes of its body (0: never), so that clients resume with Range")
 	downloadRate := sizeFlag(fs, "download-rate", "pace every download answer to at most `BYTES` a second, as a link of that speed would (250MiB; 0: as fast as the connection goes)")
 	faults := faultFlags(fs)
+	behaviour := behaviourFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: atlas-sim [flags]\n\nServes a simulated Atlas Administration API: tenant backup endpoints (v1.0 and v2) and Flex backup endpoints (v2).\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -136,6 +137,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.ClientID, cfg.ClientSecret, cfg.TokenLifetime = *clientID, *clientSecret, *tokenLifetime
 	cfg.Gzip = *gzipAnswers
 	cfg.ArchiveSize, cfg.ArchiveDropAfter, cfg.DownloadRate = *archiveSize, *dropAfter, *downloadRate
+	if err := behaviour(&cfg); err != nil {
+		return err
+	}
 	if !*quiet {
 		logger := log.New(stderr, "atlas-sim: ", log.LstdFlags)
 		cfg.Logf = logger.Printf
@@ -248,6 +252,26 @@ func faultFlags(fs *flag.FlagSet) func() (atlassim.Faults, error) {
 			return f, fmt.Errorf("atlas-sim: %w", err)
 		}
 		return f, nil
+	}
+}
+
+// behaviourFlags defines the flags of how the simulated Atlas behaves
+// beyond faults and returns a function that sets them, once parsed, in a
+// Config.
+func behaviourFlags(fs *flag.FlagSet) func(*atlassim.Config) error {
+	restoreFor := fs.Duration("restore-duration", atlassim.DefaultRestoreDuration,
+		"how long a restore job takes from PENDING through RUNNING to COMPLETED (Atlas took about a minute)")
+	tokenRate := fs.Int("token-rate-limit", 0, "token requests each client may make a minute; more answer 429 (Atlas: 10; 0: no limit)")
+	maxLive := fs.Int("max-live-tokens", 0, "live access tokens the service account may hold; more answer 403 (Atlas: 100; 0: no limit)")
+	return func(cfg *atlassim.Config) error {
+		if *restoreFor < 0 {
+			return errors.New("atlas-sim: -restore-duration must not be negative")
+		}
+		if *tokenRate < 0 || *maxLive < 0 {
+			return errors.New("atlas-sim: -token-rate-limit and -max-live-tokens must not be negative")
+		}
+		cfg.RestoreDuration, cfg.TokenRateLimit, cfg.MaxLiveTokens = *restoreFor, *tokenRate, *maxLive
+		return nil
 	}
 }
 

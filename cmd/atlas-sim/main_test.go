@@ -193,6 +193,7 @@ func TestRunRejects(t *testing.T) {
 		{"missing seed", []string{"-addr", "127.0.0.1:0", "-seed", filepath.Join(dir, "none.json")},
 			"atlas-sim: seed " + filepath.Join(dir, "none.json") + ": no such file or directory"},
 		{"negative duration", []string{"-queued-for", "-1s"}, "must not be negative"},
+		{"negative restore duration", []string{"-addr", "127.0.0.1:0", "-restore-duration", "-1s"}, "-restore-duration must not be negative"},
 		{"bad fault", []string{"-addr", "127.0.0.1:0", "-drop-rate", "2"}, "DropRate 2"},
 		{"archive size unit", []string{"-archive-size", "1PB"}, ""},
 		{"archive size negative", []string{"-archive-size", "-5"}, ""},

@@ -82,3 +82,40 @@ func TestRunRejectsServiceAccountFlags(t *testing.T) {
 		}
 	}
 }
+
+// -token-rate-limit and -max-live-tokens reach the simulator: the second
+// token of a minute is refused with Atlas's text, and /__sim/stats shows
+// the live token.
+func TestRunTokenLimitFlags(t *testing.T) {
+	prog := startProgram(t, "-token-rate-limit", "1", "-max-live-tokens", "5")
+	statuses := make([]int, 0, 2)
+	var last map[string]any
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodPost, prog.baseURL+"/api/oauth/token", strings.NewReader("grant_type=client_credentials"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(atlassim.DefaultClientID, atlassim.DefaultClientSecret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = nil
+		_ = json.NewDecoder(resp.Body).Decode(&last)
+		resp.Body.Close()
+		statuses = append(statuses, resp.StatusCode)
+	}
+	if statuses[0] != http.StatusOK || statuses[1] != http.StatusTooManyRequests ||
+		last["detail"] != "Resource /api/oauth/token is limited to 1 requests every 1 minutes." {
+		t.Errorf("statuses %v, last answer %v; want 200 then Atlas's 429", statuses, last)
+	}
+	resp, err := http.Get(prog.baseURL + "/__sim/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st atlassim.Stats
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil || st.LiveTokens != 1 || st.TokenRequests != 2 {
+		t.Errorf("stats liveTokens %d, tokenRequests %d (%v); want 1, 2", st.LiveTokens, st.TokenRequests, err)
+	}
+	prog.stop(t)
+}

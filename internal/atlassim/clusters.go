@@ -51,20 +51,23 @@ var (
 	}
 )
 
+// readRoute is a GET row of family f.
+func readRoute(f *family, pattern string, handle func(*call)) route {
+	rt := newRoute(http.MethodGet, pattern, true, handle)
+	rt.fam = f
+	return rt
+}
+
 // readRoutes are the route table rows of the project and cluster reads.
 func readRoutes() []route {
-	r := func(f *family, pattern string, handle func(*call)) route {
-		rt := newRoute(http.MethodGet, pattern, true, handle)
-		rt.fam = f
-		return rt
-	}
 	clusters := func(f *family, shape clusterShapeKind) []route {
 		return []route{
-			r(f, f.prefix, func(c *call) { f.listClusters(c, shape) }),
-			r(f, f.prefix+"/{"+f.clusterParam+"}", func(c *call) { f.getCluster(c, shape) }),
+			readRoute(f, f.prefix, func(c *call) { f.listClusters(c, shape) }),
+			readRoute(f, f.prefix+"/{"+f.clusterParam+"}", func(c *call) { f.getCluster(c, shape) }),
 		}
 	}
-	routes := []route{r(groupV2, groupV2.prefix, getGroup)}
+	getGroup := projectRead(func(c *call, p *projectState) any { return groupViewOf(c, p) })
+	routes := append(lookupRoutes(), readRoute(groupV2, groupV2.prefix, getGroup))
 	routes = append(routes, clusters(clustersV1, legacyShape)...)
 	routes = append(routes, clusters(clustersV2, clusterShape20240805)...)
 	return append(routes, clusters(flexClustersV2, flexShape)...)
@@ -176,29 +179,18 @@ type groupView struct {
 	OrgID        string `json:"orgId"`
 }
 
-// getGroup is GET /api/atlas/v2/groups/{groupId}. clusterCount counts tenant
-// and Flex clusters alike.
-func getGroup(c *call) {
-	c.s.mu.Lock()
-	p, e := c.s.projectLocked(c.params["groupId"])
-	var view groupView
-	if e == nil {
-		view = groupView{
-			ClusterCount: int64(len(p.clusters)),
-			Created:      formatTime(p.info.created),
-			ID:           p.id,
-			Links:        selfLinks(c.origin() + "/api/atlas/v2/groups/" + url.PathEscape(p.id)),
-			Name:         p.info.name,
-			OrgID:        p.info.orgID,
-		}
+// groupViewOf is the project as GET /api/atlas/v2/groups/{groupId} shows
+// it; the state must be locked. clusterCount counts tenant and Flex
+// clusters alike.
+func groupViewOf(c *call, p *projectState) groupView {
+	return groupView{
+		ClusterCount: int64(len(p.clusters)),
+		Created:      formatTime(p.info.created),
+		ID:           p.id,
+		Links:        selfLinks(c.origin() + "/api/atlas/v2/groups/" + url.PathEscape(p.id)),
+		Name:         p.info.name,
+		OrgID:        p.info.orgID,
 	}
-	c.s.mu.Unlock()
-	if e != nil {
-		c.fail(e)
-		return
-	}
-	c.contentType = groupV2.mediaType
-	c.writeObject(view)
 }
 
 // clusterShapeKind picks the shape of a cluster read.
@@ -237,7 +229,6 @@ func (f *family) listClusters(c *call, shape clusterShapeKind) {
 		c.fail(e)
 		return
 	}
-	c.contentType = f.mediaType
 	writeListPage(c, views, p)
 }
 
@@ -251,7 +242,6 @@ func (f *family) getCluster(c *call, shape clusterShapeKind) {
 		c.fail(e)
 		return
 	}
-	c.contentType = f.mediaType
 	c.writeObject(view)
 }
 
@@ -259,9 +249,13 @@ type connectionStrings struct {
 	StandardSrv string `json:"standardSrv"`
 }
 
-// legacyClusterView is the v1.0 cluster.
+// legacyClusterView is the v1.0 cluster. autoScaling, biConnector and
+// providerSettings.autoScaling are not in the reference; real Atlas sends
+// them, and MongoDB's provider dereferences them unchecked.
 type legacyClusterView struct {
+	AutoScaling           legacyAutoScaling      `json:"autoScaling"`
 	BackupEnabled         bool                   `json:"backupEnabled"`
+	BiConnector           legacyBiConnector      `json:"biConnector"`
 	ClusterType           string                 `json:"clusterType"`
 	ConnectionStrings     connectionStrings      `json:"connectionStrings"`
 	CreateDate            string                 `json:"createDate"`
@@ -277,15 +271,35 @@ type legacyClusterView struct {
 	PitEnabled            bool                   `json:"pitEnabled"`
 	ProviderBackupEnabled bool                   `json:"providerBackupEnabled"`
 	ProviderSettings      legacyProviderSettings `json:"providerSettings"`
+	RestoredFrom          *restoredFromView      `json:"restoredFrom,omitempty"`
 	StateName             string                 `json:"stateName"`
 	VersionReleaseSystem  string                 `json:"versionReleaseSystem"`
 }
 
+// legacyAutoScaling is the v1.0 autoScaling: off, as tenant clusters
+// cannot scale. Under providerSettings only its empty compute is sent (no
+// instance size bounds).
+type legacyAutoScaling struct {
+	Compute       legacyCompute `json:"compute"`
+	DiskGBEnabled *bool         `json:"diskGBEnabled,omitempty"`
+}
+
+type legacyCompute struct {
+	Enabled          *bool `json:"enabled,omitempty"`
+	ScaleDownEnabled *bool `json:"scaleDownEnabled,omitempty"`
+}
+
+type legacyBiConnector struct {
+	Enabled        bool   `json:"enabled"`
+	ReadPreference string `json:"readPreference"`
+}
+
 type legacyProviderSettings struct {
-	BackingProviderName string `json:"backingProviderName"`
-	InstanceSizeName    string `json:"instanceSizeName"`
-	ProviderName        string `json:"providerName"`
-	RegionName          string `json:"regionName"`
+	AutoScaling         legacyAutoScaling `json:"autoScaling"`
+	BackingProviderName string            `json:"backingProviderName"`
+	InstanceSizeName    string            `json:"instanceSizeName"`
+	ProviderName        string            `json:"providerName"`
+	RegionName          string            `json:"regionName"`
 }
 
 // clusterView20240805 is ClusterDescription20240805: one replication spec
@@ -304,6 +318,7 @@ type clusterView20240805 struct {
 	Paused                       bool              `json:"paused"`
 	PitEnabled                   bool              `json:"pitEnabled"`
 	ReplicationSpecs             []replicationSpec `json:"replicationSpecs"`
+	RestoredFrom                 *restoredFromView `json:"restoredFrom,omitempty"`
 	StateName                    string            `json:"stateName"`
 	TerminationProtectionEnabled bool              `json:"terminationProtectionEnabled"`
 	VersionReleaseSystem         string            `json:"versionReleaseSystem"`
@@ -341,6 +356,7 @@ type flexClusterView struct {
 	MongoDBVersion               string               `json:"mongoDBVersion"`
 	Name                         string               `json:"name"`
 	ProviderSettings             flexProviderSettings `json:"providerSettings"`
+	RestoredFrom                 *restoredFromView    `json:"restoredFrom,omitempty"`
 	StateName                    string               `json:"stateName"`
 	TerminationProtectionEnabled bool                 `json:"terminationProtectionEnabled"`
 	VersionReleaseSystem         string               `json:"versionReleaseSystem"`
@@ -368,9 +384,13 @@ func (f *family) clusterView(c *call, groupID string, cs *clusterState, shape cl
 	srv := connectionStrings{StandardSrv: "mongodb+srv://" + strings.ToLower(cs.name) + "." + in.id[18:] + ".atlassim.invalid"}
 	// mongoDBMajorVersion is "7.0" for 7.0.14 (the seed checks the form).
 	major := strings.Join(strings.SplitN(in.mongoDBVersion, ".", 3)[:2], ".")
+	restored := cs.restoredFrom(c.now)
 	switch shape {
 	case legacyShape:
+		off := false
 		return legacyClusterView{
+			AutoScaling: legacyAutoScaling{Compute: legacyCompute{Enabled: &off, ScaleDownEnabled: &off}, DiskGBEnabled: &off},
+			BiConnector: legacyBiConnector{ReadPreference: "secondary"},
 			ClusterType: "REPLICASET", ConnectionStrings: srv, CreateDate: formatTime(in.created),
 			DiskSizeGB: tenantDiskGB[in.instanceSize], GroupID: groupID, ID: in.id, Links: selfLinks(self),
 			MongoDBMajorVersion: major, MongoDBVersion: in.mongoDBVersion, Name: cs.name, NumShards: 1,
@@ -378,7 +398,7 @@ func (f *family) clusterView(c *call, groupID string, cs *clusterState, shape cl
 				BackingProviderName: in.backingProvider, InstanceSizeName: in.instanceSize,
 				ProviderName: "TENANT", RegionName: in.region,
 			},
-			StateName: "IDLE", VersionReleaseSystem: "LTS",
+			RestoredFrom: restored, StateName: "IDLE", VersionReleaseSystem: "LTS",
 		}
 	case clusterShape20240805:
 		return clusterView20240805{
@@ -394,7 +414,7 @@ func (f *family) clusterView(c *call, groupID string, cs *clusterState, shape cl
 					Priority:            7, ProviderName: "TENANT", RegionName: in.region,
 				}},
 			}},
-			StateName: "IDLE", VersionReleaseSystem: "LTS",
+			RestoredFrom: restored, StateName: "IDLE", VersionReleaseSystem: "LTS",
 		}
 	default:
 		return flexClusterView{
@@ -404,7 +424,7 @@ func (f *family) clusterView(c *call, groupID string, cs *clusterState, shape cl
 			ProviderSettings: flexProviderSettings{
 				BackingProviderName: in.backingProvider, DiskSizeGB: 5, ProviderName: "FLEX", RegionName: in.region,
 			},
-			StateName: "IDLE", VersionReleaseSystem: "LTS",
+			RestoredFrom: restored, StateName: "IDLE", VersionReleaseSystem: "LTS",
 		}
 	}
 }

@@ -3,14 +3,15 @@
 // Package atlassim simulates the part of the MongoDB Atlas Administration API
 // that this provider uses: the tenant (M2/M5) cluster backup endpoints under
 // /api/atlas/{v1.0,v2}/groups/{groupId}/clusters/{clusterName}/backup/tenant
-// (POST download, GET snapshots, GET snapshots/{id}, GET restores,
-// GET restores/{id}) and the Flex backup endpoints under
+// (POST download, POST restore, GET snapshots, GET snapshots/{id},
+// GET restores, GET restores/{id}) and the Flex backup endpoints under
 // /api/atlas/v2/groups/{groupId}/flexClusters/{name}/backup (the same, with
-// restoreJobs for restores). The families are data over one lifecycle; the
-// v2 ones require their versioned media type. It also answers the project
-// and cluster reads another client makes to find a cluster (clusters.go):
-// GET /api/atlas/v2/groups/{groupId}, .../clusters[/{clusterName}] (v1.0
-// and v2) and .../flexClusters[/{name}].
+// restoreJobs for restores, POST included). The families are data over one
+// lifecycle; the v2 ones require one of their versioned media types. It
+// also answers the project and cluster reads another client makes to find
+// a cluster (clusters.go): GET /api/atlas/v2/groups/{groupId},
+// .../clusters[/{clusterName}] (v1.0 and v2) and .../flexClusters[/{name}],
+// and what MongoDB's own provider reads beside them (lookups.go).
 //
 // It is an independent implementation written from the API reference, not
 // from the project's client, so that a misreading of the API does not hide in
@@ -24,6 +25,8 @@
 //     includeCount, self/next/previous links) where the description has it
 //     (the tenant backup lists answer every item at once), the pretty and
 //     envelope query parameters, and gzip answers when asked.
+//   - Restore jobs that move PENDING -> RUNNING -> COMPLETED over
+//     Config.RestoreDuration and then show on their target (restore.go).
 //   - Download jobs that move QUEUED -> RUNNING -> COMPLETED on a schedule
 //     computed from an injected clock, and whose snapshotUrl works for four
 //     hours like a presigned URL: GET on it, without digest credentials,

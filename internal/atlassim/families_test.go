@@ -107,7 +107,7 @@ func TestFamilyErrors(t *testing.T) {
 		{"flex body without snapshotId", flex, "POST", flexBase + "/download", `{}`, 400, codeValidationError, ""},
 		{"unknown tenant v2 job", tenant, "GET", tenantV2Base + "/restores/" + unknownID, "", 404, codeTenantRestoreNotFound, ""},
 		{"flex restoreJobs path on tenant", tenant, "GET", tenantV2Base + "/restoreJobs", "", 404, codeResourceNotFound, ""},
-		{"POST on flex restoreJobs", flex, "POST", flexBase + "/restoreJobs", downloadBody(DefaultFlexSnapshotID), 405, codeMethodNotAllowed, ""},
+		{"PUT on flex restoreJobs", flex, "PUT", flexBase + "/restoreJobs", downloadBody(DefaultFlexSnapshotID), 405, codeMethodNotAllowed, "use GET or POST"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

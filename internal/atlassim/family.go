@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -27,11 +28,14 @@ type family struct {
 	versioned bool
 	// version is the version date in mediaType, for VERSION_GONE answers.
 	version string
+	// deprecated and sunset, when set, are the Deprecation and Sunset dates
+	// of mediaType; older are earlier versions still answered, which a
+	// request picks with its Accept header.
+	deprecated, sunset time.Time
+	older              []servedVersion
 	// flex is true for the Flex family, false for the tenant ones; a
 	// cluster of the other kind is refused with a 400.
 	flex bool
-	// deprecated families send Deprecation and Sunset headers.
-	deprecated bool
 	// paged lists take pageNum, itemsPerPage and includeCount. The
 	// published description gives the tenant lists (listClusterBackupSnapshots,
 	// listBackupTenantRestores) none of them, so those answer every item on
@@ -42,10 +46,12 @@ type family struct {
 	noSunset bool
 	// clusterField is the JSON field that names the source cluster of a job.
 	clusterField string
-	// restoresSegment is the path segment of the restore job collection and
-	// restoreParam the placeholder for one job's id.
+	// restoresSegment is the path segment of the restore job collection,
+	// restoreParam the placeholder for one job's id, and restoreCreate the
+	// path of POST requests for a restore onto a cluster.
 	restoresSegment string
 	restoreParam    string
+	restoreCreate   string
 
 	clusterNotFound  string
 	snapshotNotFound string
@@ -75,6 +81,7 @@ var (
 		clusterField:     "clusterName",
 		restoresSegment:  "restores",
 		restoreParam:     "restoreId",
+		restoreCreate:    "/restore",
 		clusterNotFound:  codeClusterNotFound,
 		snapshotNotFound: codeTenantSnapshotNotFound,
 		restoreNotFound:  codeTenantRestoreNotFound,
@@ -86,10 +93,12 @@ var (
 		mediaType:        mediaTypeTenantV2,
 		versioned:        true,
 		version:          "2023-01-01",
-		deprecated:       true,
+		deprecated:       tenantDeprecated,
+		sunset:           tenantSunset,
 		clusterField:     "clusterName",
 		restoresSegment:  "restores",
 		restoreParam:     "restoreId",
+		restoreCreate:    "/restore",
 		clusterNotFound:  codeClusterNotFound,
 		snapshotNotFound: codeTenantSnapshotNotFound,
 		restoreNotFound:  codeTenantRestoreNotFound,
@@ -105,6 +114,7 @@ var (
 		clusterField:     "instanceName",
 		restoresSegment:  "restoreJobs",
 		restoreParam:     "restoreJobId",
+		restoreCreate:    "/restoreJobs",
 		paged:            true,
 		clusterNotFound:  codeFlexClusterNotFound,
 		snapshotNotFound: codeSnapshotNotFound,
@@ -125,19 +135,44 @@ func (f *family) routes() []route {
 		r(http.MethodGet, "/snapshots/{snapshotId}", f.getSnapshot),
 		r(http.MethodGet, "/"+f.restoresSegment, f.listJobs),
 		r(http.MethodGet, "/"+f.restoresSegment+"/{"+f.restoreParam+"}", f.getJob),
+		r(http.MethodPost, f.restoreCreate, f.requestRestore),
 	}
 }
 
-// setDeprecationHeaders marks answers of a deprecated family.
-func (f *family) setDeprecationHeaders(h http.Header) {
-	if f.deprecated {
-		h.Set("Deprecation", tenantDeprecated.Format(http.TimeFormat))
-		h.Set("Sunset", tenantSunset.Format(http.TimeFormat))
+// servedVersion is one media type of a versioned family; answers in a
+// deprecated one carry Deprecation and Sunset, as Atlas's do.
+type servedVersion struct {
+	mediaType          string
+	deprecated, sunset time.Time
+}
+
+// versionFor picks the version that accept names, the current one first;
+// an unversioned family has only its current one. ok is false when accept
+// names none: v is then the current version.
+func (f *family) versionFor(accept []string) (v servedVersion, ok bool) {
+	current := servedVersion{f.mediaType, f.deprecated, f.sunset}
+	if !f.versioned {
+		return current, true
+	}
+	for _, v := range append([]servedVersion{current}, f.older...) {
+		if acceptsMediaType(accept, v.mediaType) {
+			return v, true
+		}
+	}
+	return current, false
+}
+
+// setHeaders marks the answers of a deprecated version.
+func (v servedVersion) setHeaders(h http.Header) {
+	if !v.deprecated.IsZero() {
+		h.Set("Deprecation", v.deprecated.Format(http.TimeFormat))
+		h.Set("Sunset", v.sunset.Format(http.TimeFormat))
 	}
 }
 
 // gate answers what Atlas answers before a handler runs: sunset tenant
-// paths, and versioned paths asked for another version.
+// paths, and versioned paths asked for a version they do not serve. It sets
+// the media type of the answer: the version asked for.
 func (f *family) gate(c *call) *apiError {
 	if !f.flex && !f.noSunset && c.s.tenantSunset {
 		if f.versioned {
@@ -149,18 +184,17 @@ func (f *family) gate(c *call) *apiError {
 			fmt.Sprintf("Cannot find resource %s. The tenant (M2/M5) backup endpoints were sunset on %s; use the Flex backup endpoints.",
 				c.r.URL.Path, tenantSunset.Format("2006-01-02")), c.r.URL.Path)
 	}
-	if !f.versioned {
-		return nil
-	}
-	if !acceptsMediaType(c.r.Header.Values("Accept"), f.mediaType) {
+	v, ok := f.versionFor(c.r.Header.Values("Accept"))
+	if !ok {
 		return f.notAcceptable("Accept", c.r.Header.Get("Accept"))
 	}
-	if c.r.Method == http.MethodPost {
+	c.contentType = v.mediaType
+	if f.versioned && c.r.Method == http.MethodPost {
 		// Atlas's own curl examples send the body as application/json
 		// with the version in Accept, so both body types are taken.
 		mt, _, _ := strings.Cut(c.r.Header.Get("Content-Type"), ";")
 		mt = strings.TrimSpace(mt)
-		if !strings.EqualFold(mt, f.mediaType) && !strings.EqualFold(mt, "application/json") {
+		if !strings.EqualFold(mt, v.mediaType) && !strings.EqualFold(mt, "application/json") {
 			return f.notAcceptable("Content-Type", c.r.Header.Get("Content-Type"))
 		}
 	}
@@ -250,7 +284,7 @@ type jobView struct {
 	SnapshotFinishedDate     string `json:"snapshotFinishedDate,omitempty"`
 	TargetDeploymentItemName string `json:"targetDeploymentItemName,omitempty"`
 	TargetProjectID          string `json:"targetProjectId,omitempty"`
-	Links                    []link `json:"links"`
+	Links                    []link `json:"links,omitempty"`
 }
 
 // jobView renders j at the call's time; the state must be locked.
@@ -318,7 +352,6 @@ func (f *family) listSnapshots(c *call) {
 		c.fail(e)
 		return
 	}
-	c.contentType = f.mediaType
 	writeListPage(c, views, p)
 }
 
@@ -342,7 +375,6 @@ func (f *family) getSnapshot(c *call) {
 		c.fail(e)
 		return
 	}
-	c.contentType = f.mediaType
 	c.writeObject(view)
 }
 
@@ -365,7 +397,6 @@ func (f *family) listJobs(c *call) {
 		c.fail(e)
 		return
 	}
-	c.contentType = f.mediaType
 	writeListPage(c, views, p)
 }
 
@@ -385,7 +416,6 @@ func (f *family) getJob(c *call) {
 		c.fail(e)
 		return
 	}
-	c.contentType = f.mediaType
 	c.writeObject(view)
 }
 
@@ -405,20 +435,15 @@ func (f *family) requestDownload(c *call) {
 		if bodyErr != nil {
 			return bodyErr
 		}
-		snap := cs.snapshot(snapshotID)
-		if snap == nil {
-			return newAPIError(http.StatusNotFound, f.snapshotNotFound,
-				fmt.Sprintf("No snapshot with ID %s exists for cluster %s.", snapshotID, cs.name), snapshotID, cs.name)
-		}
-		if snap.status != StatusCompleted {
-			return newAPIError(http.StatusConflict, codeIncompleteSnapshot,
-				fmt.Sprintf("Cannot download snapshot %s: its status is %s, not COMPLETED.", snapshotID, snap.status), snapshotID)
+		snap, e := f.completedSnapshot(cs, snapshotID, codeIncompleteSnapshot, "download")
+		if e != nil {
+			return e
 		}
 		if e, refusal := c.s.downloadRefusalLocked(c.params["groupId"], cs, snap.id, c.now); e != nil {
 			c.refusal = refusal
 			return e
 		}
-		j, err := c.s.newJobLocked(c.params["groupId"], cs, snap, c.now, c.s.downloadBase(c))
+		j, err := c.s.newJobLocked(c.params["groupId"], cs, snap, c.now, c.s.downloadBase(c), nil)
 		if err != nil {
 			return newAPIError(http.StatusInternalServerError, codeUnexpectedError, "Unexpected error.")
 		}
@@ -430,31 +455,62 @@ func (f *family) requestDownload(c *call) {
 		c.fail(e)
 		return
 	}
-	c.contentType = f.mediaType
 	c.writeObject(view)
 }
 
 // parseDownloadBody reads {"snapshotId": "<24 hex>"}; other fields (the v2
 // schema's targetDeploymentItemName and read-only fields) are ignored.
 func parseDownloadBody(data []byte) (string, *apiError) {
+	obj, e := bodyObject(data, `{"snapshotId": "<24 hex digits>"}`)
+	if e != nil {
+		return "", e
+	}
+	return stringAttr(obj, "snapshotId", hexIDPattern, "24 lowercase hex digits", codeValidationError)
+}
+
+// bodyObject decodes a request body that must be a JSON object like example.
+func bodyObject(data []byte, example string) (map[string]json.RawMessage, *apiError) {
 	if len(bytes.TrimSpace(data)) == 0 || !json.Valid(data) {
-		return "", newAPIError(http.StatusBadRequest, codeMalformedJSON,
-			`Received JSON is malformed. Send a JSON object like {"snapshotId": "<24 hex digits>"}.`)
+		return nil, newAPIError(http.StatusBadRequest, codeMalformedJSON,
+			"Received JSON is malformed. Send a JSON object like "+example+".")
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
-		return "", newAPIError(http.StatusBadRequest, codeInvalidJSON,
+		return nil, newAPIError(http.StatusBadRequest, codeInvalidJSON,
 			"Received JSON does not match the expected format: want a JSON object.")
 	}
-	raw, ok := obj["snapshotId"]
+	return obj, nil
+}
+
+// stringAttr reads the required string attribute name of obj, which must
+// match pattern (described by want); missingCode is the errorCode when it
+// is absent or null.
+func stringAttr(obj map[string]json.RawMessage, name string, pattern *regexp.Regexp, want, missingCode string) (string, *apiError) {
+	raw, ok := obj[name]
 	if !ok || string(raw) == "null" {
-		return "", newAPIError(http.StatusBadRequest, codeValidationError,
-			"The required attribute snapshotId was not specified.", "snapshotId")
+		return "", newAPIError(http.StatusBadRequest, missingCode,
+			fmt.Sprintf("The required attribute %s was not specified.", name), name)
 	}
-	var id string
-	if err := json.Unmarshal(raw, &id); err != nil || !hexIDPattern.MatchString(id) {
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil || !pattern.MatchString(v) {
 		return "", newAPIError(http.StatusBadRequest, codeInvalidAttribute,
-			"Invalid attribute snapshotId specified: want 24 lowercase hex digits.", "snapshotId")
+			fmt.Sprintf("Invalid attribute %s specified: want %s.", name, want), name)
 	}
-	return id, nil
+	return v, nil
+}
+
+// completedSnapshot finds a snapshot of cs that may be downloaded or
+// restored (what): it must exist and be COMPLETED (else a 409 with
+// incompleteCode).
+func (f *family) completedSnapshot(cs *clusterState, id, incompleteCode, what string) (*snapshotState, *apiError) {
+	snap := cs.snapshot(id)
+	if snap == nil {
+		return nil, newAPIError(http.StatusNotFound, f.snapshotNotFound,
+			fmt.Sprintf("No snapshot with ID %s exists for cluster %s.", id, cs.name), id, cs.name)
+	}
+	if snap.status != StatusCompleted {
+		return nil, newAPIError(http.StatusConflict, incompleteCode,
+			fmt.Sprintf("Cannot %s snapshot %s: its status is %s, not COMPLETED.", what, id, snap.status), id)
+	}
+	return snap, nil
 }

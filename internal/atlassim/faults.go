@@ -67,10 +67,10 @@ type Faults struct {
 	// are refused.
 	StrictNonceCount bool
 
-	// FailJobRate is the share of new download jobs that end FAILED instead
-	// of COMPLETED (after QueuedFor and RunningFor, like the others).
+	// FailJobRate is the share of new jobs, downloads and restores, that
+	// end FAILED instead of COMPLETED (at the time the others complete).
 	FailJobRate float64
-	// FailSnapshotIDs lists snapshots whose new download jobs always fail.
+	// FailSnapshotIDs lists snapshots whose new jobs always fail.
 	FailSnapshotIDs []string
 
 	// RandSeed seeds the source of the shares above.
@@ -165,7 +165,7 @@ func (fs *faultState) roll(p float64) bool {
 	return fs.rnd.Float64() < p
 }
 
-// jobFails decides, when a download job is created, whether it will fail.
+// jobFails decides, when a job is created, whether it will fail.
 func (fs *faultState) jobFails(snapshotID string) bool {
 	fs.mu.Lock()
 	listed, rate := fs.failIDs[snapshotID], fs.f.FailJobRate

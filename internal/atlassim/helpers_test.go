@@ -213,6 +213,9 @@ func apiErrorBody(t *testing.T, resp *http.Response, data []byte, status int, co
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type %q, want application/json", ct)
 	}
+	if h := resp.Header.Get("X-Error-Code"); h != code {
+		t.Errorf("X-Error-Code %q, want %s", h, code)
+	}
 	var m map[string]any
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatalf("decoding error body %q: %v", data, err)

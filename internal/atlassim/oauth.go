@@ -10,14 +10,22 @@ package atlassim
 // form body and the client ID and secret as HTTP Basic credentials; the
 // grant is client_credentials; the answer is JSON with access_token,
 // expires_in and token_type "Bearer"; tokens live one hour; revoke takes
-// token= (and token_type_hint=access_token) and answers 200.
+// token= (and token_type_hint=access_token) and answers 200. What the
+// reference records of real Atlas, and the simulator follows when asked
+// (Config.TokenRateLimit, Config.MaxLiveTokens): the token endpoint answers
+// 429 "Resource /api/oauth/token is limited to 10 requests every 1
+// minutes." past its limit, per IP and client; a service account holds at
+// most 100 live tokens and is refused more with a 403.
 //
 // What Atlas does not document, and the simulator chose: the bodies of
 // error answers (the simulator sends its usual Atlas ApiError body, with the
-// codes marked below), the answer to an expired or revoked token on an API
-// path (401 USER_UNAUTHORIZED, the code of every other refusal, with a
-// detail that says which, and a digest challenge like every 401), and the token endpoint's own rate limit (the
-// simulator meters it with the API's settings, in a bucket of its own).
+// codes marked below; the 429 is RATE_LIMITED), the answer to an expired or
+// revoked token on an API path (401 USER_UNAUTHORIZED, the code of every
+// other refusal, with a detail that says which, and a digest challenge like
+// every 401), the shape of the token limit (a fixed minute from the first
+// request a client makes in it; refused requests do not count), and that
+// injected faults reach both endpoints (Faults.RateLimitCapacity meters
+// them with the API's settings, in a bucket of their own).
 
 import (
 	"crypto/rand"
@@ -25,9 +33,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -59,16 +67,31 @@ const (
 	codeInvalidClient        = "INVALID_CLIENT"         // simulator
 	codeUnsupportedGrantType = "UNSUPPORTED_GRANT_TYPE" // simulator
 	codeInvalidRequest       = "INVALID_REQUEST"        // simulator
+	codeTooManyTokens        = "TOO_MANY_ACCESS_TOKENS" // simulator, 403
 )
+
+// tokenRateWindow is the period of Config.TokenRateLimit, as in Atlas's
+// message ("every 1 minutes").
+const tokenRateWindow = time.Minute
 
 // oauthState is the service account and the tokens issued to it.
 type oauthState struct {
 	id, secret string
 	lifetime   time.Duration
+	rateLimit  int // token requests per client and IP per tokenRateWindow (0: none)
+	maxLive    int // live tokens the account may hold (0: no limit)
 
-	mu     sync.Mutex
-	tokens map[string]*issuedToken
-	order  []string // issue order, for eviction
+	mu      sync.Mutex
+	tokens  map[string]*issuedToken
+	order   []string // issue order, for eviction
+	revoked int64    // tokens revoked so far
+	windows map[string]*tokenWindow
+}
+
+// tokenWindow counts one client's token requests since start.
+type tokenWindow struct {
+	start time.Time
+	n     int
 }
 
 type issuedToken struct {
@@ -76,11 +99,16 @@ type issuedToken struct {
 	revoked bool
 }
 
-func newOAuthState(id, secret string, lifetime time.Duration) *oauthState {
-	return &oauthState{id: id, secret: secret, lifetime: lifetime, tokens: map[string]*issuedToken{}}
+func newOAuthState(cfg Config) *oauthState {
+	return &oauthState{
+		id: cfg.ClientID, secret: cfg.ClientSecret, lifetime: cfg.TokenLifetime,
+		rateLimit: cfg.TokenRateLimit, maxLive: cfg.MaxLiveTokens,
+		tokens: map[string]*issuedToken{}, windows: map[string]*tokenWindow{},
+	}
 }
 
-// issue makes a new unguessable token valid from now.
+// issue makes a new unguessable token valid from now, unless the account
+// already holds maxLive live ones: then it returns "".
 func (o *oauthState) issue(now time.Time) string {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -89,6 +117,9 @@ func (o *oauthState) issue(now time.Time) string {
 	tok := "sim_at_" + base64.RawURLEncoding.EncodeToString(b[:])
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.maxLive > 0 && o.liveLocked(now) >= o.maxLive {
+		return ""
+	}
 	if len(o.order) >= maxTokens {
 		delete(o.tokens, o.order[0])
 		o.order = o.order[1:]
@@ -96,6 +127,45 @@ func (o *oauthState) issue(now time.Time) string {
 	o.tokens[tok] = &issuedToken{expires: now.Add(o.lifetime)}
 	o.order = append(o.order, tok)
 	return tok
+}
+
+// liveLocked counts the tokens neither expired at now nor revoked.
+func (o *oauthState) liveLocked(now time.Time) int {
+	n := 0
+	for _, t := range o.tokens {
+		if !t.revoked && now.Before(t.expires) {
+			n++
+		}
+	}
+	return n
+}
+
+// admit counts a token request of client at now against the rate limit
+// and reports whether it may proceed; when not, retryAfter is when its
+// window ends.
+func (o *oauthState) admit(client string, now time.Time) (ok bool, retryAfter time.Duration) {
+	if o.rateLimit <= 0 {
+		return true, 0
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.windows) > 1024 {
+		for k, w := range o.windows {
+			if !now.Before(w.start.Add(tokenRateWindow)) {
+				delete(o.windows, k)
+			}
+		}
+	}
+	w := o.windows[client]
+	if w == nil || !now.Before(w.start.Add(tokenRateWindow)) {
+		w = &tokenWindow{start: now}
+		o.windows[client] = w
+	}
+	if w.n >= o.rateLimit {
+		return false, w.start.Add(tokenRateWindow).Sub(now)
+	}
+	w.n++
+	return true, 0
 }
 
 // clientOK checks r's Basic credentials against the service account. The
@@ -142,15 +212,21 @@ func (o *oauthState) check(tok string, now time.Time) tokenVerdict {
 	return tokenValid
 }
 
-// revoke revokes tok and reports whether it was known.
-func (o *oauthState) revoke(tok string) bool {
+// revoke revokes tok, if it is known and not revoked yet.
+func (o *oauthState) revoke(tok string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if t := o.tokens[tok]; t != nil {
+	if t := o.tokens[tok]; t != nil && !t.revoked {
 		t.revoked = true
-		return true
+		o.revoked++
 	}
-	return false
+}
+
+// counts returns the live tokens at now and the tokens revoked so far.
+func (o *oauthState) counts(now time.Time) (live, revoked int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return int64(o.liveLocked(now)), o.revoked
 }
 
 // isOAuthPath reports whether path is one of the OAuth endpoints, which
@@ -186,16 +262,7 @@ func (s *Server) authenticateBearer(c *call) (handled, ok bool) {
 	case tokenRevoked:
 		detail = "The access token has been revoked: request a new one from " + tokenPath + "."
 	}
-	e := newAPIError(http.StatusUnauthorized, codeUserUnauthorized, detail)
-	body := encodeJSON(e, false)
-	hd := c.w.Header()
-	// Every 401 of the API carries a digest challenge, whichever scheme was
-	// refused, so that a client can still fall back to its API key.
-	hd.Set("WWW-Authenticate", s.auth.challenge(c.now, false))
-	hd.Set("Content-Type", "application/json;charset=ISO-8859-1")
-	hd.Set("Content-Length", strconv.Itoa(len(body)))
-	c.w.WriteHeader(http.StatusUnauthorized)
-	_, _ = c.w.Write(body)
+	c.unauthorized(detail, false)
 	return true, false
 }
 
@@ -243,6 +310,17 @@ func (s *Server) serveToken(c *call) {
 		return
 	}
 	c.w.Header().Set("Cache-Control", "no-store")
+	// Metered before the credentials are checked, per IP and client ID as
+	// sent, as an unauthenticated endpoint must be.
+	host, _, _ := net.SplitHostPort(c.r.RemoteAddr)
+	id, _, _ := c.r.BasicAuth()
+	if ok, retryAfter := s.oauth.admit(host+" "+id, c.now); !ok {
+		c.fault = faultRateLimited
+		c.w.Header().Set("Retry-After", retryAfterSeconds(retryAfter))
+		c.fail(newAPIError(http.StatusTooManyRequests, codeRateLimited,
+			fmt.Sprintf("Resource %s is limited to %d requests every 1 minutes.", tokenPath, s.oauth.rateLimit)))
+		return
+	}
 	if !s.oauth.clientOK(c.r) {
 		c.fail(newAPIError(http.StatusUnauthorized, codeInvalidClient,
 			"The client ID or secret is not valid: send the service account's client ID and secret as HTTP Basic credentials."))
@@ -259,6 +337,12 @@ func (s *Server) serveToken(c *call) {
 		return
 	}
 	tok := s.oauth.issue(c.now)
+	if tok == "" {
+		c.fail(newAPIError(http.StatusForbidden, codeTooManyTokens,
+			fmt.Sprintf("The service account already holds %d live access tokens, the most it may hold. Revoke one at POST %s, or wait for one to expire.",
+				s.oauth.maxLive, revokePath)))
+		return
+	}
 	answer := struct {
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int64  `json:"expires_in"`
@@ -333,13 +417,12 @@ func (s *Server) RevokeAllTokens() int {
 	o := s.oauth
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	n := 0
-	now := s.now()
+	n := o.liveLocked(s.now())
 	for _, t := range o.tokens {
-		if !t.revoked && now.Before(t.expires) {
-			n++
+		if !t.revoked {
+			t.revoked = true
+			o.revoked++
 		}
-		t.revoked = true
 	}
 	return n
 }

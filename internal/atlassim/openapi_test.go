@@ -211,13 +211,14 @@ func requireSpec(t *testing.T) *specValidator {
 var undocumentedStatuses = map[int]bool{405: true, 406: true, 410: true, 503: true}
 
 // undocumentedFor are statuses one operation answers that the description
-// does not list for it: 400 for bad paging values on listClusters (whose
-// parameters the description bounds), and 400
+// does not list for it: 400 for bad paging values on listClusters and
+// listGroupTeams (whose parameters the description bounds), and 400
 // CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API for a Flex cluster's name on
 // getCluster, as on the tenant backup paths.
 var undocumentedFor = map[string]map[int]bool{
-	"listClusters": {http.StatusBadRequest: true},
-	"getCluster":   {http.StatusBadRequest: true},
+	"listClusters":   {http.StatusBadRequest: true},
+	"listGroupTeams": {http.StatusBadRequest: true},
+	"getCluster":     {http.StatusBadRequest: true},
 }
 
 // check validates one exchange. v1.0 backup and project answers are checked
@@ -295,8 +296,8 @@ func oneLine(err error) string {
 }
 
 // unservedOperations are operations of the description the simulator does
-// not serve: restores onto another cluster.
-var unservedOperations = map[string]bool{"createBackupTenantRestore": true, "createFlexRestoreJob": true}
+// not serve: none at present.
+var unservedOperations = map[string]bool{}
 
 // TestOpenAPIConformance drives every tenant v2 and Flex operation, with
 // good and bad requests, and validates each answer strictly.
@@ -307,6 +308,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	flex := env.client("Accept", mediaTypeFlex, "Content-Type", mediaTypeFlex)
 	group := env.client("Accept", mediaTypeTenantV2)
 	clusters := env.client("Accept", mediaTypeClusters)
+	users := env.client("Accept", usersV2.mediaType)
 	project := "/api/atlas/v2/groups/" + DefaultProjectID
 	tBase := "/api/atlas/v2/groups/" + DefaultProjectID + "/clusters/" + DefaultClusterName + "/backup/tenant"
 	fBase := "/api/atlas/v2/groups/" + DefaultProjectID + "/flexClusters/" + DefaultFlexClusterName + "/backup"
@@ -330,6 +332,8 @@ func TestOpenAPIConformance(t *testing.T) {
 		{c: tenant, method: "POST", uri: tBase + "/download", body: `{"snapshotId":1}`},
 		{c: tenant, method: "POST", uri: tBase + "/download", body: downloadBody(unknownID)},
 		{c: tenant, method: "POST", uri: tBase + "/restore", body: downloadBody(DefaultSnapshotID)},
+		{c: tenant, method: "POST", uri: tBase + "/restore", body: restoreBody(DefaultSnapshotID, DefaultSecondClusterName, DefaultProjectID)},
+		{c: tenant, method: "POST", uri: tBase + "/restore", body: restoreBody(DefaultSnapshotID, "Nope", DefaultProjectID)},
 		{c: tenant, method: "GET", uri: tBase + "/snapshots"},
 		{c: tenant, method: "GET", uri: tBase + "/snapshots?itemsPerPage=1&pageNum=2&includeCount=false"},
 		{c: tenant, method: "GET", uri: tBase + "/snapshots?itemsPerPage=0"},
@@ -347,6 +351,9 @@ func TestOpenAPIConformance(t *testing.T) {
 		{c: flex, method: "POST", uri: fBase + "/download", body: `{}`},
 		{c: flex, method: "POST", uri: fBase + "/download", body: downloadBody(DefaultSnapshotID)},
 		{c: flex, method: "POST", uri: fBase + "/restoreJobs", body: downloadBody(DefaultFlexSnapshotID)},
+		{c: flex, method: "POST", uri: fBase + "/restoreJobs", body: restoreBody(DefaultFlexSnapshotID, DefaultFlexClusterName, DefaultProjectID)},
+		{c: flex, method: "POST", uri: fBase + "/restoreJobs", body: restoreBody(DefaultFlexRunningSnapshotID, DefaultFlexClusterName, DefaultProjectID)},
+		{c: flex, method: "GET", uri: project + "/flexClusters/" + DefaultFlexClusterName},
 		{c: flex, method: "GET", uri: fBase + "/snapshots"},
 		{c: flex, method: "GET", uri: fBase + "/snapshots?itemsPerPage=2"},
 		{c: flex, method: "GET", uri: fBase + "/snapshots?pageNum=x"},
@@ -375,6 +382,24 @@ func TestOpenAPIConformance(t *testing.T) {
 		{c: flex, method: "GET", uri: project + "/flexClusters/" + DefaultFlexClusterName},
 		{c: flex, method: "GET", uri: project + "/flexClusters/Nope"},
 		{c: flex, method: "GET", uri: project + "/flexClusters/" + DefaultClusterName},
+		{c: group, method: "GET", uri: "/api/atlas/v2/groups/byName/Project-" + DefaultProjectID},
+		{c: group, method: "GET", uri: "/api/atlas/v2/groups/byName/Nope"},
+		{c: group, method: "GET", uri: project + "/teams"},
+		{c: group, method: "GET", uri: "/api/atlas/v2/groups/" + unknownID + "/teams"},
+		{c: group, method: "GET", uri: project + "/limits"},
+		{c: group, method: "GET", uri: "/api/atlas/v2/groups/" + unknownID + "/limits"},
+		{c: group, method: "GET", uri: project + "/settings"},
+		{c: group, method: "GET", uri: "/api/atlas/v2/groups/" + unknownID + "/settings"},
+		{c: group, method: "GET", uri: project + "/ipAddresses"},
+		{c: group, method: "GET", uri: "/api/atlas/v2/groups/" + unknownID + "/ipAddresses"},
+		{c: group, method: "GET", uri: project + "/managedSlowMs"},
+		{c: group, method: "GET", uri: "/api/atlas/v2/groups/" + unknownID + "/managedSlowMs"},
+		{c: users, method: "GET", uri: project + "/users?pageNum=1&itemsPerPage=100"},
+		{c: users, method: "GET", uri: "/api/atlas/v2/groups/" + unknownID + "/users"},
+		{c: clusters, method: "GET", uri: project + "/clusters/" + DefaultClusterName + "/processArgs"},
+		{c: group, method: "GET", uri: project + "/clusters/" + DefaultClusterName + "/processArgs"},
+		{c: clusters, method: "GET", uri: project + "/clusters/Nope/processArgs"},
+		{c: clusters, method: "GET", uri: project + "/clusters/" + DefaultFlexClusterName + "/processArgs"},
 	}
 	for _, rq := range requests {
 		if rq.unauthorized {

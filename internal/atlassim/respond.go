@@ -59,15 +59,19 @@ const (
 	codeVersionGone            = "VERSION_GONE"
 	codeFlexInClusterAPI       = "CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API"
 	codeNonFlexInFlexAPI       = "CANNOT_USE_NON_FLEX_CLUSTER_IN_FLEX_API"
-	codeServiceUnavailable     = "SERVICE_UNAVAILABLE"           // simulator
-	codeInvalidVersion         = "INVALID_VERSION"               // simulator, 406
-	codeFlexClusterNotFound    = "FLEX_CLUSTER_NOT_FOUND"        // simulator
-	codeFlexRestoreJobNotFound = "FLEX_BACKUP_RESTORE_NOT_FOUND" // simulator
-	codeInvalidQueryParameter  = "INVALID_QUERY_PARAMETER"       // simulator
-	codeMethodNotAllowed       = "METHOD_NOT_ALLOWED"            // simulator
-	codeBodyTooLarge           = "REQUEST_BODY_TOO_LARGE"        // simulator
-	codeInvalidDownloadToken   = "INVALID_DOWNLOAD_TOKEN"        // simulator, download host
-	codeDownloadExpired        = "DOWNLOAD_URL_EXPIRED"          // simulator, download host
+	codeServiceUnavailable     = "SERVICE_UNAVAILABLE"                // simulator
+	codeInvalidVersion         = "INVALID_VERSION"                    // simulator, 406
+	codeFlexClusterNotFound    = "FLEX_CLUSTER_NOT_FOUND"             // simulator
+	codeFlexRestoreJobNotFound = "FLEX_BACKUP_RESTORE_NOT_FOUND"      // simulator
+	codeInvalidQueryParameter  = "INVALID_QUERY_PARAMETER"            // simulator
+	codeMethodNotAllowed       = "METHOD_NOT_ALLOWED"                 // simulator
+	codeBodyTooLarge           = "REQUEST_BODY_TOO_LARGE"             // simulator
+	codeMissingAttribute       = "MISSING_ATTRIBUTE"                  // recorded from Atlas (restores)
+	codeIncompleteRestore      = "CANNOT_RESTORE_INCOMPLETE_SNAPSHOT" // simulator
+	codeGroupNameNotFound      = "GROUP_NAME_NOT_FOUND"               // simulator
+	codeBackupConfigNotFound   = "BACKUP_CONFIG_NOT_FOUND"            // simulator; MongoDB's provider knows it
+	codeInvalidDownloadToken   = "INVALID_DOWNLOAD_TOKEN"             // simulator, download host
+	codeDownloadExpired        = "DOWNLOAD_URL_EXPIRED"               // simulator, download host
 )
 
 type link struct {

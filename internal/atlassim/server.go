@@ -30,6 +30,14 @@ type Config struct {
 	// TokenLifetime bounds each access token (0: DefaultTokenLifetime).
 	ClientID, ClientSecret string
 	TokenLifetime          time.Duration
+	// TokenRateLimit, when positive, is how many token requests each
+	// client (by IP and client ID) may make a minute; more answer 429 with
+	// Atlas's text. Atlas allows 10.
+	TokenRateLimit int
+	// MaxLiveTokens, when positive, is how many live (neither expired nor
+	// revoked) tokens the service account may hold; a request for more
+	// answers 403. Atlas allows 100.
+	MaxLiveTokens int
 	// Seed is the starting state; nil means DefaultSeed().
 	Seed *Seed
 	// Now is the clock; nil means time.Now. Every time decision uses it.
@@ -38,6 +46,11 @@ type Config struct {
 	QueuedFor time.Duration
 	// RunningFor is how long it then stays RUNNING (0 skips the state).
 	RunningFor time.Duration
+	// RestoreDuration is how long a restore job takes from its request to
+	// COMPLETED (or FAILED): PENDING the first half, RUNNING the second. 0
+	// finishes it at once, though the POST answer still says PENDING.
+	// Atlas took about a minute (DefaultRestoreDuration) for a small one.
+	RestoreDuration time.Duration
 	// PublicBaseURL (scheme://host[:port]) is where snapshotUrl points;
 	// "" means the scheme and host of the request that created the job.
 	PublicBaseURL string
@@ -75,6 +88,10 @@ type Config struct {
 	DownloadRate int64
 }
 
+// DefaultRestoreDuration is about how long Atlas took to restore a small
+// Flex cluster; cmd/atlas-sim uses it unless told otherwise.
+const DefaultRestoreDuration = time.Minute
+
 // maxBodyBytes caps request bodies; Atlas bodies for these endpoints are tiny.
 const maxBodyBytes = 1 << 20
 
@@ -83,6 +100,7 @@ type Server struct {
 	now          func() time.Time
 	queuedFor    time.Duration
 	runningFor   time.Duration
+	restoreFor   time.Duration
 	publicBase   string
 	logf         func(format string, args ...any)
 	sleep        func(ctx context.Context, d time.Duration) error
@@ -120,6 +138,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TokenLifetime == 0 {
 		cfg.TokenLifetime = DefaultTokenLifetime
 	}
+	if cfg.TokenRateLimit < 0 || cfg.MaxLiveTokens < 0 {
+		return nil, errors.New("atlassim: TokenRateLimit and MaxLiveTokens must not be negative")
+	}
 	if cfg.TokenLifetime < time.Second {
 		return nil, errors.New("atlassim: TokenLifetime must be at least a second (expires_in counts whole seconds)")
 	}
@@ -129,8 +150,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.QueuedFor < 0 || cfg.RunningFor < 0 {
-		return nil, errors.New("atlassim: QueuedFor and RunningFor must not be negative")
+	if cfg.QueuedFor < 0 || cfg.RunningFor < 0 || cfg.RestoreDuration < 0 {
+		return nil, errors.New("atlassim: QueuedFor, RunningFor and RestoreDuration must not be negative")
 	}
 	if err := cfg.Faults.Validate(); err != nil {
 		return nil, err
@@ -160,6 +181,7 @@ func New(cfg Config) (*Server, error) {
 		now:          cfg.Now,
 		queuedFor:    cfg.QueuedFor,
 		runningFor:   cfg.RunningFor,
+		restoreFor:   cfg.RestoreDuration,
 		publicBase:   base,
 		logf:         cfg.Logf,
 		sleep:        cfg.Sleep,
@@ -169,7 +191,7 @@ func New(cfg Config) (*Server, error) {
 		downloadRate: cfg.DownloadRate,
 		faults:       &faultState{},
 		auth:         newDigestAuth(cfg.PublicKey, cfg.PrivateKey),
-		oauth:        newOAuthState(cfg.ClientID, cfg.ClientSecret, cfg.TokenLifetime),
+		oauth:        newOAuthState(cfg),
 		stats:        newStatsRecorder(),
 		projects:     map[string]*projectState{},
 		jobsByID:     map[string]*jobState{},
@@ -327,9 +349,11 @@ func writeList[T any](c *call, items []T, p pageParams) {
 	c.writeJSON(page)
 }
 
-// fail answers with an Atlas error body. Errors are never enveloped.
+// fail answers with an Atlas error body. Errors are never enveloped. Like
+// Atlas, every error also names its errorCode in X-Error-Code.
 func (c *call) fail(e *apiError) {
 	body := c.encodeBody(encodeJSON(e, c.pretty))
+	c.w.Header().Set("X-Error-Code", e.ErrorCode)
 	c.w.Header().Set("Content-Type", "application/json")
 	c.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	c.w.WriteHeader(e.Status)
@@ -472,7 +496,8 @@ func (s *Server) dispatch(c *call) string {
 // family's gate (sunset, version), injected faults, then the handler.
 func (s *Server) serveAPI(c *call, rt *route) {
 	h := c.w.Header()
-	rt.fam.setDeprecationHeaders(h)
+	v, _ := rt.fam.versionFor(c.r.Header.Values("Accept"))
+	v.setHeaders(h)
 	project := c.params["groupId"]
 	s.mu.Lock()
 	limited := s.projects[project] != nil // unknown projects answer 404 unmetered
@@ -587,15 +612,23 @@ func (s *Server) authenticate(c *call) bool {
 		detail = "The digest nonce has expired; retry with the new nonce."
 		c.fault = faultStaleNonce
 	}
+	c.unauthorized(detail, outcome == authStale)
+	return false
+}
+
+// unauthorized answers 401 USER_UNAUTHORIZED with a digest challenge, in
+// the documented content type. Every 401 of the API carries the challenge,
+// whichever scheme was refused, so that a client can fall back to its key.
+func (c *call) unauthorized(detail string, stale bool) {
 	e := newAPIError(http.StatusUnauthorized, codeUserUnauthorized, detail)
 	body := encodeJSON(e, false)
 	h := c.w.Header()
-	h.Set("WWW-Authenticate", s.auth.challenge(c.now, outcome == authStale))
+	h.Set("WWW-Authenticate", c.s.auth.challenge(c.now, stale))
+	h.Set("X-Error-Code", e.ErrorCode)
 	h.Set("Content-Type", "application/json;charset=ISO-8859-1")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	c.w.WriteHeader(http.StatusUnauthorized)
 	_, _ = c.w.Write(body)
-	return false
 }
 
 // parseGlobalParams reads the API-wide pretty and envelope parameters; a
@@ -631,8 +664,12 @@ func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.pretty = r.URL.Query().Get("pretty") == "true"
-	c.writeJSON(s.stats.snapshot())
+	c.writeJSON(s.Stats())
 }
 
 // Stats returns the same counts as GET /__sim/stats.
-func (s *Server) Stats() Stats { return s.stats.snapshot() }
+func (s *Server) Stats() Stats {
+	st := s.stats.snapshot()
+	st.LiveTokens, st.RevokedTokens = s.oauth.counts(s.now())
+	return st
+}

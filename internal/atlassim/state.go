@@ -3,6 +3,7 @@
 package atlassim
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/binary"
@@ -10,14 +11,19 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
 )
 
 // downloadLinkLifetime is how long a snapshotUrl works after the request,
-// per the Atlas documentation.
-const downloadLinkLifetime = 4 * time.Hour
+// per the Atlas documentation; restoreJobLifetime is the expirationDate of
+// a restore job after its restoreScheduledDate, as recorded from Atlas.
+const (
+	downloadLinkLifetime = 4 * time.Hour
+	restoreJobLifetime   = 6 * time.Hour
+)
 
 type projectState struct {
 	id       string
@@ -31,6 +37,9 @@ type clusterState struct {
 	flex      bool             // a Flex cluster, served by the Flex family only
 	snapshots []*snapshotState // newest first
 	jobs      []*jobState      // creation order
+	// restores are the restore jobs requested onto this cluster through
+	// the API, in creation order (restoredFrom shows the newest done).
+	restores []*jobState
 }
 
 type snapshotState struct {
@@ -93,14 +102,18 @@ func (c *clusterState) jobsNewestFirst() []*jobState {
 }
 
 // jobState is one restore job. Its status is not stored but computed from
-// the clock at read time (QUEUED for queuedFor, RUNNING for runningFor, then
-// COMPLETED, or FAILED when fails) unless fixedStatus pins it.
+// the clock at read time (QUEUED, or PENDING for a restore, for queuedFor,
+// RUNNING for runningFor, then COMPLETED, or FAILED when fails) unless
+// fixedStatus pins it.
 type jobState struct {
 	id, projectID, clusterName, snapshotID, deliveryType string
-	seq                                                  uint64
-	created, expires                                     time.Time
-	queuedFor, runningFor                                time.Duration
-	fails                                                bool // ends FAILED (a fault)
+	// targetProjectID and targetName name a restore's target; empty for
+	// downloads and seeded jobs, which show their own cluster.
+	targetProjectID, targetName string
+	seq                         uint64
+	created, expires            time.Time
+	queuedFor, runningFor       time.Duration
+	fails                       bool // ends FAILED (a fault)
 
 	fixedStatus   string    // from the seed or SetJobStatus; wins over the schedule
 	fixedAt       time.Time // when it was pinned
@@ -131,6 +144,8 @@ func (j *jobState) state(now time.Time) (string, time.Time) {
 		return StatusCompleted, done
 	}
 	switch {
+	case j.queuedFor > 0 && now.Before(j.created.Add(j.queuedFor)) && j.deliveryType == deliveryRestore:
+		return StatusPending, time.Time{}
 	case j.queuedFor > 0 && now.Before(j.created.Add(j.queuedFor)):
 		return StatusQueued, time.Time{}
 	case j.runningFor > 0 && now.Before(done):
@@ -193,8 +208,8 @@ func (j *jobState) facts(now time.Time) Job {
 		Status:                   status,
 		RestoreScheduledDate:     j.created,
 		ExpirationDate:           j.expires,
-		TargetDeploymentItemName: j.clusterName,
-		TargetProjectID:          j.projectID,
+		TargetDeploymentItemName: cmp.Or(j.targetName, j.clusterName),
+		TargetProjectID:          cmp.Or(j.targetProjectID, j.projectID),
 		// The description defines snapshotFinishedDate as when Atlas
 		// "completed writing this snapshot": a fact of the snapshot, not of
 		// the job, so it is shown as soon as the snapshot has finished (for
@@ -243,13 +258,14 @@ func (s *Server) seededJob(projectID string, cs *clusterState, sj SeedRestoreJob
 	}
 	snap := cs.snapshot(sj.SnapshotID)
 	created := parseSeedTime(sj.RestoreScheduledDate)
+	delivery := cmp.Or(sj.DeliveryType, deliveryDownload)
 	expires := parseSeedTime(sj.ExpirationDate)
-	if expires.IsZero() {
+	switch {
+	case !expires.IsZero():
+	case delivery == deliveryRestore:
+		expires = created.Add(restoreJobLifetime)
+	default:
 		expires = created.Add(downloadLinkLifetime)
-	}
-	delivery := sj.DeliveryType
-	if delivery == "" {
-		delivery = deliveryDownload
 	}
 	s.jobSeq++
 	j := &jobState{
@@ -272,8 +288,15 @@ func (s *Server) seededJob(projectID string, cs *clusterState, sj SeedRestoreJob
 	return j, nil
 }
 
-// newJobLocked records a download request for snap made at now.
-func (s *Server) newJobLocked(projectID string, cs *clusterState, snap *snapshotState, now time.Time, urlBase string) (*jobState, error) {
+// restoreTarget is where a restore job writes: a cluster of a project.
+type restoreTarget struct {
+	projectID string
+	cluster   *clusterState
+}
+
+// newJobLocked records a request for snap made at now: a download, or a
+// restore onto target when target is not nil.
+func (s *Server) newJobLocked(projectID string, cs *clusterState, snap *snapshotState, now time.Time, urlBase string, target *restoreTarget) (*jobState, error) {
 	token, err := newToken()
 	if err != nil {
 		return nil, err
@@ -299,6 +322,14 @@ func (s *Server) newJobLocked(projectID string, cs *clusterState, snap *snapshot
 		mongoDBVersion:   snap.mongoDBVersion,
 		token:            token,
 		urlBase:          urlBase,
+	}
+	if target != nil {
+		// The reference gives about a minute from PENDING through RUNNING
+		// to COMPLETED, not how it splits: the simulator halves it.
+		j.deliveryType, j.expires = deliveryRestore, created.Add(restoreJobLifetime)
+		j.queuedFor, j.runningFor = s.restoreFor/2, s.restoreFor-s.restoreFor/2
+		j.targetProjectID, j.targetName = target.projectID, target.cluster.name
+		target.cluster.restores = append(target.cluster.restores, j)
 	}
 	cs.jobs = append(cs.jobs, j)
 	s.jobsByID[j.id] = j
@@ -422,11 +453,10 @@ func (s *Server) DeleteJob(projectID, clusterName, jobID string) error {
 	}
 	delete(s.jobsByID, jobID)
 	cs := s.projects[projectID].clusters[clusterName]
-	for i, other := range cs.jobs {
-		if other == j {
-			cs.jobs = append(cs.jobs[:i], cs.jobs[i+1:]...)
-			break
-		}
+	cs.jobs = slices.DeleteFunc(cs.jobs, func(other *jobState) bool { return other == j })
+	if p := s.projects[j.targetProjectID]; p != nil && p.clusters[j.targetName] != nil {
+		target := p.clusters[j.targetName]
+		target.restores = slices.DeleteFunc(target.restores, func(other *jobState) bool { return other == j })
 	}
 	return nil
 }

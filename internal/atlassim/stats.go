@@ -18,15 +18,20 @@ import (
 //
 // Faults counts the faults the simulator injected (a dropped request is also
 // counted under its route with the status it would have had; a refused
-// download that is then dropped counts as both), and
+// download that is then dropped counts as both; a token request over
+// Config.TokenRateLimit counts as rateLimited), and
 // JobsCreated the download jobs created through the API, by
 // "<projectId>/<clusterName>" (a dropped request's job included).
 // TokenRequests counts requests to POST /api/oauth/token, whatever their
-// answer (they are in TotalRequests too).
+// answer (they are in TotalRequests too); LiveTokens the access tokens
+// neither expired nor revoked at the time of the read, and RevokedTokens
+// those revoked so far (by POST /api/oauth/revoke or RevokeAllTokens).
 type Stats struct {
 	TotalRequests    int64                       `json:"totalRequests"`
 	DigestChallenges int64                       `json:"digestChallenges"`
 	TokenRequests    int64                       `json:"tokenRequests"`
+	LiveTokens       int64                       `json:"liveTokens"`
+	RevokedTokens    int64                       `json:"revokedTokens"`
 	Routes           map[string]map[string]int64 `json:"routes"`
 	Faults           FaultCounts                 `json:"faults"`
 	JobsCreated      map[string]int64            `json:"jobsCreated"`
