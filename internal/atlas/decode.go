@@ -3,7 +3,9 @@
 package atlas
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -95,4 +97,15 @@ func decodeAnswer[T any](req request, resp *response, decode func([]byte) (*T, e
 		return nil, fmt.Errorf("atlas: %s %s: HTTP %d with %w", req.method, req.path, resp.status, err)
 	}
 	return nil, invalidAnswer(req.method, req.path, err)
+}
+
+func decodeJSON(body []byte, out any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(out); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
 }

@@ -664,14 +664,3 @@ func (r *snapshotRecord) rewrite(es []entry) error {
 	}
 	return err
 }
-
-func mustJSON(v any) []byte {
-	if v == nil {
-		return nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only the client's own maps and structs are encoded
-	}
-	return b
-}
