@@ -69,14 +69,6 @@ func decodeSnapshotPage(body []byte) (*Page[Snapshot], error) {
 	})
 }
 
-// DecodeRestoreJob is decodeRestoreJob for tests and fuzz targets outside
-// the package.
-func DecodeRestoreJob(body []byte) (*RestoreJob, error) { return decodeRestoreJob(body) }
-
-// DecodeSnapshot is decodeSnapshot for tests and fuzz targets outside the
-// package.
-func DecodeSnapshot(body []byte) (*Snapshot, error) { return decodeSnapshot(body) }
-
 // fetch runs req and decodes its 2xx answer with decode.
 func fetch[T any](ctx context.Context, c *Client, req request, decode func([]byte) (*T, error)) (*T, error) {
 	resp, err := c.send(ctx, req)

@@ -45,20 +45,12 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// IsNotFound reports whether err is an Atlas answer that the addressed
-// object (project, cluster, snapshot or job) does not exist.
-func IsNotFound(err error) bool {
-	var ae *Error
-	return errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound
-}
-
 // jobNotFoundCodes are the errorCodes with which Atlas says that a restore
 // (download) job does not exist: the tenant, Flex and generic spellings.
 var jobNotFoundCodes = []string{"TENANT_RESTORE_NOT_FOUND", "FLEX_BACKUP_RESTORE_NOT_FOUND", "RESTORE_JOB_NOT_FOUND"}
 
 // IsJobNotFound reports whether err is Atlas saying that the addressed
-// restore job is gone. Unlike IsNotFound it is false for a 404 about the
-// project or cluster, for a retired endpoint, and for a 404 from something
+// restore job is gone. It is false for a 404 about the project or cluster, for a retired endpoint, and for a 404 from something
 // that is not Atlas (a proxy, a wrong host), which carry other codes or none.
 func IsJobNotFound(err error) bool {
 	var ae *Error
@@ -189,12 +181,6 @@ func decodeError(method, path string, status int, body []byte) *Error {
 		e.Detail = "unexpected response body: " + Excerpt(body)
 	}
 	return e
-}
-
-// DecodeError is decodeError for callers outside the package, such as fuzz
-// targets and tests.
-func DecodeError(method, path string, status int, body []byte) *Error {
-	return decodeError(method, path, status, body)
 }
 
 // urlQuery matches a URL's query string, also with JSON-escaped slashes.

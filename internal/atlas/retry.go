@@ -50,12 +50,6 @@ func (p RetryPolicy) delay(attempt int, retryAfter time.Duration, jitter float64
 	return d
 }
 
-// Backoff is the wait before poll number attempt (1-based) of something that
-// is not finished yet, such as a restore job: the retry policy's curve.
-func (c *Client) Backoff(attempt int, retryAfter time.Duration) time.Duration {
-	return c.retry.delay(attempt, retryAfter, c.jitter())
-}
-
 type verdict int
 
 const (

@@ -17,13 +17,13 @@ func (j *RestoreJob) Finished() bool {
 // client's clock) passes, or ctx ends, and returns the last answer it saw
 // with nil, context.DeadlineExceeded, ctx's error or the failed read's error.
 //
-// How often it polls depends on the job's age (see PollDelay), taken from
+// How often it polls depends on the job's age (see pollDelay), taken from
 // its restoreScheduledDate on the server clock, so a job that is already
 // old (imported, or read again on update) is not polled as if new.
 func (c *Client) WaitForJob(ctx context.Context, cl Cluster, job *RestoreJob, deadline time.Time) (*RestoreJob, error) {
 	start := c.now()
 	for attempt := 1; !job.Finished(); attempt++ {
-		delay := c.PollDelay(attempt, c.jobAge(job, start))
+		delay := pollDelay(c.jobAge(job, start), c.jitter())
 		if left := deadline.Sub(c.now()); left <= 0 {
 			return job, context.DeadlineExceeded
 		} else if delay > left {
@@ -74,14 +74,9 @@ const (
 	pollJitter = 0.1 // the largest share by which jitter shortens a gap
 )
 
-// PollDelay is the wait before poll number attempt (1-based) of a job whose
-// age (time since Atlas scheduled it, or since the wait began when that is
-// unknown) is elapsed. The wait depends on the age alone; attempt is kept
-// for callers.
-func (c *Client) PollDelay(attempt int, elapsed time.Duration) time.Duration {
-	return pollDelay(elapsed, c.jitter())
-}
-
+// pollDelay is the wait before the next poll of a job of the given age
+// (time since Atlas scheduled it, or since the wait began when that is
+// unknown).
 func pollDelay(age time.Duration, jitter float64) time.Duration {
 	gap := min(max(pollMinGap, age/pollShare), pollMaxGap)
 	return gap - time.Duration(float64(gap)*pollJitter*jitter)
