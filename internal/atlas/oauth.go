@@ -136,6 +136,7 @@ func (b *bearerAuth) token(ctx context.Context, stale string) (string, error) {
 // from which expires_in counts.
 func (b *bearerAuth) fetch(ctx context.Context) (tok string, lifetime time.Duration, sent time.Time, err error) {
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, b.http)
+	deadline, bounded := b.c.deadline(ctx)
 	for attempt := 1; ; attempt++ {
 		sent = b.c.now()
 		b.requests.Add(1)
@@ -158,7 +159,7 @@ func (b *bearerAuth) fetch(ctx context.Context) (tok string, lifetime time.Durat
 			return "", 0, sent, te
 		}
 		delay := b.c.retry.delay(attempt, te.RetryAfter, b.c.jitter())
-		if dl, ok := ctx.Deadline(); ok && b.c.now().Add(delay).After(dl) {
+		if bounded && b.c.now().Add(delay).After(deadline) {
 			return "", 0, sent, te
 		}
 		b.c.log(ctx, "retrying atlas token request", map[string]any{

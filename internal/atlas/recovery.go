@@ -81,6 +81,7 @@ func (c *Client) RequestDownload(ctx context.Context, cl Cluster, snapshotID str
 	if err != nil {
 		return nil, err
 	}
+	deadline, bounded := c.deadline(ctx)
 	call := &lostCall{id: newCallID(), cl: cl, snapshotID: snapshotID}
 	req := request{
 		method:    http.MethodPost,
@@ -131,7 +132,7 @@ func (c *Client) RequestDownload(ctx context.Context, cl Cluster, snapshotID str
 			delay = c.retry.delay(attempt, retryAfter(err), c.jitter())
 			attempt++
 		}
-		if dl, ok := ctx.Deadline(); ok && c.now().Add(delay).After(dl) {
+		if bounded && c.now().Add(delay).After(deadline) {
 			return nil, err
 		}
 		if limit {

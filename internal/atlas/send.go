@@ -37,6 +37,7 @@ type response struct {
 
 func (c *Client) send(ctx context.Context, req request) (*response, error) {
 	payload := mustJSON(req.body)
+	deadline, bounded := c.deadline(ctx)
 	for attempt := 1; ; attempt++ {
 		resp, err := c.once(ctx, req, payload)
 		if err == nil {
@@ -46,7 +47,7 @@ func (c *Client) send(ctx context.Context, req request) (*response, error) {
 			return nil, err
 		}
 		delay := c.retry.delay(attempt, retryAfter(err), c.jitter())
-		if dl, ok := ctx.Deadline(); ok && c.now().Add(delay).After(dl) {
+		if bounded && c.now().Add(delay).After(deadline) {
 			return nil, fmt.Errorf("%w (no time left to retry before the deadline)", err)
 		}
 		c.log(ctx, "retrying atlas request", map[string]any{
@@ -57,6 +58,18 @@ func (c *Client) send(ctx context.Context, req request) (*response, error) {
 			return nil, err
 		}
 	}
+}
+
+// deadline is ctx's deadline on the client's clock: the time ctx has left,
+// counted from now. A call takes it once, at its start, and compares only
+// the client's clock with it: ctx's own deadline is on the wall clock, which
+// an injected clock does not follow.
+func (c *Client) deadline(ctx context.Context) (time.Time, bool) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return time.Time{}, false
+	}
+	return c.now().Add(time.Until(dl)), true
 }
 
 // once sends one HTTP request and reads its answer.
