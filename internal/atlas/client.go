@@ -156,17 +156,9 @@ func New(cfg Config) (*Client, error) {
 		auth = &bearerTransport{auth: c.bearer, host: base.Host, base: &skewTransport{base: tr, c: c}}
 	}
 	c.http = &http.Client{
-		Transport: auth,
-		Timeout:   timeout,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if req.URL.Host != base.Host || req.URL.Scheme != base.Scheme {
-				return &redirectError{host: req.URL.Host, phrase: "a redirect to another host was refused"}
-			}
-			if len(via) >= 5 {
-				return &redirectError{phrase: "the server redirected too many times"}
-			}
-			return nil
-		},
+		Transport:     auth,
+		Timeout:       timeout,
+		CheckRedirect: checkRedirect(base),
 	}
 	if c.userAgent == "" {
 		c.userAgent = "terraform-provider-atlas"

@@ -57,6 +57,21 @@ func IsJobNotFound(err error) bool {
 	return errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && HasErrorCode(err, jobNotFoundCodes...)
 }
 
+// IsRetired reports whether err is Atlas saying that the endpoint itself is
+// gone rather than what it addresses: 410 Gone or VERSION_GONE for a
+// removed API version, or a 404 whose detail speaks of the endpoint's
+// sunset. The reference documents the first two only; the third is how we
+// assume the v1.0 tenant paths answer after 2026-01-22 (the simulator's
+// TenantSunset answers so).
+func IsRetired(err error) bool {
+	var ae *Error
+	if !errors.As(err, &ae) {
+		return false
+	}
+	return ae.StatusCode == http.StatusGone || ae.ErrorCode == "VERSION_GONE" ||
+		(ae.StatusCode == http.StatusNotFound && strings.Contains(strings.ToLower(ae.Detail), "sunset"))
+}
+
 // HasErrorCode reports whether err is an Atlas error carrying one of codes.
 func HasErrorCode(err error, codes ...string) bool {
 	var ae *Error
@@ -100,7 +115,7 @@ type UnconfirmedDownloadError struct {
 	// Err is the download request's own failure.
 	Err error
 	// RecoveryErr is why looking for the job did not settle it: the list's
-	// error, ctx's, or an *AmbiguousJobsError.
+	// error, ctx's, an *AmbiguousJobsError, or ErrNotListed.
 	RecoveryErr error
 	// Candidates are the unclaimed jobs of the snapshot that the request
 	// may have made, when the search found more than it could attribute.

@@ -15,20 +15,20 @@ import (
 
 const noFollow = unix.O_NOFOLLOW
 
-// unsafeDir says why a lock directory must not be used, or "".
-func unsafeDir(fi fs.FileInfo) string {
+// unsafeDir says why a lock directory must not be used, or 0.
+func unsafeDir(fi fs.FileInfo) LockDirProblem {
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
-		return "is a symbolic link; give a real directory"
+		return LockDirSymlink
 	case !fi.IsDir():
-		return "is not a directory"
+		return LockDirNotADirectory
 	case fi.Mode().Perm()&0o022 != 0:
-		return "can be written by other users; make it private (chmod 700) or choose another"
+		return LockDirSharedWrite
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
-		return "belongs to another user; choose a directory of your own"
+		return LockDirOtherOwner
 	}
-	return ""
+	return 0
 }
 
 func tryLock(f *os.File, exclusive bool) (bool, error) {

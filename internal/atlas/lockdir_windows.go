@@ -15,17 +15,17 @@ import (
 // Windows has no O_NOFOLLOW; the directory check below refuses a link.
 const noFollow = 0
 
-// unsafeDir says why a lock directory must not be used, or "". A user's
+// unsafeDir says why a lock directory must not be used, or 0. A user's
 // temporary directory on Windows is private by its ACL, which this does
 // not read.
-func unsafeDir(fi fs.FileInfo) string {
+func unsafeDir(fi fs.FileInfo) LockDirProblem {
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
-		return "is a symbolic link; give a real directory"
+		return LockDirSymlink
 	case !fi.IsDir():
-		return "is not a directory"
+		return LockDirNotADirectory
 	}
-	return ""
+	return 0
 }
 
 func tryLock(f *os.File, exclusive bool) (bool, error) {

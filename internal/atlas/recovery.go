@@ -114,7 +114,7 @@ func (c *Client) RequestDownload(ctx context.Context, cl Cluster, snapshotID str
 			case ctx.Err() != nil:
 				// The search found nothing yet, and no time is left to ask
 				// again or to look later.
-				return nil, call.unconfirmed(c, err, errNotListed)
+				return nil, call.unconfirmed(c, err, ErrNotListed)
 			}
 		}
 		var delay time.Duration
@@ -430,8 +430,10 @@ func newCallID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// errNotListed is why a search that ran after an interrupt settled nothing.
-var errNotListed = errors.New("no job of the request was listed yet when the call had to end")
+// ErrNotListed is an UnconfirmedDownloadError's RecoveryErr when the
+// search ran to the end of the call (an interrupt, the deadline) and found
+// no job of the request listed yet.
+var ErrNotListed = errors.New("atlas: no job of the request was listed before the call ended")
 
 func (call *lostCall) unconfirmed(c *Client, err, searchErr error) error {
 	var amb *AmbiguousJobsError

@@ -79,7 +79,7 @@ func (c *Client) classify(req request, err error) verdict {
 	if !errors.As(err, &te) {
 		return giveUp
 	}
-	if permanentCause(te.err) != "" {
+	if permanent(te.err) != nil {
 		return giveUp // the same certificate, name or redirect next time
 	}
 	if req.idempotent {

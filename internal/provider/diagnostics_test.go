@@ -3,7 +3,9 @@
 package provider
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +157,54 @@ func TestRenewalDue(t *testing.T) {
 				t.Errorf("renewalDue = %q, want one containing %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestEveryProblemIsWorded: each kind of problem the client reports has a
+// phrase here, where the user's words are; a kind added to internal/atlas
+// without one fails this test.
+func TestEveryProblemIsWorded(t *testing.T) {
+	for p := atlas.BaseURLEmpty; p <= atlas.BaseURLPlainHTTP; p++ {
+		if baseURLProblems[p] == "" {
+			t.Errorf("base URL problem %d has no wording", p)
+		}
+	}
+	for p := atlas.LockDirUnresolvable; p <= atlas.LockFileUnopenable; p++ {
+		if lockDirProblems[p] == "" {
+			t.Errorf("lock directory problem %d has no wording", p)
+		}
+	}
+	for _, p := range []*atlas.PermanentFailure{
+		{Kind: atlas.UntrustedCertificate, Detail: "x509: certificate signed by unknown authority"},
+		{Kind: atlas.UnknownHost},
+		{Kind: atlas.RedirectRefused, Detail: "elsewhere.example"},
+		{Kind: atlas.RedirectRefused},
+	} {
+		if got := permanentPhrase(p); got == "" || (p.Detail != "" && !strings.Contains(got, p.Detail)) {
+			t.Errorf("permanentPhrase(%+v) = %q", p, got)
+		}
+	}
+}
+
+// TestUnconfirmedSaysWhyTheSearchEnded: the reason a search for a lost job
+// settled nothing is worded here, whatever the client's error says.
+func TestUnconfirmedSaysWhyTheSearchEnded(t *testing.T) {
+	for _, tt := range []struct {
+		recovery error
+		want     string
+	}{
+		{atlas.ErrNotListed, "no job of the request was listed yet"},
+		{context.DeadlineExceeded, "the time allowed ran out while the provider looked"},
+		{fmt.Errorf("listing: %w", context.Canceled), "the run was interrupted while the provider looked"},
+		{&atlas.Error{Method: "GET", Path: "/x", StatusCode: 500, ErrorCode: "UNEXPECTED_ERROR"}, "GET /x: HTTP 500 UNEXPECTED_ERROR"},
+	} {
+		var diags diag.Diagnostics
+		addUnconfirmed(&diags, tenantDownload, "request a download", &atlas.UnconfirmedDownloadError{
+			Cluster:    atlas.Cluster{Family: atlas.TenantV1, ProjectID: "6568a1b2c3d4e5f601234567", Name: "Cluster0"},
+			SnapshotID: "6568a1b2c3d4e5f6000000a1", Err: errors.New("atlas: POST /x: EOF"), RecoveryErr: tt.recovery,
+		})
+		if len(diags) != 1 || !strings.Contains(diags[0].Detail(), "("+tt.want) {
+			t.Errorf("RecoveryErr %v: %v, want the reason %q", tt.recovery, diags, tt.want)
+		}
 	}
 }

@@ -236,7 +236,7 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	if errors.As(err, &le) {
 		detail := fmt.Sprintf("The lock directory %s (from %s) %s. The provider coordinates download requests "+
 			"of every process on this machine there, so it must be a private directory of this user. Set lock_dir "+
-			"(or MONGODB_ATLAS_LOCK_DIR) to another directory.", le.Path, lockSource(lockFrom), le.Reason)
+			"(or MONGODB_ATLAS_LOCK_DIR) to another directory.", le.Path, lockSource(lockFrom), lockDirProblems[le.Problem])
 		if le.Err != nil {
 			detail += " The system said: " + le.Err.Error() + "."
 		}
@@ -268,6 +268,18 @@ func missingKeys(pub, priv string) string {
 	default:
 		return "private key is"
 	}
+}
+
+// lockDirProblems complete "the lock directory PATH (from ...) ...".
+var lockDirProblems = map[atlas.LockDirProblem]string{
+	atlas.LockDirUnresolvable:  "cannot be resolved to an absolute path",
+	atlas.LockDirUncreatable:   "cannot be created",
+	atlas.LockDirUnreadable:    "cannot be read",
+	atlas.LockDirSymlink:       "is a symbolic link; give a real directory",
+	atlas.LockDirNotADirectory: "is not a directory",
+	atlas.LockDirSharedWrite:   "can be written by other users; make it private (chmod 700) or choose another",
+	atlas.LockDirOtherOwner:    "belongs to another user; choose a directory of your own",
+	atlas.LockFileUnopenable:   "has a lock file that cannot be opened",
 }
 
 func lockSource(from string) string {

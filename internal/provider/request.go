@@ -65,6 +65,14 @@ func addUnconfirmed(diags *diag.Diagnostics, kind downloadKind, op string, ue *a
 	importHint := fmt.Sprintf("import it with terraform import <resource address> %s/%s/<job id>", cl.ProjectID, cl.Name)
 	var which string
 	reason := plainError(ue.RecoveryErr)
+	switch {
+	case errors.Is(ue.RecoveryErr, atlas.ErrNotListed):
+		reason = "no job of the request was listed yet when the time allowed ran out or the run was interrupted"
+	case errors.Is(ue.RecoveryErr, context.DeadlineExceeded):
+		reason = "the time allowed ran out while the provider looked"
+	case errors.Is(ue.RecoveryErr, context.Canceled):
+		reason = "the run was interrupted while the provider looked"
+	}
 	if len(ue.Candidates) > 0 {
 		reason = "more than one job could be it"
 		which = fmt.Sprintf("Atlas holds %d download jobs of snapshot %s that no request on this machine has "+
