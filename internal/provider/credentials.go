@@ -238,3 +238,14 @@ func tokenFailure(te *atlas.TokenError) string {
 	}
 	return msg
 }
+
+func missingKeys(pub, priv string) string {
+	switch {
+	case pub == "" && priv == "":
+		return "public key and the private key are"
+	case pub == "":
+		return "public key is"
+	default:
+		return "private key is"
+	}
+}

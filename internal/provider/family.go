@@ -2,24 +2,41 @@
 
 package provider
 
-import (
-	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
-	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/types"
+// The two endpoint families of a download, as the provider describes them:
+// everything else about a download (its resource, ephemeral resource, list
+// resource, data sources and action) is written once for both.
 
+import (
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 )
 
-var (
-	_ resource.ResourceWithConfigure                = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
-	_ resource.ResourceWithImportState              = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
-	_ resource.ResourceWithModifyPlan               = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
-	_ resource.ResourceWithValidateConfig           = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
-	_ ephemeral.EphemeralResourceWithValidateConfig = (*downloadEphemeral[tenantEphemeralModel, *tenantEphemeralModel])(nil)
+// downloadKind is what one family says about itself.
+type downloadKind struct {
+	// typeSuffix follows the provider name in the type name.
+	typeSuffix string
+	family     *atlas.Family
+	// clusterAttr names the attribute holding the cluster name.
+	clusterAttr string
+	// clusterNoun is how the docs speak of the cluster ("M2/M5 cluster").
+	clusterNoun string
+	// description introduces the resource in its docs; summary says in a
+	// phrase what is downloaded, for the ephemeral resource's docs.
+	description string
+	summary     string
+	// object is what a message names when it points to the other family's
+	// equivalent: the part of the type name after the family
+	// ("snapshot_download", or a data source's "restore_jobs"). "" means
+	// the download resource.
+	object string
+}
 
-	_ ephemeral.EphemeralResourceWithConfigure = (*downloadEphemeral[tenantEphemeralModel, *tenantEphemeralModel])(nil)
-)
+// as is the kind as a data source of the given suffix speaks of itself.
+func (k downloadKind) as(object string) downloadKind {
+	k.object = object
+	return k
+}
 
+// tenantDownload is the M2/M5 (tenant) family.
 var tenantDownload = downloadKind{
 	typeSuffix:  "tenant_snapshot_download",
 	family:      atlas.TenantV1,
@@ -35,38 +52,25 @@ var tenantDownload = downloadKind{
 		"clusters; this resource serves clusters and Atlas installations that still answer them.",
 }
 
-func newTenantSnapshotDownloadResource() resource.Resource {
-	return &downloadResource[tenantDownloadModel, *tenantDownloadModel]{kind: tenantDownload}
+// flexDownload is the Flex family.
+var flexDownload = downloadKind{
+	typeSuffix:  "flex_snapshot_download",
+	family:      atlas.Flex,
+	clusterAttr: "name",
+	clusterNoun: "Flex cluster",
+	summary:     "a backup snapshot of an Atlas Flex cluster",
+	description: "Requests a download link for a backup snapshot of an Atlas Flex cluster, waits until Atlas " +
+		"has prepared it, and keeps the link and its expiry.\n\n" +
+		"Atlas keeps a link valid for four hours. Flex clusters replaced M2/M5 clusters on 2026-01-22; " +
+		"for clusters still served by the tenant endpoints use `atlas_tenant_snapshot_download`.",
 }
 
-func newTenantSnapshotDownloadEphemeral() ephemeral.EphemeralResource {
-	return &downloadEphemeral[tenantEphemeralModel, *tenantEphemeralModel]{kind: tenantDownload}
-}
+// Shared descriptions of the arguments that address a snapshot.
+const (
+	projectIDDoc  = "Id of the Atlas project (group) that holds the cluster: 24 lowercase hexadecimal digits."
+	snapshotIDDoc = "Id of the backup snapshot to download: 24 lowercase hexadecimal digits. The snapshot must be `COMPLETED`."
+)
 
-type tenantDownloadModel struct {
-	ProjectID   types.String `tfsdk:"project_id"`
-	ClusterName types.String `tfsdk:"cluster_name"`
-	downloadJob
-}
-
-func (m *tenantDownloadModel) job() *downloadJob { return &m.downloadJob }
-
-func (m *tenantDownloadModel) target() (string, string) {
-	return m.ProjectID.ValueString(), m.ClusterName.ValueString()
-}
-
-func (m *tenantDownloadModel) setTarget(projectID, cluster string) {
-	m.ProjectID, m.ClusterName = types.StringValue(projectID), types.StringValue(cluster)
-}
-
-type tenantEphemeralModel struct {
-	ProjectID   types.String `tfsdk:"project_id"`
-	ClusterName types.String `tfsdk:"cluster_name"`
-	ephemeralDownload
-}
-
-func (m *tenantEphemeralModel) download() *ephemeralDownload { return &m.ephemeralDownload }
-
-func (m *tenantEphemeralModel) target() (string, string) {
-	return m.ProjectID.ValueString(), m.ClusterName.ValueString()
+func clusterDoc(k downloadKind) string {
+	return "Name of the " + k.clusterNoun + "."
 }

@@ -2,6 +2,11 @@
 
 package provider
 
+// The lifecycle of a download, once for every kind that makes one (the
+// resources, the ephemeral resources and the archive action): bound the
+// operation, request the job, wait for its link, and explain what went
+// wrong in each step. When a link expires is atlas.RestoreJob.LinkExpiry.
+
 import (
 	"context"
 	"errors"
@@ -15,9 +20,23 @@ import (
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 )
 
+// defaultCreateTimeout bounds the wait for a download link when the
+// configuration sets no timeouts block.
+const defaultCreateTimeout = 30 * time.Minute
+
+// bound limits an operation to timeout on both clocks at once: ctx ends
+// then on the wall clock, which ends HTTP exchanges, and deadline is the
+// same moment on the client's clock, with which its waits compare it (a
+// test's clock is not the wall clock).
+func bound(ctx context.Context, client *atlas.Client, timeout time.Duration) (context.Context, context.CancelFunc, time.Time) {
+	deadline := client.Now().Add(timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return ctx, cancel, deadline
+}
+
 // requestDownload asks Atlas for a download of snapshotID and returns the
-// job, or nil with the reason in diags. The resources and the ephemeral
-// resources share it, so a refusal reads the same everywhere.
+// job, or nil with the reason in diags. Every kind that makes a download
+// shares it, so a refusal reads the same everywhere.
 func requestDownload(ctx context.Context, client *atlas.Client, kind downloadKind, cl atlas.Cluster, snapshotID string, diags *diag.Diagnostics) *atlas.RestoreJob {
 	job, err := client.RequestDownload(ctx, cl, snapshotID)
 	if err == nil {
@@ -91,6 +110,54 @@ func addUnconfirmed(diags *diag.Diagnostics, kind downloadKind, op string, ue *a
 			"could not settle whether it did (%s).\n\n%sOtherwise the next apply requests another download; Atlas "+
 			"has no call to delete the extra job, and its link expires by itself four hours after the request.",
 		op, plainError(ue.Err), reason, which))
+}
+
+// waitForLink waits until job has its link or has failed, or deadline
+// passes, and returns the last answer seen. A job left without a link is
+// explained in diags, kept saying what becomes of it; timeout is the
+// operation's, for the message. before, if set, runs once before a wait
+// starts (the resource stores the job, the action reports progress); when
+// it returns false there is no wait, and waitForLink returns nil.
+func waitForLink(ctx context.Context, client *atlas.Client, kind downloadKind, cl atlas.Cluster, job *atlas.RestoreJob,
+	deadline time.Time, timeout time.Duration, kept string, diags *diag.Diagnostics, before func(*atlas.RestoreJob) bool) *atlas.RestoreJob {
+	var err error
+	if !job.Finished() {
+		if before != nil && !before(job) {
+			return nil
+		}
+		job, err = client.WaitForJob(ctx, cl, job, deadline)
+	}
+	addWaitError(diags, kind, job, err, timeout, kept)
+	return job
+}
+
+// addWaitError explains why waiting for a job ended without a link, if it
+// did; kept says what became of the job.
+func addWaitError(diags *diag.Diagnostics, kind downloadKind, job *atlas.RestoreJob, err error, timeout time.Duration, kept string) {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) && job.Status == atlas.StatusCompleted && job.SnapshotURL == "":
+		// Atlas said COMPLETED without a link: waiting treated the job as
+		// unfinished, since a download without a link is no download.
+		diags.AddError("Atlas Gave No Download Link",
+			fmt.Sprintf("Atlas reports download job %s as COMPLETED, but its answer has no snapshotUrl, and none "+
+				"came before the %s timeout ran out. %s If this repeats, the job is broken on the Atlas side: "+
+				"request a new download (terraform apply -replace) or contact MongoDB support.", job.ID, timeout, kept))
+	case errors.Is(err, context.DeadlineExceeded):
+		diags.AddError("Timed Out Waiting for the Download Link",
+			fmt.Sprintf("Atlas accepted download job %s, but it was still %s when the %s timeout ran out. %s "+
+				"Raise the timeout with a timeouts block, or set wait_for_completion = false to take the job "+
+				"as soon as Atlas accepts it.", job.ID, job.Status, timeout, kept))
+	case errors.Is(err, context.Canceled):
+		diags.AddError("Waiting for the Download Link Was Interrupted",
+			fmt.Sprintf("Atlas accepted download job %s (last seen %s), and the wait for its link was "+
+				"interrupted. %s", job.ID, job.Status, kept))
+	case err != nil:
+		addAtlasError(diags, kind, "read download job "+job.ID, err)
+	case job.Status == atlas.StatusFailed:
+		diags.AddError("Download Job Failed",
+			fmt.Sprintf("Atlas reports download job %s for snapshot %s as FAILED. %s Check the snapshot in "+
+				"the Atlas UI if it fails again.", job.ID, job.SnapshotID, kept))
+	}
 }
 
 // plainError is an error's text without the client's package prefix.

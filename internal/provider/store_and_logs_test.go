@@ -62,7 +62,7 @@ func TestWaitAndStore_storesOnceUnlessItWaits(t *testing.T) {
 			state := &countingState{}
 			var diags diag.Diagnostics
 			job := tc.job
-			r.waitAndStore(tc.ctx, client, cl, &m, &job, time.Minute, state, &diags, "The job is kept.")
+			r.waitAndStore(tc.ctx, client, cl, &m, &job, time.Now().Add(time.Minute), time.Minute, state, &diags, "The job is kept.")
 
 			if len(state.stored) != tc.wantStores {
 				t.Errorf("state stored %d times, want %d", len(state.stored), tc.wantStores)
