@@ -3,7 +3,10 @@
 package provider
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,70 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
-	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
 )
-
-// withoutExpiry answers reads of one job as Atlas might for a failed one:
-// without expirationDate.
-func (e *testEnv) withoutExpiry(w http.ResponseWriter, r *http.Request) bool {
-	if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/restores/") {
-		return false
-	}
-	rec := httptest.NewRecorder()
-	e.sim.ServeHTTP(rec, r)
-	if rec.Code != http.StatusOK {
-		copyAnswer(w, rec)
-		return true
-	}
-	var job map[string]any
-	if err := json.Unmarshal(rec.Body.Bytes(), &job); err != nil {
-		e.t.Errorf("simulator answer is not JSON: %v", err)
-		copyAnswer(w, rec)
-		return true
-	}
-	delete(job, "expirationDate")
-	body, _ := json.Marshal(job)
-	rec.Body.Reset()
-	rec.Body.Write(body)
-	rec.Header().Del("Content-Length")
-	copyAnswer(w, rec)
-	return true
-}
-
-// A FAILED job is replaced whether or not Atlas sends its expirationDate.
-func TestAccLifecycle_failedJobWithoutExpiryIsReplaced(t *testing.T) {
-	env := newTestEnv(t, atlassim.Config{})
-	cfg := env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "")
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.factories(),
-		Steps: []resource.TestStep{
-			{Config: cfg},
-			{
-				PreConfig: func() {
-					job := env.onlyJob()
-					if err := env.sim.SetJobStatus(job.ProjectID, job.ClusterName, job.ID, "FAILED"); err != nil {
-						t.Fatal(err)
-					}
-					env.setFront(env.withoutExpiry)
-				},
-				Config: cfg,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(tenantAddr, plancheck.ResourceActionDestroyBeforeCreate)},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{stateValue("status", knownvalue.StringExact("COMPLETED"))},
-			},
-		},
-	})
-	if n := len(env.sim.Jobs()); n != 2 {
-		t.Errorf("simulator holds %d jobs, want 2 (the failed one and its replacement)", n)
-	}
-}
 
 // twoDownloads is two download resources of one snapshot, with more
 // arguments for each.
@@ -111,5 +59,136 @@ func TestAccLifecycle_downloadLimitIsWaitedOut(t *testing.T) {
 	}
 	if st := env.sim.Stats(); st.Faults.TooManyDownloads == 0 {
 		t.Errorf("the download limit never refused a request, so the test proves nothing: %+v", st.Faults)
+	}
+}
+
+// A FAILED snapshot is not "still being taken".
+func TestAccLifecycle_failedSnapshotIsToldApart(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	const failed = "6568a1b2c3d4e5f6000000af"
+	if err := env.sim.AddSnapshot(atlassim.DefaultProjectID, atlassim.DefaultClusterName, atlassim.SeedSnapshot{
+		ID: failed, Status: "FAILED", ScheduledTime: "2026-11-28T11:00:00Z",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config:      env.tenantConfig(atlassim.DefaultClusterName, failed, ""),
+				ExpectError: wrapped(`(?s)Snapshot Not Ready for Download.*CANNOT_DOWNLOAD_INCOMPLETE_SNAPSHOT.*is FAILED, so Atlas will never download it`),
+			},
+			{
+				Config:      env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultRunningSnapshotID, ""),
+				ExpectError: wrapped(`(?s)Snapshot Not Ready for Download.*The snapshot is RUNNING: Atlas is still taking it`),
+			},
+		},
+	})
+}
+
+// When a download's answer is lost and the look-up for the job it made
+// fails too, the error says that a job may exist and how to keep it.
+func TestAccLifecycle_unconfirmedDownloadSaysHowToFindIt(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	env.setFront(func(w http.ResponseWriter, r *http.Request) bool {
+		switch {
+		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/download"):
+			rec := httptest.NewRecorder()
+			env.sim.ServeHTTP(rec, r)
+			if rec.Code != http.StatusOK {
+				copyAnswer(w, rec)
+				return true
+			}
+			// Atlas acted; the answer never arrives.
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				_ = conn.Close()
+			}
+			return true
+		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/restores"):
+			w.Header().Set("Date", env.clock.Now().UTC().Format(http.TimeFormat))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"detail":"Unexpected error.","error":500,"errorCode":"UNEXPECTED_ERROR","parameters":[],"reason":"Internal Server Error"}`))
+			return true
+		}
+		return false
+	})
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config: env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, ""),
+			ExpectError: wrapped(`(?s)Atlas May Have Created a Download Job.*UNEXPECTED_ERROR.*scheduled at or after 2026-11-28T12:(29:59|30:00)Z.*` +
+				`atlas_tenant_restore_jobs.*terraform import <resource address> ` + atlassim.DefaultProjectID + `/` + atlassim.DefaultClusterName + `/<job id>`),
+		}},
+	})
+	if n := len(env.sim.Jobs()); n != 1 {
+		t.Errorf("simulator holds %d jobs, want 1 (made by the lost request)", n)
+	}
+}
+
+// TestAccBadInput_completedWithoutLink: Atlas answers COMPLETED but leaves
+// snapshotUrl empty. Waiting treats that as unfinished, so the apply ends in
+// a clear error when the timeout runs out, rather than storing a download
+// with no link as a success.
+func TestAccBadInput_completedWithoutLink(t *testing.T) {
+	env := newTestEnvWrapped(t, atlassim.Config{}, blankSnapshotURL)
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config: env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, `
+  timeouts {
+    create = "10m"
+  }`),
+			ExpectError: wrapped(`(?s)Atlas Gave No Download Link.*as COMPLETED, but its answer has no snapshotUrl.*10m0s timeout`),
+		}},
+	})
+	if n := len(env.sim.Jobs()); n != 1 {
+		t.Errorf("simulator holds %d jobs, want the one request", n)
+	}
+}
+
+// blankSnapshotURL empties snapshotUrl in every JSON object answer.
+func blankSnapshotURL(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		var obj map[string]any
+		if rec.Code == http.StatusOK && json.Unmarshal(body, &obj) == nil {
+			if _, ok := obj["snapshotUrl"]; ok {
+				obj["snapshotUrl"] = ""
+				body, _ = json.Marshal(obj)
+			}
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(bytes.TrimSpace(body))
+	})
+}
+
+// TestUnconfirmedSaysWhyTheSearchEnded: the reason a search for a lost job
+// settled nothing is worded here, whatever the client's error says.
+func TestUnconfirmedSaysWhyTheSearchEnded(t *testing.T) {
+	for _, tt := range []struct {
+		recovery error
+		want     string
+	}{
+		{atlas.ErrNotListed, "no job of the request was listed yet"},
+		{context.DeadlineExceeded, "the time allowed ran out while the provider looked"},
+		{fmt.Errorf("listing: %w", context.Canceled), "the run was interrupted while the provider looked"},
+		{&atlas.Error{Method: "GET", Path: "/x", StatusCode: 500, ErrorCode: "UNEXPECTED_ERROR"}, "GET /x: HTTP 500 UNEXPECTED_ERROR"},
+	} {
+		var diags diag.Diagnostics
+		addUnconfirmed(&diags, tenantDownload, "request a download", &atlas.UnconfirmedDownloadError{
+			Cluster:    atlas.Cluster{Family: atlas.TenantV1, ProjectID: "6568a1b2c3d4e5f601234567", Name: "Cluster0"},
+			SnapshotID: "6568a1b2c3d4e5f6000000a1", Err: errors.New("atlas: POST /x: EOF"), RecoveryErr: tt.recovery,
+		})
+		if len(diags) != 1 || !strings.Contains(diags[0].Detail(), "("+tt.want) {
+			t.Errorf("RecoveryErr %v: %v, want the reason %q", tt.recovery, diags, tt.want)
+		}
 	}
 }

@@ -4,57 +4,29 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
 )
-
-const tenantAddr = "atlas_tenant_snapshot_download.test"
-
-var idRegexp = regexp.MustCompile(`^[a-f0-9]{24}$`)
-
-// wrapped compiles a pattern whose spaces also match the line breaks
-// Terraform puts into long diagnostics.
-func wrapped(pattern string) *regexp.Regexp {
-	return regexp.MustCompile(strings.ReplaceAll(pattern, " ", `\s+`))
-}
-
-// tenantConfig is the provider block and one download resource; extra is
-// added inside the resource block.
-func (e *testEnv) tenantConfig(cluster, snapshot, extra string) string {
-	return e.providerBlock() + tenantResource(atlassim.DefaultProjectID, cluster, snapshot, extra)
-}
-
-// tenantResource is the download resource block alone, for tests that
-// write their own provider block.
-func tenantResource(project, cluster, snapshot, extra string) string {
-	return fmt.Sprintf(`
-resource "atlas_tenant_snapshot_download" "test" {
-  project_id   = %q
-  cluster_name = %q
-  snapshot_id  = %q
-%s
-}
-`, project, cluster, snapshot, extra)
-}
-
-// defaultTenantResource downloads the default seed's newest snapshot.
-var defaultTenantResource = tenantResource(atlassim.DefaultProjectID, atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "")
-
-func stateValue(attr string, check knownvalue.Check) statecheck.StateCheck {
-	return statecheck.ExpectKnownValue(tenantAddr, tfjsonpath.New(attr), check)
-}
 
 func TestAccTenantDownload_lifecycle(t *testing.T) {
 	env := newTestEnv(t, atlassim.Config{})
@@ -341,88 +313,6 @@ func TestAccTenantDownload_badImportID(t *testing.T) {
 	}
 }
 
-func TestAccTenantDownload_missingCredentials(t *testing.T) {
-	unsetAtlasEnv(t)
-	env := newTestEnv(t, atlassim.Config{})
-	cfg := fmt.Sprintf(`
-provider "atlas" {
-  base_url = %q
-}
-resource "atlas_tenant_snapshot_download" "test" {
-  project_id   = %q
-  cluster_name = "Cluster0"
-  snapshot_id  = %q
-}
-`, env.url, atlassim.DefaultProjectID, atlassim.DefaultSnapshotID)
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.factories(),
-		Steps: []resource.TestStep{
-			{
-				// Planning a new resource needs no call to Atlas, so no keys.
-				Config:             cfg,
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
-			},
-			{
-				Config:      cfg,
-				ExpectError: regexp.MustCompile(`(?s)Missing Atlas API Key.*public key and the private key are missing.*MONGODB_ATLAS_PUBLIC_KEY`),
-			},
-		},
-	})
-}
-
-func TestAccTenantDownload_keysFromEnvironment(t *testing.T) {
-	unsetAtlasEnv(t)
-	env := newTestEnv(t, atlassim.Config{})
-	t.Setenv("MONGODB_ATLAS_PUBLIC_API_KEY", atlassim.DefaultPublicKey)
-	t.Setenv("MONGODB_ATLAS_PRIVATE_KEY", atlassim.DefaultPrivateKey)
-	t.Setenv("MONGODB_ATLAS_BASE_URL", env.url)
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.factories(),
-		Steps: []resource.TestStep{{
-			Config: fmt.Sprintf(`
-provider "atlas" {}
-resource "atlas_tenant_snapshot_download" "test" {
-  project_id   = %q
-  cluster_name = "Cluster0"
-  snapshot_id  = %q
-}
-`, atlassim.DefaultProjectID, atlassim.DefaultSnapshotID),
-			ConfigStateChecks: []statecheck.StateCheck{stateValue("status", knownvalue.StringExact("COMPLETED"))},
-		}},
-	})
-}
-
-func TestAccProvider_badBaseURL(t *testing.T) {
-	unsetAtlasEnv(t)
-	for _, tt := range []struct{ url, want string }{
-		{"http://cloud.mongodb.com", `(?s)Invalid Atlas Base URL.*plain http`},
-		{"not a url", `(?s)Invalid Atlas Base URL.*must start with https://`},
-		{"https://cloud.mongodb.com/api/atlas", `(?s)Invalid Atlas Base URL.*host only`},
-	} {
-		t.Run(tt.url, func(t *testing.T) {
-			env := newTestEnv(t, atlassim.Config{})
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: env.factories(),
-				Steps: []resource.TestStep{{
-					Config: fmt.Sprintf(`
-provider "atlas" {
-  base_url = %q
-}
-resource "atlas_tenant_snapshot_download" "test" {
-  project_id   = %q
-  cluster_name = "Cluster0"
-  snapshot_id  = %q
-}
-`, tt.url, atlassim.DefaultProjectID, atlassim.DefaultSnapshotID),
-					PlanOnly:    true,
-					ExpectError: wrapped(tt.want),
-				}},
-			})
-		})
-	}
-}
-
 func TestAccTenantDownload_renewal(t *testing.T) {
 	env := newTestEnv(t, atlassim.Config{})
 	cfg := env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, `  renew_before = "1h"`)
@@ -624,4 +514,619 @@ func TestAccTenantDownload_failedJob(t *testing.T) {
 			ExpectError: regexp.MustCompile(`(?s)Download Job Failed.*FAILED`),
 		}},
 	})
+}
+
+const flexAddr = "atlas_flex_snapshot_download.test"
+
+func (e *testEnv) flexConfig(name, snapshot string) string {
+	return e.providerBlock() + fmt.Sprintf(`
+resource "atlas_flex_snapshot_download" "test" {
+  project_id  = %q
+  name        = %q
+  snapshot_id = %q
+}
+`, atlassim.DefaultProjectID, name, snapshot)
+}
+
+func TestAccFlexDownload_lifecycle(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{QueuedFor: time.Minute})
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: env.flexConfig(atlassim.DefaultFlexClusterName, atlassim.DefaultFlexSnapshotID),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(flexAddr, tfjsonpath.New("id"), knownvalue.StringRegexp(idRegexp)),
+					statecheck.ExpectKnownValue(flexAddr, tfjsonpath.New("status"), knownvalue.StringExact("COMPLETED")),
+					statecheck.ExpectKnownValue(flexAddr, tfjsonpath.New("name"), knownvalue.StringExact(atlassim.DefaultFlexClusterName)),
+					statecheck.ExpectKnownValue(flexAddr, tfjsonpath.New("expiration_date"), knownvalue.StringExact("2026-11-28T16:30:00Z")),
+					statecheck.ExpectKnownValue(flexAddr, tfjsonpath.New("snapshot_url"), knownvalue.StringRegexp(
+						regexp.MustCompile(`restore-`+atlassim.DefaultFlexSnapshotID+`\.tar\.gz\?token=`))),
+					statecheck.ExpectSensitiveValue(flexAddr, tfjsonpath.New("snapshot_url")),
+				},
+			},
+			{
+				ResourceName:      flexAddr,
+				ImportState:       true,
+				ImportStateVerify: true,
+				ImportStateIdFunc: func(s *terraform.State) (string, error) {
+					rs := s.RootModule().Resources[flexAddr]
+					return fmt.Sprintf("%s/%s/%s", rs.Primary.Attributes["project_id"], rs.Primary.Attributes["name"], rs.Primary.ID), nil
+				},
+			},
+		},
+	})
+	if st := env.sim.Stats(); st.Routes["POST /api/atlas/v2/groups/{groupId}/flexClusters/{name}/backup/download"]["200"] != 1 {
+		t.Errorf("the Flex download endpoint was not called once: %v", st.Routes)
+	}
+}
+
+func TestAccDownload_wrongFamilyNamesTheRightResource(t *testing.T) {
+	tests := []struct {
+		name, config, want string
+	}{
+		{"flex cluster on the tenant resource", "tenant", `(?s)Cluster Is a Flex Cluster.*CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API.*use atlas_flex_snapshot_download with name =`},
+		{"tenant cluster on the flex resource", "flex", `(?s)Cluster Is Not a Flex Cluster.*CANNOT_USE_NON_FLEX_CLUSTER_IN_FLEX_API.*use atlas_tenant_snapshot_download with cluster_name =`},
+		{"tenant endpoints after the sunset", "sunset", `(?s)Atlas Tenant Backup Endpoints Retired.*Use atlas_flex_snapshot_download`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, atlassim.Config{TenantSunset: tt.config == "sunset"})
+			cfg := env.tenantConfig(atlassim.DefaultFlexClusterName, atlassim.DefaultFlexSnapshotID, "")
+			switch tt.config {
+			case "flex":
+				cfg = env.flexConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID)
+			case "sunset":
+				cfg = env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "")
+			}
+			resource.ParallelTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: env.factories(),
+				Steps:                    []resource.TestStep{{Config: cfg, ExpectError: wrapped(tt.want)}},
+			})
+		})
+	}
+}
+
+// withoutExpiry answers reads of one job as Atlas might for a failed one:
+// without expirationDate.
+func (e *testEnv) withoutExpiry(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/restores/") {
+		return false
+	}
+	rec := httptest.NewRecorder()
+	e.sim.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK {
+		copyAnswer(w, rec)
+		return true
+	}
+	var job map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &job); err != nil {
+		e.t.Errorf("simulator answer is not JSON: %v", err)
+		copyAnswer(w, rec)
+		return true
+	}
+	delete(job, "expirationDate")
+	body, _ := json.Marshal(job)
+	rec.Body.Reset()
+	rec.Body.Write(body)
+	rec.Header().Del("Content-Length")
+	copyAnswer(w, rec)
+	return true
+}
+
+// A FAILED job is replaced whether or not Atlas sends its expirationDate.
+func TestAccLifecycle_failedJobWithoutExpiryIsReplaced(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	cfg := env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "")
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				PreConfig: func() {
+					job := env.onlyJob()
+					if err := env.sim.SetJobStatus(job.ProjectID, job.ClusterName, job.ID, "FAILED"); err != nil {
+						t.Fatal(err)
+					}
+					env.setFront(env.withoutExpiry)
+				},
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(tenantAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{stateValue("status", knownvalue.StringExact("COMPLETED"))},
+			},
+		},
+	})
+	if n := len(env.sim.Jobs()); n != 2 {
+		t.Errorf("simulator holds %d jobs, want 2 (the failed one and its replacement)", n)
+	}
+}
+
+// advanceClock is a plan check that moves the test's clock on between plan
+// and apply, as a plan saved (or approved) now and applied later sees it.
+type advanceClock struct {
+	clock *fakeClock
+	by    time.Duration
+}
+
+func (a advanceClock) CheckPlan(context.Context, plancheck.CheckPlanRequest, *plancheck.CheckPlanResponse) {
+	a.clock.Advance(a.by)
+}
+
+func importID(cluster, jobID string) string {
+	return atlassim.DefaultProjectID + "/" + cluster + "/" + jobID
+}
+
+// A plan approved while the link is fresh and applied after the link
+// entered its renewal window applies as approved: the renewal decision does
+// not flip between plan and apply.
+func TestAccLifecycle_savedPlanAppliesAfterRenewalWindowOpens(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	cfg := func(renew string) string {
+		return env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, fmt.Sprintf("  renew_before = %q", renew))
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{Config: cfg("1h")},
+			{
+				// An in-place update planned at a fresh link, applied 3h30m
+				// later, when the link expires within the new window.
+				Config: cfg("2h"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(tenantAddr, plancheck.ResourceActionUpdate),
+						advanceClock{env.clock, 3*time.Hour + 30*time.Minute},
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{stateValue("renew_before", knownvalue.StringExact("2h"))},
+				// The refresh after this apply finds the link due.
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				PreConfig: func() {
+					if n := len(env.sim.Jobs()); n != 1 {
+						t.Errorf("after the late apply the simulator holds %d jobs, want 1", n)
+					}
+				},
+				Config: cfg("2h"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(tenantAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{stateValue("expiration_date", knownvalue.StringExact("2026-11-28T20:00:00Z"))},
+			},
+		},
+	})
+	if n := len(env.sim.Jobs()); n != 2 {
+		t.Errorf("simulator holds %d jobs, want 2 (the first link and its renewal)", n)
+	}
+}
+
+// terraformData feeds a value that is known only at apply time.
+func terraformData(name, value string) string {
+	return fmt.Sprintf(`
+resource "terraform_data" %q {
+  input = %s
+}
+`, name, value)
+}
+
+// wait_for_completion known only at apply plans as what it may become: an
+// update that waits.
+func TestAccLifecycle_waitForCompletionUnknownAtPlan(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{QueuedFor: 10 * time.Minute})
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_4_0)}, // terraform_data
+		Steps: []resource.TestStep{
+			{
+				Config:            env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "  wait_for_completion = false"),
+				ConfigStateChecks: []statecheck.StateCheck{stateValue("status", knownvalue.StringExact("QUEUED"))},
+			},
+			{
+				Config: terraformData("wait", "true") +
+					env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "  wait_for_completion = terraform_data.wait.output"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(tenantAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(tenantAddr, tfjsonpath.New("status")),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					stateValue("status", knownvalue.StringExact("COMPLETED")),
+					stateValue("snapshot_url", knownvalue.NotNull()),
+				},
+			},
+		},
+	})
+}
+
+// renew_before known only at apply cannot flip the plan either: renewal is
+// decided at refresh from the state's renew_before, and the new value
+// counts from the next refresh.
+func TestAccLifecycle_renewBeforeUnknownAtPlan(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	withRenew := terraformData("renew", `"1h"`) +
+		env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "  renew_before = terraform_data.renew.output")
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_4_0)},
+		Steps: []resource.TestStep{
+			{Config: env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "")},
+			{
+				PreConfig: func() { env.clock.Advance(3*time.Hour + 30*time.Minute) },
+				Config:    withRenew,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(tenantAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks:  []statecheck.StateCheck{stateValue("renew_before", knownvalue.StringExact("1h"))},
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: withRenew,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(tenantAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+			},
+		},
+	})
+}
+
+// Expiry is judged by Atlas's clock (learnt from its Date headers), not by
+// a local clock that is hours off.
+func TestAccLifecycle_renewalUsesAtlasClock(t *testing.T) {
+	env := newSkewedTestEnv(t, atlassim.Config{}, 2*time.Hour)
+	cfg := env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, `  renew_before = "2h"`)
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				// Atlas's clock: 1h30m of the link left, inside the 2h window.
+				// The local clock (2h behind) would see 3h30m left.
+				PreConfig: func() { env.clock.Advance(2*time.Hour + 30*time.Minute) },
+				Config:    cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(tenantAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+			},
+		},
+	})
+}
+
+// A wait that timed out on the update path is not forgotten: the error says
+// what happens, and every plan shows an update until the link is there.
+func TestAccLifecycle_timedOutWaitIsPlannedAgain(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{QueuedFor: time.Hour})
+	waiting := func(timeout string) string {
+		return env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID,
+			fmt.Sprintf("  wait_for_completion = true\n  timeouts {\n    update = %q\n  }", timeout))
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{Config: env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "  wait_for_completion = false")},
+			{
+				Config:      waiting("1m"),
+				ExpectError: wrapped(`(?s)Timed Out Waiting for the Download Link.*stays in the state.*every plan shows this resource as an update`),
+			},
+			{
+				// Nothing in the configuration changed, yet the job has no link.
+				Config:             waiting("1m"),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: waiting("2h"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					stateValue("status", knownvalue.StringExact("COMPLETED")),
+					stateValue("snapshot_url", knownvalue.NotNull()),
+				},
+			},
+		},
+	})
+	if n := len(env.sim.Jobs()); n != 1 {
+		t.Errorf("simulator holds %d jobs, want 1: waiting again must not request another download", n)
+	}
+}
+
+// An imported job is carried on by the next apply: one that has no link yet
+// is waited for, a FAILED one is replaced.
+func TestAccLifecycle_importedJobsAreCarriedOn(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   string // pinned in the simulator; "" follows the schedule
+		action   plancheck.ResourceActionType
+		sameJob  bool
+		wantJobs int
+	}{
+		{"unfinished job is waited for", "", plancheck.ResourceActionUpdate, true, 1},
+		{"failed job is replaced", "FAILED", plancheck.ResourceActionDestroyBeforeCreate, false, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, atlassim.Config{QueuedFor: 10 * time.Minute})
+			job := env.outsideJob(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID)
+			if tt.status != "" {
+				if err := env.sim.SetJobStatus(atlassim.DefaultProjectID, atlassim.DefaultClusterName, job.ID, tt.status); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg := env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "")
+			checks := []statecheck.StateCheck{
+				stateValue("status", knownvalue.StringExact("COMPLETED")),
+				stateValue("snapshot_url", knownvalue.NotNull()),
+			}
+			if tt.sameJob {
+				checks = append(checks, stateValue("id", knownvalue.StringExact(job.ID)))
+			}
+			resource.ParallelTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: env.factories(),
+				Steps: []resource.TestStep{
+					{
+						Config:             cfg,
+						ResourceName:       tenantAddr,
+						ImportState:        true,
+						ImportStateId:      importID(atlassim.DefaultClusterName, job.ID),
+						ImportStatePersist: true,
+					},
+					{
+						Config: cfg,
+						ConfigPlanChecks: resource.ConfigPlanChecks{
+							PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(tenantAddr, tt.action)},
+						},
+						ConfigStateChecks: checks,
+					},
+				},
+			})
+			if n := len(env.sim.Jobs()); n != tt.wantJobs {
+				t.Errorf("simulator holds %d jobs, want %d", n, tt.wantJobs)
+			}
+		})
+	}
+}
+
+// A 404 that is not Atlas's "no such job" does not quietly drop the
+// resource and plan a new download: the refresh fails and says why.
+func TestAccLifecycle_refreshDoesNotHideForeign404s(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	sunset := newTestEnv(t, atlassim.Config{TenantSunset: true})
+	cfg := env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "")
+	proxy404 := func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/restores/") {
+			return false
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte("<html><body>404 Not Found</body></html>"))
+		return true
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				PreConfig:   func() { env.setFront(proxy404) },
+				Config:      cfg,
+				PlanOnly:    true,
+				ExpectError: wrapped(`(?s)Atlas Object Not Found.*HTTP 404.*base_url`),
+			},
+			{
+				// The same job asked of Atlas after the tenant endpoints' sunset.
+				PreConfig:   func() { env.setFront(nil) },
+				Config:      strings.Replace(cfg, env.url, sunset.url, 1),
+				PlanOnly:    true,
+				ExpectError: wrapped(`(?s)Atlas Tenant Backup Endpoints Retired.*atlas_flex_snapshot_download with name =`),
+			},
+			{
+				// Atlas's own "no such job" still removes it, and plans a new one.
+				PreConfig: func() {
+					job := env.onlyJob()
+					if err := env.sim.DeleteJob(job.ProjectID, job.ClusterName, job.ID); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             cfg,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+		},
+	})
+}
+
+// Importing a job under a wrong project or cluster says which is wrong.
+func TestAccLifecycle_importNamesWhatIsMissing(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	job := env.outsideJob(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID)
+	cfg := env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "")
+	step := func(id, want string) resource.TestStep {
+		return resource.TestStep{Config: cfg, ResourceName: tenantAddr, ImportState: true, ImportStateId: id, ExpectError: wrapped(want)}
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			step("0123456789abcdef01234567/"+atlassim.DefaultClusterName+"/"+job.ID, `(?s)Atlas Project Not Found.*GROUP_NOT_FOUND`),
+			step(importID("Nope", job.ID), `(?s)Atlas Cluster Not Found.*CLUSTER_NOT_FOUND.*Check cluster_name`),
+			step(importID(atlassim.DefaultSecondClusterName, job.ID), `(?s)Atlas Download Job Not Found.*TENANT_RESTORE_NOT_FOUND`),
+		},
+	})
+}
+
+// TestAccBadInput_completedWithoutLinkNotWaiting: without waiting, the job
+// is stored as Atlas described it, with no link (null), not an empty one.
+func TestAccBadInput_completedWithoutLinkNotWaiting(t *testing.T) {
+	env := newTestEnvWrapped(t, atlassim.Config{}, blankSnapshotURL)
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config: env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "  wait_for_completion = false"),
+			ConfigStateChecks: []statecheck.StateCheck{
+				stateValue("status", knownvalue.StringExact("COMPLETED")),
+				stateValue("snapshot_url", knownvalue.Null()),
+			},
+		}},
+	})
+}
+
+// countingState records every state a resource stores.
+type countingState struct{ stored []tenantDownloadModel }
+
+func (s *countingState) Set(_ context.Context, val any) diag.Diagnostics {
+	s.stored = append(s.stored, *val.(*tenantDownloadModel))
+	return nil
+}
+
+// TestWaitAndStore_storesOnceUnlessItWaits checks how often a download is
+// written to the state: once when Atlas's first answer is final, and once
+// before waiting as well when it is not, so that an interrupted wait still
+// leaves the job in the state.
+func TestWaitAndStore_storesOnceUnlessItWaits(t *testing.T) {
+	r := &downloadResource[tenantDownloadModel, *tenantDownloadModel]{kind: tenantDownload}
+	cl := atlas.Cluster{Family: atlas.TenantV1, ProjectID: "6568a1b2c3d4e5f601234567", Name: "Cluster0"}
+	// A client whose waits end at once with the context's error; it never
+	// gets as far as a request.
+	client, err := atlas.New(atlas.Config{
+		BaseURL: "http://127.0.0.1:1", PublicKey: "pub", PrivateKey: "priv",
+		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+
+	for _, tc := range []struct {
+		name       string
+		ctx        context.Context
+		job        atlas.RestoreJob
+		wantStores int
+		wantError  string // summary of the one error expected, "" for none
+	}{
+		{"completed at once", context.Background(),
+			atlas.RestoreJob{ID: "j1", Status: atlas.StatusCompleted, SnapshotURL: "https://example.invalid/s"}, 1, ""},
+		{"failed at once", context.Background(),
+			atlas.RestoreJob{ID: "j2", Status: atlas.StatusFailed}, 1, "Download Job Failed"},
+		{"queued, wait interrupted", canceled,
+			atlas.RestoreJob{ID: "j3", Status: "QUEUED"}, 2, "Waiting for the Download Link Was Interrupted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var m tenantDownloadModel
+			state := &countingState{}
+			var diags diag.Diagnostics
+			job := tc.job
+			r.waitAndStore(tc.ctx, client, cl, &m, &job, time.Now().Add(time.Minute), time.Minute, state, &diags, "The job is kept.")
+
+			if len(state.stored) != tc.wantStores {
+				t.Errorf("state stored %d times, want %d", len(state.stored), tc.wantStores)
+			}
+			for i, s := range state.stored {
+				if s.ID.ValueString() != tc.job.ID || s.Status.ValueString() != tc.job.Status {
+					t.Errorf("store %d holds job %s (%s), want %s (%s)", i+1, s.ID, s.Status, tc.job.ID, tc.job.Status)
+				}
+			}
+			var summaries []string
+			for _, d := range diags.Errors() {
+				summaries = append(summaries, d.Summary())
+			}
+			if got := strings.Join(summaries, "; "); got != tc.wantError {
+				t.Errorf("errors %q, want %q", got, tc.wantError)
+			}
+		})
+	}
+}
+
+// TestParseImportIDBadInput: each bad import id is refused with a message
+// that says which part is wrong and shows the expected form.
+func TestParseImportIDBadInput(t *testing.T) {
+	const p, j = "6568a1b2c3d4e5f601234567", "6568a1b2c3d4e5f6000000b1"
+	tests := []struct{ id, want string }{
+		{"", "does not have the form"},
+		{p + "/Cluster0", "does not have the form"},
+		{p + "/Cluster0/" + j + "/", "does not have the form"},
+		{p + "/a/b/" + j, "does not have the form"},
+		{"/Cluster0/" + j, "project id in import ID"},
+		{strings.ToUpper(p) + "/Cluster0/" + j, "has upper-case letters"},
+		{"６５６８a1b2c3d4e5f601234567/Cluster0/" + j, `character 1 is U+FF16`},
+		{p + "/Clusterа0/" + j, `character 8 is U+0430`},
+		{p + "/../" + j, `cluster name in import ID`},
+		{p + "/Cluster0?x=1/" + j, `character 9 is U+003F`},
+		{p + "/Cluster 0/" + j, `character 8 is U+0020`},
+		{p + "/Cluster0/" + j[:23] + "\x00", `character 24 is U+0000`},
+		{p + "/Cluster0/ " + j, "leading or trailing white space"},
+		{p + "/Cluster0/" + j + "0", "it is 25 characters long"},
+	}
+	for _, tt := range tests {
+		_, _, _, err := parseImportID(tt.id, "cluster_name")
+		if err == nil {
+			t.Errorf("%q accepted", tt.id)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, tt.want) || !strings.Contains(msg, "PROJECT_ID/CLUSTER_NAME/JOB_ID") {
+			t.Errorf("%q: error %q, want it to say %q and show the form", tt.id, msg, tt.want)
+		}
+	}
+	if _, _, _, err := parseImportID(p+"/Cluster-0/"+j, "cluster_name"); err != nil {
+		t.Errorf("a good id was refused: %v", err)
+	}
+}
+
+func FuzzParseImportID(f *testing.F) {
+	f.Fuzz(func(t *testing.T, id string) {
+		project, cluster, job, err := parseImportID(id, "cluster_name")
+		if err != nil {
+			msg := err.Error()
+			if !strings.Contains(msg, "PROJECT_ID/CLUSTER_NAME/JOB_ID") {
+				t.Fatalf("error does not show the expected form: %q", msg)
+			}
+			if project != "" || cluster != "" || job != "" {
+				t.Fatal("parts returned with an error")
+			}
+			return
+		}
+		if !idPattern.MatchString(project) || !idPattern.MatchString(job) {
+			t.Fatalf("accepted ids %q, %q", project, job)
+		}
+		if !clusterPattern.MatchString(cluster) || utf8.RuneCountInString(cluster) > maxClusterName {
+			t.Fatalf("accepted cluster name %q", cluster)
+		}
+		if back := project + "/" + cluster + "/" + job; back != id {
+			t.Fatalf("%q parsed to parts that join to %q", id, back)
+		}
+	})
+}
+
+func TestRenewalDue(t *testing.T) {
+	now := time.Date(2026, 11, 28, 15, 0, 0, 0, time.UTC)
+	job := func(expires, scheduled, renew string) *downloadJob {
+		j := &downloadJob{RenewBefore: types.StringNull()}
+		j.ID = types.StringValue("6568a1b2c3d4e5f6000000b1")
+		j.ExpirationDate = optionalString(expires)
+		j.RestoreScheduledDate = optionalString(scheduled)
+		if renew != "" {
+			j.RenewBefore = types.StringValue(renew)
+		}
+		return j
+	}
+	tests := []struct {
+		name string
+		job  *downloadJob
+		want string // a part of the reason, "" for none
+	}{
+		{"fresh link, no window", job("2026-11-28T18:00:00Z", "", ""), ""},
+		{"fresh link outside the window", job("2026-11-28T18:00:00Z", "", "2h"), ""},
+		{"inside the window", job("2026-11-28T16:00:00Z", "", "2h"), "within renew_before (2h)"},
+		{"exactly at the window's edge", job("2026-11-28T17:00:00Z", "", "2h"), "within renew_before"},
+		{"expired", job("2026-11-28T14:59:59Z", "", ""), "expired at 2026-11-28T14:59:59Z"},
+		{"expiry from the request time when Atlas sent none", job("", "2026-11-28T10:30:00Z", ""), "expired at 2026-11-28T14:30:00Z"},
+		{"nothing to go by", job("", "", "1h"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := renewalDue(tt.job, now)
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+				t.Errorf("renewalDue = %q, want one containing %q", got, tt.want)
+			}
+		})
+	}
 }
