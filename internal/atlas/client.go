@@ -197,8 +197,5 @@ func (c *Client) ServerNow() time.Time {
 	return c.now().Add(lo)
 }
 
-// Sleep waits d on the client's clock, or until ctx ends.
-func (c *Client) Sleep(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) }
-
 // Now is the client's clock.
 func (c *Client) Now() time.Time { return c.now() }
