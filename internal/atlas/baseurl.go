@@ -20,12 +20,12 @@ const (
 	BaseURLSpaces                    // white space before or after it
 	BaseURLUnparsable                // Detail says why
 	BaseURLScheme                    // neither https nor http
-	BaseURLNoHost
-	BaseURLUserinfo  // user:password@ in it
-	BaseURLPort      // outside 1 to 65535
-	BaseURLQuery     // a query or a fragment
-	BaseURLPath      // a path other than "/"
-	BaseURLPlainHTTP // http to a host that is not loopback
+	BaseURLNoHost                    // no host, or an empty one
+	BaseURLUserinfo                  // user:password@ in it
+	BaseURLPort                      // outside 1 to 65535
+	BaseURLQuery                     // a query or a fragment
+	BaseURLPath                      // a path other than "/"
+	BaseURLPlainHTTP                 // http to a host that is not loopback
 )
 
 var baseURLProblems = map[BaseURLProblem]string{

@@ -91,6 +91,7 @@ func decodeAnswer[T any](req request, resp *response, decode func([]byte) (*T, e
 	return nil, invalidAnswer(req.method, req.path, err)
 }
 
+// decodeJSON decodes body, which must hold one JSON value and nothing more.
 func decodeJSON(body []byte, out any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(out); err != nil {

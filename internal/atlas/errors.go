@@ -50,8 +50,9 @@ func (e *Error) Error() string {
 var jobNotFoundCodes = []string{"TENANT_RESTORE_NOT_FOUND", "FLEX_BACKUP_RESTORE_NOT_FOUND", "RESTORE_JOB_NOT_FOUND"}
 
 // IsJobNotFound reports whether err is Atlas saying that the addressed
-// restore job is gone. It is false for a 404 about the project or cluster, for a retired endpoint, and for a 404 from something
-// that is not Atlas (a proxy, a wrong host), which carry other codes or none.
+// restore job is gone. It is false for a 404 about the project or cluster,
+// for a retired endpoint, and for a 404 from something that is not Atlas
+// (a proxy, a wrong host), which carry other codes or none.
 func IsJobNotFound(err error) bool {
 	var ae *Error
 	return errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && HasErrorCode(err, jobNotFoundCodes...)

@@ -239,6 +239,8 @@ func tokenFailure(te *atlas.TokenError) string {
 	return msg
 }
 
+// missingKeys names what is missing of an API key, as "the %s missing"
+// needs it.
 func missingKeys(pub, priv string) string {
 	switch {
 	case pub == "" && priv == "":

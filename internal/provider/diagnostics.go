@@ -97,7 +97,7 @@ func permanentPhrase(p *atlas.PermanentFailure) string {
 	case p.Detail != "":
 		return fmt.Sprintf("the server redirected to another host (%s), which the provider does not follow", p.Detail)
 	}
-	return "the server redirected, and Atlas does not: the provider followed no further"
+	return "the server answered with a redirect, which Atlas's API does not send, so the provider did not follow it"
 }
 
 // addReadError is addAtlasError for a read bounded by timeouts.read: when
