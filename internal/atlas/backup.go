@@ -50,6 +50,31 @@ type RestoreJob struct {
 	Links                    []Link `json:"links,omitempty"`
 }
 
+// linkLifetime is how long Atlas keeps a download link valid after the
+// request.
+const linkLifetime = 4 * time.Hour
+
+// LinkExpiry is when the job's link stops working: its expirationDate, or
+// four hours after Atlas scheduled the job where Atlas sent none. ok is
+// false when the job has neither date.
+func (j *RestoreJob) LinkExpiry() (at time.Time, ok bool) {
+	if at, err := time.Parse(time.RFC3339, j.ExpirationDate); err == nil {
+		return at, true
+	}
+	if at, err := time.Parse(time.RFC3339, j.RestoreScheduledDate); err == nil {
+		return at.Add(linkLifetime), true
+	}
+	return time.Time{}, false
+}
+
+// LinkExpired reports whether the job's link has expired at now, a time
+// on Atlas's clock (see Client.ServerNow). A job without either date has
+// nothing to say that it has.
+func (j *RestoreJob) LinkExpired(now time.Time) bool {
+	at, ok := j.LinkExpiry()
+	return ok && !now.Before(at)
+}
+
 // Snapshot is a backup snapshot (BackupTenantSnapshot,
 // FlexBackupSnapshot20241113).
 type Snapshot struct {

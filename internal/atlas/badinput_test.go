@@ -63,7 +63,7 @@ func TestBadAnswers(t *testing.T) {
 // snapshotUrl is a valid answer (the provider decides what it means), and
 // decodes with the link empty, not invented.
 func TestCompletedJobWithoutLinkIsKept(t *testing.T) {
-	j, err := DecodeRestoreJob([]byte(`{"id":"6568a1b2c3d4e5f6000000b1","status":"COMPLETED","deliveryType":"DOWNLOAD","snapshotUrl":""}`))
+	j, err := decodeRestoreJob([]byte(`{"id":"6568a1b2c3d4e5f6000000b1","status":"COMPLETED","deliveryType":"DOWNLOAD","snapshotUrl":""}`))
 	if err != nil || j.Status != StatusCompleted || j.SnapshotURL != "" {
 		t.Fatalf("job %+v, err %v", j, err)
 	}

@@ -12,51 +12,79 @@ import (
 	"strings"
 )
 
+// BaseURLProblem is what is wrong with a base URL.
+type BaseURLProblem int
+
+const (
+	BaseURLEmpty      BaseURLProblem = iota + 1
+	BaseURLSpaces                    // white space before or after it
+	BaseURLUnparsable                // Detail says why
+	BaseURLScheme                    // neither https nor http
+	BaseURLNoHost                    // no host, or an empty one
+	BaseURLUserinfo                  // user:password@ in it
+	BaseURLPort                      // outside 1 to 65535
+	BaseURLQuery                     // a query or a fragment
+	BaseURLPath                      // a path other than "/"
+	BaseURLPlainHTTP                 // http to a host that is not loopback
+)
+
+var baseURLProblems = map[BaseURLProblem]string{
+	BaseURLEmpty: "is empty", BaseURLSpaces: "has surrounding white space", BaseURLUnparsable: "does not parse",
+	BaseURLScheme: "is not https", BaseURLNoHost: "has no host", BaseURLUserinfo: "has user information",
+	BaseURLPort: "has a port outside 1-65535", BaseURLQuery: "has a query or fragment", BaseURLPath: "has a path",
+	BaseURLPlainHTTP: "is plain http to a host that is not loopback",
+}
+
 // BaseURLError is a base URL the client refuses. URL has been through
 // RedactUserinfo, so the error can be printed whole.
 type BaseURLError struct {
 	URL     string
-	Problem string // completes "the base URL (URL) ...", as in "has no host"
+	Problem BaseURLProblem
+	// Detail is the URL parser's complaint, for BaseURLUnparsable; it is
+	// taken from the URL without its user information.
+	Detail string
 }
 
 func (e *BaseURLError) Error() string {
-	return fmt.Sprintf("base URL %q %s", e.URL, e.Problem)
+	msg := fmt.Sprintf("atlas: base URL %q %s", e.URL, baseURLProblems[e.Problem])
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	return msg
 }
 
 // ParseBaseURL checks an Atlas base URL: https, or http to a loopback
 // address (a local simulator), with a host and no query or credentials.
 // The error never holds the URL's user information, whichever check fails.
 func ParseBaseURL(raw string) (*url.URL, error) {
-	fail := func(problem string) (*url.URL, error) {
+	fail := func(problem BaseURLProblem) (*url.URL, error) {
 		return nil, &BaseURLError{URL: RedactUserinfo(raw), Problem: problem}
 	}
 	if raw == "" {
-		return fail("is empty; it must be a URL such as " + DefaultBaseURL)
+		return fail(BaseURLEmpty)
 	}
 	if strings.TrimSpace(raw) != raw {
-		return fail("must be a URL such as " + DefaultBaseURL + ", without spaces")
+		return fail(BaseURLSpaces)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fail("cannot be parsed as a URL" + parseProblem(raw))
+		return nil, &BaseURLError{URL: RedactUserinfo(raw), Problem: BaseURLUnparsable, Detail: parseProblem(raw)}
 	}
 	switch {
 	case u.Scheme != "https" && u.Scheme != "http":
-		return fail("must start with https://")
+		return fail(BaseURLScheme)
 	case u.Host == "" || u.Hostname() == "":
-		return fail("has no host")
+		return fail(BaseURLNoHost)
 	case u.User != nil:
-		return fail("must not carry credentials (user:password@); give them as public_key and private_key, " +
-			"or as client_id and client_secret")
+		return fail(BaseURLUserinfo)
 	case u.Port() != "" && !validPort(u.Port()):
-		return fail("has a port outside 1 to 65535")
+		return fail(BaseURLPort)
 	case u.RawQuery != "" || u.Fragment != "":
-		return fail("must not have a query or fragment")
+		return fail(BaseURLQuery)
 	case u.Path != "" && u.Path != "/":
-		return fail("must be the host only (the API paths are added by the provider)")
+		return fail(BaseURLPath)
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return fail("uses plain http, which would send the API keys' digest and the download links unencrypted; " +
-			"use https (plain http is allowed only for a loopback address such as a local simulator)")
+		return fail(BaseURLPlainHTTP)
 	}
 	u.Path = ""
 	return u, nil
@@ -69,7 +97,7 @@ func parseProblem(raw string) string {
 	_, err := url.Parse(withoutUserinfo(raw))
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return ": " + ue.Err.Error()
+		return ue.Err.Error()
 	}
 	return ""
 }

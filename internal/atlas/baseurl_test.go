@@ -3,38 +3,46 @@
 package atlas
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
 
 func TestParseBaseURL(t *testing.T) {
 	tests := []struct {
-		in, wantErr string
+		in     string
+		want   BaseURLProblem // 0: accepted
+		detail string
 	}{
-		{"https://cloud.mongodb.com", ""},
-		{"https://cloud.mongodbgov.com/", ""},
-		{"http://127.0.0.1:8080", ""},
-		{"http://localhost:1234", ""},
-		{"http://[::1]:99", ""},
-		{"https://cloud.mongodb.com:443", ""},
-		{"http://cloud.mongodb.com", "plain http"},
-		{"ftp://x", "must start with https://"},
-		{"cloud.mongodb.com", "must start with https://"},
-		{"", "must be a URL"},
-		{" https://cloud.mongodb.com", "without spaces"},
-		{"https://user:pw@cloud.mongodb.com", "must not carry credentials"},
-		{"https://cloud.mongodb.com/api", "host only"},
-		{"https://cloud.mongodb.com?x=1", "query"},
-		{"https://", "no host"},
-		{"https://%zz", "cannot be parsed"},
-		{"https://cloud.mongodb.com:99999", "port outside 1 to 65535"},
-		{"https://cloud.mongodb.com:0", "port outside 1 to 65535"},
-		{"https://cloud.mongodb.com:44x", `cannot be parsed as a URL: invalid port ":44x" after host`},
+		{"https://cloud.mongodb.com", 0, ""},
+		{"https://cloud.mongodbgov.com/", 0, ""},
+		{"http://127.0.0.1:8080", 0, ""},
+		{"http://localhost:1234", 0, ""},
+		{"http://[::1]:99", 0, ""},
+		{"https://cloud.mongodb.com:443", 0, ""},
+		{"http://cloud.mongodb.com", BaseURLPlainHTTP, ""},
+		{"ftp://x", BaseURLScheme, ""},
+		{"cloud.mongodb.com", BaseURLScheme, ""},
+		{"", BaseURLEmpty, ""},
+		{" https://cloud.mongodb.com", BaseURLSpaces, ""},
+		{"https://user:pw@cloud.mongodb.com", BaseURLUserinfo, ""},
+		{"https://cloud.mongodb.com/api", BaseURLPath, ""},
+		{"https://cloud.mongodb.com?x=1", BaseURLQuery, ""},
+		{"https://cloud.mongodb.com#top", BaseURLQuery, ""},
+		{"https://", BaseURLNoHost, ""},
+		{"https://%zz", BaseURLUnparsable, "invalid URL escape"},
+		{"https://cloud.mongodb.com:99999", BaseURLPort, ""},
+		{"https://cloud.mongodb.com:0", BaseURLPort, ""},
+		{"https://cloud.mongodb.com:44x", BaseURLUnparsable, `invalid port ":44x" after host`},
 	}
 	for _, tt := range tests {
 		_, err := ParseBaseURL(tt.in)
-		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-			t.Errorf("ParseBaseURL(%q) = %v, want %q", tt.in, err, tt.wantErr)
+		var be *BaseURLError
+		switch {
+		case tt.want == 0 && err != nil:
+			t.Errorf("ParseBaseURL(%q) = %v, want it accepted", tt.in, err)
+		case tt.want != 0 && (!errors.As(err, &be) || be.Problem != tt.want || !strings.Contains(be.Detail, tt.detail) || be.URL != RedactUserinfo(tt.in)):
+			t.Errorf("ParseBaseURL(%q) = %#v, want problem %d with %q", tt.in, err, tt.want, tt.detail)
 		}
 	}
 }
@@ -44,30 +52,31 @@ func TestParseBaseURL(t *testing.T) {
 // is wrong.
 func TestParseBaseURL_userinfoNeverInError(t *testing.T) {
 	const user, pw = "opsUsrq", "Pw7zXq7Kv"
-	for _, tt := range []struct{ in, want string }{
-		{"ftp://opsUsrq:Pw7zXq7Kv@host", `"ftp://[redacted]@host" must start with https://`},
-		{" https://opsUsrq:Pw7zXq7Kv@host", `" https://[redacted]@host" must be a URL`},
-		{"https://opsUsrq:Pw7zXq7Kv@host:99999", `"https://[redacted]@host:99999" must not carry credentials`},
-		{"https://opsUsrq:Pw7zXq7Kv@host:44x", `"https://[redacted]@host:44x" cannot be parsed as a URL: invalid port ":44x" after host`},
-		{"https://opsUsrq:Pw7zXq7Kv@", `"https://[redacted]@" has no host`},
-		{"//opsUsrq:Pw7zXq7Kv@host", `"//[redacted]@host" must start with https://`},
-		{"opsUsrq:Pw7zXq7Kv@host", `"[redacted]@host" must start with https://`},
-		{"https://opsUsrq:Pw7zXq7Kv/x@host", `"https://[redacted]@host" cannot be parsed as a URL`},
-		{"https://opsUsrq:Pw7zXq7Kv#x@host", `"https://[redacted]@host" cannot be parsed as a URL`},
-		{"https://opsUsrq:Pw7z Xq7Kv@host", `"https://[redacted]@host" cannot be parsed as a URL`},
-		{"https://opsUsrq:Pw7z%zzXq7Kv@host", `"https://[redacted]@host" cannot be parsed as a URL`},
-		{"https://opsUsrq:Pw7zXq7Kv@host\n", `"https://[redacted]@host\n" must be a URL`},
-		{"http://opsUsrq:Pw7zXq7Kv@host/a?b#c", `"http://[redacted]@host/a?b#c" must not carry credentials`},
+	for _, tt := range []struct {
+		in, url string
+		want    BaseURLProblem
+	}{
+		{"ftp://opsUsrq:Pw7zXq7Kv@host", "ftp://[redacted]@host", BaseURLScheme},
+		{" https://opsUsrq:Pw7zXq7Kv@host", " https://[redacted]@host", BaseURLSpaces},
+		{"https://opsUsrq:Pw7zXq7Kv@host:99999", "https://[redacted]@host:99999", BaseURLUserinfo},
+		{"https://opsUsrq:Pw7zXq7Kv@host:44x", "https://[redacted]@host:44x", BaseURLUnparsable},
+		{"https://opsUsrq:Pw7zXq7Kv@", "https://[redacted]@", BaseURLNoHost},
+		{"//opsUsrq:Pw7zXq7Kv@host", "//[redacted]@host", BaseURLScheme},
+		{"opsUsrq:Pw7zXq7Kv@host", "[redacted]@host", BaseURLScheme},
+		{"https://opsUsrq:Pw7zXq7Kv/x@host", "https://[redacted]@host", BaseURLUnparsable},
+		{"https://opsUsrq:Pw7zXq7Kv#x@host", "https://[redacted]@host", BaseURLUnparsable},
+		{"https://opsUsrq:Pw7z Xq7Kv@host", "https://[redacted]@host", BaseURLUnparsable},
+		{"https://opsUsrq:Pw7z%zzXq7Kv@host", "https://[redacted]@host", BaseURLUnparsable},
+		{"https://opsUsrq:Pw7zXq7Kv@host\n", "https://[redacted]@host\n", BaseURLSpaces},
+		{"http://opsUsrq:Pw7zXq7Kv@host/a?b#c", "http://[redacted]@host/a?b#c", BaseURLUserinfo},
 	} {
 		_, err := ParseBaseURL(tt.in)
-		if err == nil {
-			t.Errorf("ParseBaseURL(%q) accepted it", tt.in)
+		var be *BaseURLError
+		if !errors.As(err, &be) || be.URL != tt.url || be.Problem != tt.want {
+			t.Errorf("ParseBaseURL(%q) = %#v, want URL %q and problem %d", tt.in, err, tt.url, tt.want)
 			continue
 		}
 		msg := err.Error()
-		if !strings.Contains(msg, tt.want) {
-			t.Errorf("ParseBaseURL(%q) = %q, want %q in it", tt.in, msg, tt.want)
-		}
 		for _, secret := range []string{user, pw, "Pw7z", "Xq7Kv"} {
 			if strings.Contains(msg, secret) {
 				t.Errorf("ParseBaseURL(%q) = %q: it holds %q", tt.in, msg, secret)

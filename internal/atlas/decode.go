@@ -3,7 +3,9 @@
 package atlas
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -67,14 +69,6 @@ func decodeSnapshotPage(body []byte) (*Page[Snapshot], error) {
 	})
 }
 
-// DecodeRestoreJob is decodeRestoreJob for tests and fuzz targets outside
-// the package.
-func DecodeRestoreJob(body []byte) (*RestoreJob, error) { return decodeRestoreJob(body) }
-
-// DecodeSnapshot is decodeSnapshot for tests and fuzz targets outside the
-// package.
-func DecodeSnapshot(body []byte) (*Snapshot, error) { return decodeSnapshot(body) }
-
 // fetch runs req and decodes its 2xx answer with decode.
 func fetch[T any](ctx context.Context, c *Client, req request, decode func([]byte) (*T, error)) (*T, error) {
 	resp, err := c.send(ctx, req)
@@ -95,4 +89,16 @@ func decodeAnswer[T any](req request, resp *response, decode func([]byte) (*T, e
 		return nil, fmt.Errorf("atlas: %s %s: HTTP %d with %w", req.method, req.path, resp.status, err)
 	}
 	return nil, invalidAnswer(req.method, req.path, err)
+}
+
+// decodeJSON decodes body, which must hold one JSON value and nothing more.
+func decodeJSON(body []byte, out any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(out); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
 }

@@ -45,24 +45,32 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// IsNotFound reports whether err is an Atlas answer that the addressed
-// object (project, cluster, snapshot or job) does not exist.
-func IsNotFound(err error) bool {
-	var ae *Error
-	return errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound
-}
-
 // jobNotFoundCodes are the errorCodes with which Atlas says that a restore
 // (download) job does not exist: the tenant, Flex and generic spellings.
 var jobNotFoundCodes = []string{"TENANT_RESTORE_NOT_FOUND", "FLEX_BACKUP_RESTORE_NOT_FOUND", "RESTORE_JOB_NOT_FOUND"}
 
 // IsJobNotFound reports whether err is Atlas saying that the addressed
-// restore job is gone. Unlike IsNotFound it is false for a 404 about the
-// project or cluster, for a retired endpoint, and for a 404 from something
-// that is not Atlas (a proxy, a wrong host), which carry other codes or none.
+// restore job is gone. It is false for a 404 about the project or cluster,
+// for a retired endpoint, and for a 404 from something that is not Atlas
+// (a proxy, a wrong host), which carry other codes or none.
 func IsJobNotFound(err error) bool {
 	var ae *Error
 	return errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && HasErrorCode(err, jobNotFoundCodes...)
+}
+
+// IsRetired reports whether err is Atlas saying that the endpoint itself is
+// gone rather than what it addresses: 410 Gone or VERSION_GONE for a
+// removed API version, or a 404 whose detail speaks of the endpoint's
+// sunset. The reference documents the first two only; the third is how we
+// assume the v1.0 tenant paths answer after 2026-01-22 (the simulator's
+// TenantSunset answers so).
+func IsRetired(err error) bool {
+	var ae *Error
+	if !errors.As(err, &ae) {
+		return false
+	}
+	return ae.StatusCode == http.StatusGone || ae.ErrorCode == "VERSION_GONE" ||
+		(ae.StatusCode == http.StatusNotFound && strings.Contains(strings.ToLower(ae.Detail), "sunset"))
 }
 
 // HasErrorCode reports whether err is an Atlas error carrying one of codes.
@@ -108,7 +116,7 @@ type UnconfirmedDownloadError struct {
 	// Err is the download request's own failure.
 	Err error
 	// RecoveryErr is why looking for the job did not settle it: the list's
-	// error, ctx's, or an *AmbiguousJobsError.
+	// error, ctx's, an *AmbiguousJobsError, or ErrNotListed.
 	RecoveryErr error
 	// Candidates are the unclaimed jobs of the snapshot that the request
 	// may have made, when the search found more than it could attribute.
@@ -189,12 +197,6 @@ func decodeError(method, path string, status int, body []byte) *Error {
 		e.Detail = "unexpected response body: " + Excerpt(body)
 	}
 	return e
-}
-
-// DecodeError is decodeError for callers outside the package, such as fuzz
-// targets and tests.
-func DecodeError(method, path string, status int, body []byte) *Error {
-	return decodeError(method, path, status, body)
 }
 
 // urlQuery matches a URL's query string, also with JSON-escaped slashes.

@@ -39,7 +39,7 @@ func FuzzDecodeError(f *testing.F) {
 	f.Add(400, []byte(`{"error":400}`), `{"detail":"`, `"}`)
 	f.Add(500, []byte{}, "oops ", " and more")
 	f.Fuzz(func(t *testing.T, status int, body []byte, prefix, suffix string) {
-		e := DecodeError("GET", "/api/x", status, body)
+		e := decodeError("GET", "/api/x", status, body)
 		msg := e.Error()
 		if e.StatusCode != status || !strings.HasPrefix(msg, "atlas: GET /api/x: HTTP ") {
 			t.Fatalf("status %d lost: %q", status, msg)
@@ -52,11 +52,11 @@ func FuzzDecodeError(f *testing.F) {
 		}
 		// A presigned link anywhere in the answer never reaches the message.
 		planted := []byte(prefix + "https://files.example/restore.tar.gz?token=" + fuzzSecret + "&expires=1" + suffix)
-		if msg := DecodeError("GET", "/api/x", status, planted).Error(); strings.Contains(msg, fuzzSecret) {
+		if msg := decodeError("GET", "/api/x", status, planted).Error(); strings.Contains(msg, fuzzSecret) {
 			t.Fatalf("message repeats the link's token: %q", msg)
 		}
 		planted = []byte(`{"error":400,"errorCode":"X","detail":` + jsonString(prefix+"https://files.example/x?token="+fuzzSecret+suffix) + `}`)
-		if msg := DecodeError("GET", "/api/x", status, planted).Error(); strings.Contains(msg, fuzzSecret) {
+		if msg := decodeError("GET", "/api/x", status, planted).Error(); strings.Contains(msg, fuzzSecret) {
 			t.Fatalf("message repeats the link's token: %q", msg)
 		}
 	})

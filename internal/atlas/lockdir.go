@@ -26,18 +26,39 @@ func DefaultLockDir() string {
 	return filepath.Join(os.TempDir(), "terraform-provider-atlas-"+strconv.Itoa(os.Getuid()))
 }
 
+// LockDirProblem is why a lock directory cannot be used.
+type LockDirProblem int
+
+const (
+	LockDirUnresolvable  LockDirProblem = iota + 1 // no absolute path (Err says why)
+	LockDirUncreatable                             // Err says why
+	LockDirUnreadable                              // Err says why
+	LockDirSymlink                                 // a symbolic link
+	LockDirNotADirectory                           // a file or something else
+	LockDirSharedWrite                             // writable by other users
+	LockDirOtherOwner                              // owned by another user
+	LockFileUnopenable                             // a lock file in it (Err says why)
+)
+
+var lockDirProblems = map[LockDirProblem]string{
+	LockDirUnresolvable: "cannot be resolved", LockDirUncreatable: "cannot be created", LockDirUnreadable: "cannot be read",
+	LockDirSymlink: "is a symbolic link", LockDirNotADirectory: "is not a directory",
+	LockDirSharedWrite: "can be written by other users", LockDirOtherOwner: "belongs to another user",
+	LockFileUnopenable: "has a lock file that cannot be opened",
+}
+
 // LockDirError is a lock directory that cannot be used safely.
 type LockDirError struct {
-	Path   string
-	Reason string // a phrase: "is a symbolic link", "can be written by other users", ...
-	Err    error  // the system's error, if any
+	Path    string
+	Problem LockDirProblem
+	Err     error // the system's error, if any
 }
 
 func (e *LockDirError) Error() string {
 	if e.Err != nil {
-		return fmt.Sprintf("atlas: lock directory %s %s: %v", e.Path, e.Reason, e.Err)
+		return fmt.Sprintf("atlas: lock directory %s %s: %v", e.Path, lockDirProblems[e.Problem], e.Err)
 	}
-	return fmt.Sprintf("atlas: lock directory %s %s", e.Path, e.Reason)
+	return fmt.Sprintf("atlas: lock directory %s %s", e.Path, lockDirProblems[e.Problem])
 }
 
 func (e *LockDirError) Unwrap() error { return e.Err }
@@ -51,28 +72,28 @@ func OpenLockDir(path string) (*LockDir, error) {
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, &LockDirError{Path: path, Reason: "cannot be resolved", Err: err}
+		return nil, &LockDirError{Path: path, Problem: LockDirUnresolvable, Err: err}
 	}
 	if err := os.Mkdir(abs, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, &LockDirError{Path: abs, Reason: "cannot be created", Err: err}
+		return nil, &LockDirError{Path: abs, Problem: LockDirUncreatable, Err: err}
 	}
 	fi, err := os.Lstat(abs)
 	if err != nil {
-		return nil, &LockDirError{Path: abs, Reason: "cannot be read", Err: err}
+		return nil, &LockDirError{Path: abs, Problem: LockDirUnreadable, Err: err}
 	}
-	if reason := unsafeDir(fi); reason != "" {
-		return nil, &LockDirError{Path: abs, Reason: reason}
+	if problem := unsafeDir(fi); problem != 0 {
+		return nil, &LockDirError{Path: abs, Problem: problem}
 	}
 	return &LockDir{path: abs}, nil
 }
 
-// unsafeDir says why a lock directory must not be used, or "".
-func unsafeDir(fi fs.FileInfo) string {
+// unsafeDir says why a lock directory must not be used, or 0.
+func unsafeDir(fi fs.FileInfo) LockDirProblem {
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
-		return "is a symbolic link; give a real directory"
+		return LockDirSymlink
 	case !fi.IsDir():
-		return "is not a directory"
+		return LockDirNotADirectory
 	}
 	return unsafeOwner(fi)
 }
@@ -113,7 +134,7 @@ type fileLock struct{ f *os.File }
 func (d *LockDir) lockFile(key string) (*fileLock, error) {
 	f, err := openNoFollow(d.file(key, ".lock"), os.O_RDWR)
 	if err != nil {
-		return nil, &LockDirError{Path: d.path, Reason: "has a lock file that cannot be opened", Err: err}
+		return nil, &LockDirError{Path: d.path, Problem: LockFileUnopenable, Err: err}
 	}
 	return &fileLock{f: f}, nil
 }

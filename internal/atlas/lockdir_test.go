@@ -9,7 +9,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -36,22 +35,26 @@ func TestOpenLockDir(t *testing.T) {
 	}
 	file := filepath.Join(root, "file")
 	os.WriteFile(file, nil, 0o600)
-	for _, tt := range []struct{ path, want string }{
-		{open, "can be written by other users"},
-		{link, "is a symbolic link"},
-		{file, "is not a directory"},
+	for _, tt := range []struct {
+		path string
+		want LockDirProblem
+	}{
+		{open, LockDirSharedWrite},
+		{link, LockDirSymlink},
+		{file, LockDirNotADirectory},
 	} {
 		_, err := OpenLockDir(tt.path)
 		var le *LockDirError
-		if !errors.As(err, &le) || !strings.Contains(err.Error(), tt.want) || le.Path != tt.path {
-			t.Errorf("OpenLockDir(%s) = %v, want a *LockDirError saying %q", tt.path, err, tt.want)
+		if !errors.As(err, &le) || le.Problem != tt.want || le.Path != tt.path {
+			t.Errorf("OpenLockDir(%s) = %v, want a *LockDirError of problem %d", tt.path, err, tt.want)
 		}
 	}
 	if os.Geteuid() == 0 {
 		theirs := filepath.Join(root, "theirs")
 		os.Mkdir(theirs, 0o700)
 		if err := os.Chown(theirs, 65534, 65534); err == nil {
-			if _, err := OpenLockDir(theirs); err == nil || !strings.Contains(err.Error(), "another user") {
+			var le *LockDirError
+			if _, err := OpenLockDir(theirs); !errors.As(err, &le) || le.Problem != LockDirOtherOwner {
 				t.Errorf("OpenLockDir(another user's) = %v, want a refusal", err)
 			}
 		}

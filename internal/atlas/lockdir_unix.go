@@ -16,15 +16,15 @@ import (
 const noFollow = unix.O_NOFOLLOW
 
 // unsafeOwner says why a directory that others can write, or that is
-// not ours, must not be used, or "".
-func unsafeOwner(fi fs.FileInfo) string {
+// not ours, must not be used, or 0.
+func unsafeOwner(fi fs.FileInfo) LockDirProblem {
 	if fi.Mode().Perm()&0o022 != 0 {
-		return "can be written by other users; make it private (chmod 700) or choose another"
+		return LockDirSharedWrite
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
-		return "belongs to another user; choose a directory of your own"
+		return LockDirOtherOwner
 	}
-	return ""
+	return 0
 }
 
 func tryLock(f *os.File, exclusive bool) (bool, error) {

@@ -17,7 +17,7 @@ const noFollow = 0
 
 // unsafeOwner: a user's temporary directory on Windows is private by its
 // ACL, which this does not read.
-func unsafeOwner(fs.FileInfo) string { return "" }
+func unsafeOwner(fs.FileInfo) LockDirProblem { return 0 }
 
 func tryLock(f *os.File, exclusive bool) (bool, error) {
 	var flags uint32 = windows.LOCKFILE_FAIL_IMMEDIATELY

@@ -136,13 +136,14 @@ func (b *bearerAuth) token(ctx context.Context, stale string) (string, error) {
 // from which expires_in counts.
 func (b *bearerAuth) fetch(ctx context.Context) (tok string, lifetime time.Duration, sent time.Time, err error) {
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, b.http)
+	deadline, bounded := b.c.deadline(ctx)
 	for attempt := 1; ; attempt++ {
 		sent = b.c.now()
 		b.requests.Add(1)
 		t, err := b.cc.Token(hctx)
 		if err == nil {
 			if t.TokenType != "" && !strings.EqualFold(t.TokenType, "bearer") {
-				return "", 0, sent, &TokenError{Detail: "the token endpoint answered with a token of a type other than Bearer"}
+				return "", 0, sent, &TokenError{Kind: TokenNotBearer}
 			}
 			lifetime = expiresIn(t)
 			if lifetime <= 0 {
@@ -158,7 +159,7 @@ func (b *bearerAuth) fetch(ctx context.Context) (tok string, lifetime time.Durat
 			return "", 0, sent, te
 		}
 		delay := b.c.retry.delay(attempt, te.RetryAfter, b.c.jitter())
-		if dl, ok := ctx.Deadline(); ok && b.c.now().Add(delay).After(dl) {
+		if bounded && b.c.now().Add(delay).After(deadline) {
 			return "", 0, sent, te
 		}
 		b.c.log(ctx, "retrying atlas token request", map[string]any{
@@ -191,19 +192,33 @@ func expiresIn(t *oauth2.Token) time.Duration {
 	return time.Duration(secs * float64(time.Second))
 }
 
+// TokenFailureKind is how a token request failed.
+type TokenFailureKind int
+
+const (
+	// TokenRefused: the endpoint answered with an HTTP error (StatusCode,
+	// ErrorCode, Detail).
+	TokenRefused TokenFailureKind = iota + 1
+	// TokenUnreachable: no complete answer came back (Detail is the
+	// transport's error; Permanent is set when that cannot mend).
+	TokenUnreachable
+	// TokenNotBearer: the answer is a token of a type other than Bearer.
+	TokenNotBearer
+	// TokenMalformed: the answer is not an access token.
+	TokenMalformed
+)
+
 // TokenError is the token endpoint refusing or failing to give the client
 // an access token, after the retries that were worth making. It never holds
 // the client secret, a token or the endpoint's answer as such: only the
 // status and Atlas's errorCode and (sanitised) detail.
 type TokenError struct {
-	StatusCode int // 0: no answer
+	Kind       TokenFailureKind
+	StatusCode int // TokenRefused only
 	ErrorCode  string
 	Detail     string
 	RetryAfter time.Duration
-	// Unreachable is set when no complete answer came back, Permanent (a
-	// phrase) when that cannot mend (see PermanentCause).
-	Unreachable bool
-	Permanent   string
+	Permanent  *PermanentFailure // TokenUnreachable only
 
 	retryable bool
 }
@@ -216,7 +231,7 @@ func (e *TokenError) Error() string {
 func (e *TokenError) brief() string {
 	switch {
 	case e.StatusCode == 0:
-		return e.Detail
+		return e.summary()
 	case e.ErrorCode != "":
 		return fmt.Sprintf("HTTP %d %s", e.StatusCode, e.ErrorCode)
 	}
@@ -224,6 +239,12 @@ func (e *TokenError) brief() string {
 }
 
 func (e *TokenError) summary() string {
+	switch e.Kind {
+	case TokenNotBearer:
+		return "a token of a type other than Bearer"
+	case TokenMalformed:
+		return "an answer that is not an access token"
+	}
 	var b strings.Builder
 	if e.StatusCode != 0 {
 		fmt.Fprintf(&b, "HTTP %d", e.StatusCode)
@@ -245,6 +266,7 @@ func tokenFailure(err error, now time.Time) *TokenError {
 	if errors.As(err, &re) && re.Response != nil {
 		ae := decodeError(http.MethodPost, TokenPath, re.Response.StatusCode, re.Body)
 		te := &TokenError{
+			Kind:       TokenRefused,
 			StatusCode: ae.StatusCode, ErrorCode: ae.ErrorCode, Detail: ae.Detail,
 			RetryAfter: parseRetryAfter(re.Response.Header.Get("Retry-After"), now),
 		}
@@ -264,12 +286,12 @@ func tokenFailure(err error, now time.Time) *TokenError {
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		te := &TokenError{Unreachable: true, Permanent: permanentCause(ue.Err)}
+		te := &TokenError{Kind: TokenUnreachable, Permanent: permanent(ue.Err)}
 		te.Detail = sanitise(stripURL(err).Error(), 200)
-		te.retryable = te.Permanent == ""
+		te.retryable = te.Permanent == nil
 		return te
 	}
-	return &TokenError{Detail: "the token endpoint's answer is not an access token"}
+	return &TokenError{Kind: TokenMalformed}
 }
 
 // AuthRefusal is Atlas answering 401 to an API request that carried a
@@ -424,13 +446,13 @@ func checkCredentials(cfg Config) error {
 	}
 	switch {
 	case n > 1:
-		return errors.New("atlas: give one way to authenticate: an API key (public and private key), a service account (client ID and secret) or an access token, not several")
+		return errors.New("atlas: Config gives more than one way to authenticate")
 	case sa && (cfg.ClientID == "" || cfg.ClientSecret == ""):
-		return errors.New("atlas: a service account needs both its client ID and its client secret")
+		return errors.New("atlas: Config gives half a service account: ClientID and ClientSecret go together")
 	case sa || tok:
 		return nil
 	case cfg.PublicKey == "" || cfg.PrivateKey == "":
-		return errors.New("atlas: a public key and a private key are both required")
+		return errors.New("atlas: Config gives no credentials, or half an API key: PublicKey and PrivateKey go together")
 	}
 	return nil
 }

@@ -442,13 +442,13 @@ func TestNew_oneWayToAuthenticate(t *testing.T) {
 		{"keys", Config{PublicKey: "p", PrivateKey: "k"}, ""},
 		{"service account", Config{ClientID: "i", ClientSecret: "s"}, ""},
 		{"access token", Config{AccessToken: "t"}, ""},
-		{"nothing", Config{}, "public key and a private key are both required"},
-		{"half a key", Config{PublicKey: "p"}, "public key and a private key are both required"},
-		{"id without secret", Config{ClientID: "i"}, "needs both its client ID and its client secret"},
-		{"secret without id", Config{ClientSecret: "s"}, "needs both its client ID and its client secret"},
-		{"keys and service account", Config{PublicKey: "p", PrivateKey: "k", ClientID: "i", ClientSecret: "s"}, "not several"},
-		{"service account and token", Config{ClientID: "i", ClientSecret: "s", AccessToken: "t"}, "not several"},
-		{"half a key and a token", Config{PublicKey: "p", AccessToken: "t"}, "not several"},
+		{"nothing", Config{}, "PublicKey and PrivateKey go together"},
+		{"half a key", Config{PublicKey: "p"}, "PublicKey and PrivateKey go together"},
+		{"id without secret", Config{ClientID: "i"}, "ClientID and ClientSecret go together"},
+		{"secret without id", Config{ClientSecret: "s"}, "ClientID and ClientSecret go together"},
+		{"keys and service account", Config{PublicKey: "p", PrivateKey: "k", ClientID: "i", ClientSecret: "s"}, "more than one way"},
+		{"service account and token", Config{ClientID: "i", ClientSecret: "s", AccessToken: "t"}, "more than one way"},
+		{"half a key and a token", Config{PublicKey: "p", AccessToken: "t"}, "more than one way"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.BaseURL = DefaultBaseURL

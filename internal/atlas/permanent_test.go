@@ -45,7 +45,7 @@ func dnsFailingTransport(dnsErr *net.DNSError, dials *atomic.Int64) http.RoundTr
 
 // TestPermanentTransportFailuresFailAtOnce: an untrusted certificate, a
 // refused redirect and a name that does not exist are not retried, and
-// PermanentCause names them; a resolver that failed for the moment is
+// PermanentCause tells them apart; a resolver that failed for the moment is
 // retried and has no permanent cause.
 func TestPermanentTransportFailuresFailAtOnce(t *testing.T) {
 	type setup struct {
@@ -59,7 +59,8 @@ func TestPermanentTransportFailuresFailAtOnce(t *testing.T) {
 		name      string
 		setup     func(t *testing.T) setup
 		wantTries int64
-		wantCause string // prefix; "" for none
+		wantKind  PermanentKind // 0 for none
+		wantHint  string        // a prefix of the Detail
 	}{
 		{
 			name: "untrusted TLS certificate",
@@ -78,7 +79,8 @@ func TestPermanentTransportFailuresFailAtOnce(t *testing.T) {
 				return setup{cfg: Config{BaseURL: srv.URL}, tries: conns.Load}
 			},
 			wantTries: 1,
-			wantCause: "the server's TLS certificate is not trusted: x509: ",
+			wantKind:  UntrustedCertificate,
+			wantHint:  "x509: ",
 		},
 		{
 			name: "redirect to another host",
@@ -99,7 +101,8 @@ func TestPermanentTransportFailuresFailAtOnce(t *testing.T) {
 				return setup{cfg: Config{BaseURL: srv.URL}, tries: redirects.Load, leaked: func() bool { return other.Load() > 0 }}
 			},
 			wantTries: 1,
-			wantCause: "a redirect to another host was refused",
+			wantKind:  RedirectRefused,
+			wantHint:  "127.0.0.1:",
 		},
 		{
 			name: "host name does not exist",
@@ -109,7 +112,7 @@ func TestPermanentTransportFailuresFailAtOnce(t *testing.T) {
 				return setup{cfg: Config{BaseURL: "https://cloud.mongodb.test", Transport: tr}, tries: dials.Load}
 			},
 			wantTries: 1,
-			wantCause: "the host name does not resolve",
+			wantKind:  UnknownHost,
 		},
 		{
 			name: "resolver timed out",
@@ -160,10 +163,13 @@ func TestPermanentTransportFailuresFailAtOnce(t *testing.T) {
 					t.Errorf("waits between attempts = %d, want %d", got, want)
 				}
 				cause := PermanentCause(err)
-				if tt.wantCause == "" && cause != "" || !strings.HasPrefix(cause, tt.wantCause) {
-					t.Errorf("PermanentCause = %q, want %q", cause, tt.wantCause)
+				switch {
+				case tt.wantKind == 0 && cause != nil:
+					t.Errorf("PermanentCause = %+v, want none", cause)
+				case tt.wantKind != 0 && (cause == nil || cause.Kind != tt.wantKind || !strings.HasPrefix(cause.Detail, tt.wantHint)):
+					t.Errorf("PermanentCause = %+v, want kind %d with detail %q...", cause, tt.wantKind, tt.wantHint)
 				}
-				if tt.wantCause != "" && !Unreachable(err) {
+				if tt.wantKind != 0 && !Unreachable(err) {
 					t.Errorf("Unreachable(%v) = false", err)
 				}
 				if st.leaked != nil && st.leaked() {
@@ -182,8 +188,8 @@ func TestPermanentCauseOfOtherErrors(t *testing.T) {
 		&transportError{method: "GET", path: "/x", err: &net.DNSError{Err: "no such host", IsNotFound: true, IsTemporary: true}},
 		&net.DNSError{Err: "no such host", IsNotFound: true}, // not from a request
 	} {
-		if got := PermanentCause(err); got != "" {
-			t.Errorf("PermanentCause(%v) = %q, want \"\"", err, got)
+		if got := PermanentCause(err); got != nil {
+			t.Errorf("PermanentCause(%v) = %+v, want nil", err, got)
 		}
 	}
 }

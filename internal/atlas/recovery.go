@@ -81,6 +81,7 @@ func (c *Client) RequestDownload(ctx context.Context, cl Cluster, snapshotID str
 	if err != nil {
 		return nil, err
 	}
+	deadline, bounded := c.deadline(ctx)
 	call := &lostCall{id: newCallID(), cl: cl, snapshotID: snapshotID}
 	req := request{
 		method:    http.MethodPost,
@@ -113,7 +114,7 @@ func (c *Client) RequestDownload(ctx context.Context, cl Cluster, snapshotID str
 			case ctx.Err() != nil:
 				// The search found nothing yet, and no time is left to ask
 				// again or to look later.
-				return nil, call.unconfirmed(c, err, errNotListed)
+				return nil, call.unconfirmed(c, err, ErrNotListed)
 			}
 		}
 		var delay time.Duration
@@ -131,7 +132,7 @@ func (c *Client) RequestDownload(ctx context.Context, cl Cluster, snapshotID str
 			delay = c.retry.delay(attempt, retryAfter(err), c.jitter())
 			attempt++
 		}
-		if dl, ok := ctx.Deadline(); ok && c.now().Add(delay).After(dl) {
+		if bounded && c.now().Add(delay).After(deadline) {
 			return nil, err
 		}
 		if limit {
@@ -429,8 +430,10 @@ func newCallID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// errNotListed is why a search that ran after an interrupt settled nothing.
-var errNotListed = errors.New("no job of the request was listed yet when the call had to end")
+// ErrNotListed is an UnconfirmedDownloadError's RecoveryErr when the
+// search ran to the end of the call (an interrupt, the deadline) and found
+// no job of the request listed yet.
+var ErrNotListed = errors.New("atlas: no job of the request was listed before the call ended")
 
 func (call *lostCall) unconfirmed(c *Client, err, searchErr error) error {
 	var amb *AmbiguousJobsError
@@ -663,15 +666,4 @@ func (r *snapshotRecord) rewrite(es []entry) error {
 		err = os.Rename(tmp, r.path)
 	}
 	return err
-}
-
-func mustJSON(v any) []byte {
-	if v == nil {
-		return nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only the client's own maps and structs are encoded
-	}
-	return b
 }

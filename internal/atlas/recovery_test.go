@@ -324,7 +324,7 @@ func TestUnconfirmedDownloadError(t *testing.T) {
 		}},
 		// The search ran after the interrupt and found nothing yet.
 		{"ctx ends while the POST is out", []string{"noactdrop"}, nil, "post", 0, func(err error) bool {
-			return errors.Is(err, errNotListed)
+			return errors.Is(err, ErrNotListed)
 		}},
 	}
 	for _, tt := range tests {

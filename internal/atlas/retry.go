@@ -3,7 +3,6 @@
 package atlas
 
 import (
-	"context"
 	"errors"
 	"math"
 	"net"
@@ -51,47 +50,6 @@ func (p RetryPolicy) delay(attempt int, retryAfter time.Duration, jitter float64
 	return d
 }
 
-// Backoff is the wait before poll number attempt (1-based) of something that
-// is not finished yet, such as a restore job: the retry policy's curve.
-func (c *Client) Backoff(attempt int, retryAfter time.Duration) time.Duration {
-	return c.retry.delay(attempt, retryAfter, c.jitter())
-}
-
-// The poll schedule. The target is that a job is seen finished within 10%
-// of its run time or 5s, whichever is larger. A job that finishes just
-// after a poll at age t is seen one gap later, so the gap after a poll at
-// age t may be at most max(5s, t/10); polling exactly that often is the
-// fewest polls that meet the target for every run time (each poll is as
-// late as the target allows). Jitter only shortens a gap, so that parallel
-// waits drift apart without breaking the target.
-const (
-	pollMinGap = 5 * time.Second
-	pollShare  = 10 // a gap is at most 1/pollShare of the job's age
-	// pollMaxGap caps the gap for old jobs (an imported one, a clock far
-	// off): a job of 50 minutes or more is still looked at every 5 minutes.
-	pollMaxGap = 5 * time.Minute
-	pollJitter = 0.1 // the largest share by which jitter shortens a gap
-)
-
-// PollDelay is the wait before poll number attempt (1-based) of a job whose
-// age (time since Atlas scheduled it, or since the wait began when that is
-// unknown) is elapsed. The wait depends on the age alone; attempt is kept
-// for callers.
-func (c *Client) PollDelay(attempt int, elapsed time.Duration) time.Duration {
-	return pollDelay(elapsed, c.jitter())
-}
-
-func pollDelay(age time.Duration, jitter float64) time.Duration {
-	gap := min(max(pollMinGap, age/pollShare), pollMaxGap)
-	return gap - time.Duration(float64(gap)*pollJitter*jitter)
-}
-
-// Sleep waits d on the client's clock, or until ctx ends.
-func (c *Client) Sleep(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) }
-
-// Now is the client's clock.
-func (c *Client) Now() time.Time { return c.now() }
-
 type verdict int
 
 const (
@@ -121,7 +79,7 @@ func (c *Client) classify(req request, err error) verdict {
 	if !errors.As(err, &te) {
 		return giveUp
 	}
-	if permanentCause(te.err) != "" {
+	if permanent(te.err) != nil {
 		return giveUp // the same certificate, name or redirect next time
 	}
 	if req.idempotent {

@@ -177,12 +177,12 @@ func addCredentialError(diags *diag.Diagnostics, op string, err error) bool {
 	switch {
 	case errors.As(err, &te):
 		what := sentence(fmt.Sprintf("Could not %s: the provider could not get an access token for the service "+
-			"account from Atlas's token endpoint (%s): %s", op, atlas.TokenPath, strings.TrimPrefix(te.Error(), "atlas: getting an access token from "+atlas.TokenPath+": ")))
+			"account from Atlas's token endpoint (%s): %s", op, atlas.TokenPath, tokenFailure(te)))
 		switch {
-		case te.Permanent != "":
+		case te.Permanent != nil:
 			diags.AddAttributeError(path.Root("base_url"), "Cannot Reach Atlas", what+" Trying again would not "+
 				"help, so the provider did not retry. Check the provider's base_url (or MONGODB_ATLAS_BASE_URL).")
-		case te.Unreachable:
+		case te.Kind == atlas.TokenUnreachable:
 			diags.AddError("Cannot Reach Atlas", what+" The provider retried with backoff. Check the network, any "+
 				"proxy (HTTPS_PROXY, NO_PROXY), and the provider's base_url.")
 		case te.StatusCode == http.StatusBadRequest || te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden:
@@ -214,4 +214,40 @@ func addCredentialError(diags *diag.Diagnostics, op string, err error) bool {
 		return true
 	}
 	return false
+}
+
+// tokenFailure says in a phrase what the token endpoint did.
+func tokenFailure(te *atlas.TokenError) string {
+	switch te.Kind {
+	case atlas.TokenNotBearer:
+		return "it answered with a token of a type other than Bearer"
+	case atlas.TokenMalformed:
+		return "its answer is not an access token"
+	case atlas.TokenUnreachable:
+		if te.Permanent != nil {
+			return permanentPhrase(te.Permanent)
+		}
+		return "no answer came: " + te.Detail
+	}
+	msg := fmt.Sprintf("HTTP %d", te.StatusCode)
+	if te.ErrorCode != "" {
+		msg += " " + te.ErrorCode
+	}
+	if te.Detail != "" {
+		msg += ": " + te.Detail
+	}
+	return msg
+}
+
+// missingKeys names what is missing of an API key, as "the %s missing"
+// needs it.
+func missingKeys(pub, priv string) string {
+	switch {
+	case pub == "" && priv == "":
+		return "public key and the private key are"
+	case pub == "":
+		return "public key is"
+	default:
+		return "private key is"
+	}
 }

@@ -70,9 +70,9 @@ func addOtherError(diags *diag.Diagnostics, op string, err error) {
 			"server at base_url (%s) accepted the connection but sent no answer within %s, on every attempt. "+
 			"Check base_url (or MONGODB_ATLAS_BASE_URL), any proxy in between (HTTPS_PROXY, NO_PROXY), and the "+
 			"Atlas status page.", op, na.BaseURL, na.Waited))
-	case atlas.PermanentCause(err) != "":
+	case atlas.PermanentCause(err) != nil:
 		diags.AddAttributeError(path.Root("base_url"), "Cannot Reach Atlas",
-			sentence(fmt.Sprintf("Could not %s: %s", op, atlas.PermanentCause(err)))+
+			sentence(fmt.Sprintf("Could not %s: %s", op, permanentPhrase(atlas.PermanentCause(err))))+
 				" Trying again would not help, so the provider did not retry. Check the provider's base_url (or "+
 				"MONGODB_ATLAS_BASE_URL): it must be the Atlas address, such as "+atlas.DefaultBaseURL+", or that of a "+
 				"proxy or simulator this machine trusts.")
@@ -85,6 +85,19 @@ func addOtherError(diags *diag.Diagnostics, op string, err error) {
 			" The server at base_url answered, but not as the Atlas Administration API does. Check that base_url "+
 			"points at Atlas and not at a proxy's or another service's page.")
 	}
+}
+
+// permanentPhrase says what a transport failure that cannot mend is.
+func permanentPhrase(p *atlas.PermanentFailure) string {
+	switch {
+	case p.Kind == atlas.UntrustedCertificate:
+		return "the server's TLS certificate is not trusted: " + p.Detail
+	case p.Kind == atlas.UnknownHost:
+		return "the host name does not resolve"
+	case p.Detail != "":
+		return fmt.Sprintf("the server redirected to another host (%s), which the provider does not follow", p.Detail)
+	}
+	return "the server answered with a redirect, which Atlas's API does not send, so the provider did not follow it"
 }
 
 // addReadError is addAtlasError for a read bounded by timeouts.read: when
@@ -132,8 +145,7 @@ func otherFamily(kind downloadKind) string {
 // name, from Atlas's answer.
 func explain(e *atlas.Error, kind downloadKind) (summary, hint, attr string) {
 	tenant := kind.family.Name == "tenant"
-	if tenant && (e.StatusCode == http.StatusGone || e.ErrorCode == "VERSION_GONE" ||
-		(e.StatusCode == http.StatusNotFound && strings.Contains(strings.ToLower(e.Detail), "sunset"))) {
+	if tenant && atlas.IsRetired(e) {
 		return "Atlas Tenant Backup Endpoints Retired", "Atlas retired the M2/M5 (tenant) backup endpoints on " +
 			"2026-01-22 and moved those clusters to Flex. Use " + otherFamily(kind) + " instead.", ""
 	}

@@ -6,14 +6,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
 )
 
 func TestAddAtlasError_messages(t *testing.T) {
@@ -158,49 +163,47 @@ func TestAddUnconfirmed_candidates(t *testing.T) {
 	}
 }
 
-func TestMissingKeys_grammar(t *testing.T) {
-	for _, tt := range []struct{ pub, priv, want string }{
-		{"", "", "public key and the private key are"},
-		{"", "x", "public key is"},
-		{"x", "", "private key is"},
+// TestPermanentPhrase names each kind of failure that cannot mend, with
+// what the client found out about it.
+func TestPermanentPhrase(t *testing.T) {
+	for _, p := range []*atlas.PermanentFailure{
+		{Kind: atlas.UntrustedCertificate, Detail: "x509: certificate signed by unknown authority"},
+		{Kind: atlas.UnknownHost},
+		{Kind: atlas.RedirectRefused, Detail: "elsewhere.example"},
+		{Kind: atlas.RedirectRefused},
 	} {
-		if got := missingKeys(tt.pub, tt.priv); got != tt.want {
-			t.Errorf("missingKeys(%q, %q) = %q, want %q", tt.pub, tt.priv, got, tt.want)
+		if got := permanentPhrase(p); got == "" || (p.Detail != "" && !strings.Contains(got, p.Detail)) {
+			t.Errorf("permanentPhrase(%+v) = %q", p, got)
 		}
 	}
 }
 
-func TestRenewalDue(t *testing.T) {
-	now := time.Date(2026, 11, 28, 15, 0, 0, 0, time.UTC)
-	job := func(expires, scheduled, renew string) *downloadJob {
-		j := &downloadJob{RenewBefore: types.StringNull()}
-		j.ID = types.StringValue("6568a1b2c3d4e5f6000000b1")
-		j.ExpirationDate = optionalString(expires)
-		j.RestoreScheduledDate = optionalString(scheduled)
-		if renew != "" {
-			j.RenewBefore = types.StringValue(renew)
+// An untrusted certificate is not retried: the first attempt fails, and
+// the error names base_url.
+func TestAccLifecycle_untrustedCertificateFailsAtOnce(t *testing.T) {
+	sim, err := atlassim.New(atlassim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(sim)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
 		}
-		return j
 	}
-	tests := []struct {
-		name string
-		job  *downloadJob
-		want string // a part of the reason, "" for none
-	}{
-		{"fresh link, no window", job("2026-11-28T18:00:00Z", "", ""), ""},
-		{"fresh link outside the window", job("2026-11-28T18:00:00Z", "", "2h"), ""},
-		{"inside the window", job("2026-11-28T16:00:00Z", "", "2h"), "within renew_before (2h)"},
-		{"exactly at the window's edge", job("2026-11-28T17:00:00Z", "", "2h"), "within renew_before"},
-		{"expired", job("2026-11-28T14:59:59Z", "", ""), "expired at 2026-11-28T14:59:59Z"},
-		{"expiry from the request time when Atlas sent none", job("", "2026-11-28T10:30:00Z", ""), "expired at 2026-11-28T14:30:00Z"},
-		{"nothing to go by", job("", "", "1h"), ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := renewalDue(tt.job, now)
-			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
-				t.Errorf("renewalDue = %q, want one containing %q", got, tt.want)
-			}
-		})
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	env := newTestEnv(t, atlassim.Config{})
+	env.url = srv.URL // https on loopback, signed by a CA the provider does not trust
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config:      env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, ""),
+			ExpectError: wrapped(`(?s)Cannot Reach Atlas.*certificate is not trusted.*did not retry.*base_url`),
+		}},
+	})
+	if n := conns.Load(); n != 1 {
+		t.Errorf("the provider opened %d connections, want 1 (no retries)", n)
 	}
 }

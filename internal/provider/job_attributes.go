@@ -97,3 +97,9 @@ func dataSourceJobAttributes(into map[string]dsschema.Attribute) {
 		into[d.name] = dsschema.StringAttribute{Computed: true, Sensitive: d.sensitive, MarkdownDescription: d.desc}
 	}
 }
+
+// jobOf is the part of a stored job that waiting and renewal look at.
+func jobOf(m *jobAttrs) *atlas.RestoreJob {
+	return &atlas.RestoreJob{ID: m.ID.ValueString(), Status: m.Status.ValueString(), SnapshotURL: m.SnapshotURL.ValueString(),
+		ExpirationDate: m.ExpirationDate.ValueString(), RestoreScheduledDate: m.RestoreScheduledDate.ValueString()}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -40,6 +41,7 @@ var (
 	_ provider.ProviderWithValidateConfig     = (*atlasProvider)(nil)
 	_ provider.ProviderWithEphemeralResources = (*atlasProvider)(nil)
 	_ provider.ProviderWithActions            = (*atlasProvider)(nil)
+	_ provider.ProviderWithListResources      = (*atlasProvider)(nil)
 )
 
 // Option adjusts the provider for tests: a clock, or client settings.
@@ -153,8 +155,10 @@ func (p *atlasProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 	}
 }
 
-// ValidateConfig checks what can be checked before any call: the base URL.
-// Missing keys are not an error here; they are when a resource needs Atlas.
+// ValidateConfig checks what can be checked before any call: the base URL,
+// and credentials arguments that cannot work (empty, padded, or holding a
+// control character). Missing credentials are not an error here: they are
+// when something needs Atlas, and the environment may still give them.
 func (p *atlasProvider) ValidateConfig(ctx context.Context, req provider.ValidateConfigRequest, resp *provider.ValidateConfigResponse) {
 	var cfg providerModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
@@ -176,7 +180,7 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	data := &providerData{now: p.now}
+	data := &providerData{}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
@@ -236,7 +240,7 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	if errors.As(err, &le) {
 		detail := fmt.Sprintf("The lock directory %s (from %s) %s. The provider coordinates download requests "+
 			"of every process on this machine there, so it must be a private directory of this user. Set lock_dir "+
-			"(or MONGODB_ATLAS_LOCK_DIR) to another directory.", le.Path, lockSource(lockFrom), le.Reason)
+			"(or MONGODB_ATLAS_LOCK_DIR) to another directory.", le.Path, lockSource(lockFrom), lockDirProblems[le.Problem])
 		if le.Err != nil {
 			detail += " The system said: " + le.Err.Error() + "."
 		}
@@ -259,15 +263,16 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	data.client = client
 }
 
-func missingKeys(pub, priv string) string {
-	switch {
-	case pub == "" && priv == "":
-		return "public key and the private key are"
-	case pub == "":
-		return "public key is"
-	default:
-		return "private key is"
-	}
+// lockDirProblems complete "the lock directory PATH (from ...) ...".
+var lockDirProblems = map[atlas.LockDirProblem]string{
+	atlas.LockDirUnresolvable:  "cannot be resolved to an absolute path",
+	atlas.LockDirUncreatable:   "cannot be created",
+	atlas.LockDirUnreadable:    "cannot be read",
+	atlas.LockDirSymlink:       "is a symbolic link; give a real directory",
+	atlas.LockDirNotADirectory: "is not a directory",
+	atlas.LockDirSharedWrite:   "can be written by other users; make it private (chmod 700) or choose another",
+	atlas.LockDirOtherOwner:    "belongs to another user; choose a directory of your own",
+	atlas.LockFileUnopenable:   "has a lock file that cannot be opened",
 }
 
 func lockSource(from string) string {
@@ -312,12 +317,42 @@ func (p *atlasProvider) EphemeralResources(context.Context) []func() ephemeral.E
 	}
 }
 
+// ListResources are the provider's list resources, for terraform query
+// (Terraform 1.14 and later).
+func (p *atlasProvider) ListResources(context.Context) []func() list.ListResource {
+	return []func() list.ListResource{
+		func() list.ListResource {
+			return &downloadList[tenantDownloadModel, *tenantDownloadModel]{kind: tenantDownload}
+		},
+		func() list.ListResource {
+			return &downloadList[flexDownloadModel, *flexDownloadModel]{kind: flexDownload}
+		},
+	}
+}
+
+// dataSourcesFor returns the four data sources of a family.
+func dataSourcesFor(k downloadKind) []func() datasource.DataSource {
+	return []func() datasource.DataSource{
+		func() datasource.DataSource {
+			return &snapshotsDataSource{clusterDataSource{kind: k.as("snapshots"), suffix: "snapshots"}}
+		},
+		func() datasource.DataSource {
+			return &snapshotDataSource{clusterDataSource{kind: k.as("snapshot"), suffix: "snapshot"}}
+		},
+		func() datasource.DataSource {
+			return &restoreJobsDataSource{clusterDataSource{kind: k.as("restore_jobs"), suffix: "restore_jobs"}}
+		},
+		func() datasource.DataSource {
+			return &restoreJobDataSource{clusterDataSource{kind: k.as("restore_job"), suffix: "restore_job"}}
+		},
+	}
+}
+
 // providerData is what Configure hands to every resource: the client, or
-// the reason there is none, and the clock.
+// the reason there is none.
 type providerData struct {
 	client  *atlas.Client
 	missing diag.Diagnostic
-	now     func() time.Time
 	// secrets are masked in every log line of the operations that use it.
 	secrets []string
 }

@@ -53,6 +53,23 @@ func checkKey(s string) string {
 	return ""
 }
 
+// baseURLProblems complete "the value of base_url (URL) ..." for each
+// problem ParseBaseURL finds.
+var baseURLProblems = map[atlas.BaseURLProblem]string{
+	atlas.BaseURLEmpty:      "is empty; it must be a URL such as " + atlas.DefaultBaseURL,
+	atlas.BaseURLSpaces:     "must be a URL such as " + atlas.DefaultBaseURL + ", without spaces",
+	atlas.BaseURLUnparsable: "cannot be parsed as a URL",
+	atlas.BaseURLScheme:     "must start with https://",
+	atlas.BaseURLNoHost:     "has no host",
+	atlas.BaseURLUserinfo: "must not carry credentials (user:password@); give them as public_key and private_key, " +
+		"or as client_id and client_secret",
+	atlas.BaseURLPort:  "has a port outside 1 to 65535",
+	atlas.BaseURLQuery: "must not have a query or fragment",
+	atlas.BaseURLPath:  "must be the host only (the API paths are added by the provider)",
+	atlas.BaseURLPlainHTTP: "uses plain http, which would send the API keys' digest and the download links unencrypted; " +
+		"use https (plain http is allowed only for a loopback address such as a local simulator)",
+}
+
 // addBaseURLError words a base URL that ParseBaseURL refused; from is
 // "config" or the environment variable the URL came from. The URL is
 // quoted only as the error gives it, without its user information.
@@ -60,7 +77,10 @@ func addBaseURLError(diags *diag.Diagnostics, from string, err error) {
 	quoted, problem := "", "is invalid"
 	var be *atlas.BaseURLError
 	if errors.As(err, &be) {
-		quoted, problem = fmt.Sprintf(" (%q)", be.URL), be.Problem
+		quoted, problem = fmt.Sprintf(" (%q)", be.URL), baseURLProblems[be.Problem]
+		if be.Detail != "" {
+			problem += ": " + be.Detail
+		}
 	}
 	if from == "config" {
 		diags.AddAttributeError(path.Root("base_url"), "Invalid Atlas Base URL",

@@ -4,12 +4,14 @@ package provider
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +19,9 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
@@ -158,4 +163,80 @@ func (e *testEnv) terraformCLI(t *testing.T) (dir string, run func(args ...strin
 		return out.String()
 	}
 	return dir, run
+}
+
+const tenantAddr = "atlas_tenant_snapshot_download.test"
+
+var idRegexp = regexp.MustCompile(`^[a-f0-9]{24}$`)
+
+// wrapped compiles a pattern whose spaces also match the line breaks
+// Terraform puts into long diagnostics.
+func wrapped(pattern string) *regexp.Regexp {
+	return regexp.MustCompile(strings.ReplaceAll(pattern, " ", `\s+`))
+}
+
+// tenantConfig is the provider block and one download resource; extra is
+// added inside the resource block.
+func (e *testEnv) tenantConfig(cluster, snapshot, extra string) string {
+	return e.providerBlock() + tenantResource(atlassim.DefaultProjectID, cluster, snapshot, extra)
+}
+
+// tenantResource is the download resource block alone, for tests that
+// write their own provider block.
+func tenantResource(project, cluster, snapshot, extra string) string {
+	return fmt.Sprintf(`
+resource "atlas_tenant_snapshot_download" "test" {
+  project_id   = %q
+  cluster_name = %q
+  snapshot_id  = %q
+%s
+}
+`, project, cluster, snapshot, extra)
+}
+
+// defaultTenantResource downloads the default seed's newest snapshot.
+var defaultTenantResource = tenantResource(atlassim.DefaultProjectID, atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "")
+
+func stateValue(attr string, check knownvalue.Check) statecheck.StateCheck {
+	return statecheck.ExpectKnownValue(tenantAddr, tfjsonpath.New(attr), check)
+}
+
+// outsideJob makes a download job the way another tool would, outside
+// Terraform, and returns it.
+func (e *testEnv) outsideJob(cluster, snapshotID string) *atlas.RestoreJob {
+	e.t.Helper()
+	c, err := atlas.New(atlas.Config{
+		BaseURL: e.url, PublicKey: atlassim.DefaultPublicKey, PrivateKey: atlassim.DefaultPrivateKey,
+		Now: e.clock.Now, Sleep: e.clock.Sleep,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	job, err := c.RequestDownload(context.Background(), atlas.Cluster{Family: atlas.TenantV1, ProjectID: atlassim.DefaultProjectID, Name: cluster}, snapshotID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return job
+}
+
+func copyAnswer(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// newTestEnvWrapped is newTestEnv with the simulator behind wrap.
+func newTestEnvWrapped(t *testing.T, cfg atlassim.Config, wrap func(http.Handler) http.Handler) *testEnv {
+	t.Helper()
+	clock := fakeclock.New(testStart)
+	cfg.Now = clock.Now
+	sim, err := atlassim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(wrap(sim))
+	t.Cleanup(srv.Close)
+	return &testEnv{t: t, clock: clock, sim: sim, url: srv.URL}
 }

@@ -10,87 +10,17 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/list"
 	listschema "github.com/hashicorp/terraform-plugin-framework/list/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 )
 
 var (
-	_ provider.ProviderWithListResources = (*atlasProvider)(nil)
-
-	_ resource.ResourceWithIdentity = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
-	_ resource.ResourceWithIdentity = (*downloadResource[flexDownloadModel, *flexDownloadModel])(nil)
-
 	_ list.ListResourceWithConfigure = (*downloadList[tenantDownloadModel, *tenantDownloadModel])(nil)
 	_ list.ListResourceWithConfigure = (*downloadList[flexDownloadModel, *flexDownloadModel])(nil)
 )
-
-// ListResources are the provider's list resources, for terraform query
-// (Terraform 1.14 and later).
-func (p *atlasProvider) ListResources(context.Context) []func() list.ListResource {
-	return []func() list.ListResource{
-		func() list.ListResource {
-			return &downloadList[tenantDownloadModel, *tenantDownloadModel]{kind: tenantDownload}
-		},
-		func() list.ListResource {
-			return &downloadList[flexDownloadModel, *flexDownloadModel]{kind: flexDownload}
-		},
-	}
-}
-
-// The identity of a download resource is its import ID in parts: a list
-// result carries it, and terraform query -generate-config-out writes it
-// into an import block.
-
-func (r *downloadResource[M, P]) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
-	resp.IdentitySchema = identityschema.Schema{
-		Attributes: map[string]identityschema.Attribute{
-			"project_id": identityschema.StringAttribute{
-				RequiredForImport: true,
-				Description:       "Id of the Atlas project that holds the cluster.",
-			},
-			r.kind.clusterAttr: identityschema.StringAttribute{
-				RequiredForImport: true,
-				Description:       "Name of the " + r.kind.clusterNoun + ".",
-			},
-			"job_id": identityschema.StringAttribute{
-				RequiredForImport: true,
-				Description:       "Id of the download job.",
-			},
-		},
-	}
-}
-
-// setIdentity records the job's identity; id is nil where Terraform does
-// not support identities.
-func setIdentity(ctx context.Context, id *tfsdk.ResourceIdentity, kind downloadKind, project, cluster, jobID string) diag.Diagnostics {
-	if id == nil {
-		return nil
-	}
-	var diags diag.Diagnostics
-	diags.Append(id.SetAttribute(ctx, path.Root("project_id"), project)...)
-	diags.Append(id.SetAttribute(ctx, path.Root(kind.clusterAttr), cluster)...)
-	diags.Append(id.SetAttribute(ctx, path.Root("job_id"), jobID)...)
-	return diags
-}
-
-// importTarget is what an import names: the import ID, or an import
-// block's identity.
-func (r *downloadResource[M, P]) importTarget(ctx context.Context, req resource.ImportStateRequest) (project, cluster, job string, err error) {
-	if req.ID != "" || req.Identity == nil {
-		return parseImportID(req.ID, r.kind.clusterAttr)
-	}
-	var p, c, j types.String
-	req.Identity.GetAttribute(ctx, path.Root("project_id"), &p)
-	req.Identity.GetAttribute(ctx, path.Root(r.kind.clusterAttr), &c)
-	req.Identity.GetAttribute(ctx, path.Root("job_id"), &j)
-	return parseImportID(p.ValueString()+"/"+c.ValueString()+"/"+j.ValueString(), r.kind.clusterAttr)
-}
 
 // downloadList lists a cluster's download jobs as download resources.
 type downloadList[M any, P interface {
@@ -168,7 +98,7 @@ func (l *downloadList[M, P]) List(ctx context.Context, req list.ListRequest, str
 			if j.DeliveryType != "" && j.DeliveryType != "DOWNLOAD" {
 				continue
 			}
-			if live.ValueBool() && (j.Status != atlas.StatusCompleted || j.SnapshotURL == "" || linkExpired(j, now)) {
+			if live.ValueBool() && (j.Status != atlas.StatusCompleted || j.SnapshotURL == "" || j.LinkExpired(now)) {
 				continue
 			}
 			if req.Limit > 0 && sent >= req.Limit {
@@ -194,15 +124,10 @@ func (l *downloadList[M, P]) result(ctx context.Context, req list.ListRequest, c
 	var m M
 	p := P(&m)
 	p.setTarget(cl.ProjectID, cl.Name)
-	job := p.job()
-	job.fill(j)
+	p.job().imported(j)
 	// terraform query prints resource objects in the clear, sensitive or
 	// not; the import reads the link from Atlas itself.
-	job.SnapshotURL = types.StringNull()
-	job.WaitForCompletion = types.BoolValue(true)
-	job.RenewBefore = types.StringNull()
-	job.Triggers = types.MapNull(types.StringType)
-	job.Timeouts = noTimeouts()
+	p.job().SnapshotURL = types.StringNull()
 	res.Diagnostics.Append(res.Resource.Set(ctx, p)...)
 	return res
 }

@@ -294,3 +294,13 @@ func reattachAddress() string {
 	}
 	return host + "/hashicorp/atlas"
 }
+
+// TestEveryLockDirProblemIsWorded: each problem OpenLockDir reports has a
+// phrase here; a kind added to internal/atlas without one fails this test.
+func TestEveryLockDirProblemIsWorded(t *testing.T) {
+	for p := atlas.LockDirUnresolvable; p <= atlas.LockFileUnopenable; p++ {
+		if lockDirProblems[p] == "" {
+			t.Errorf("lock directory problem %d has no wording", p)
+		}
+	}
+}

@@ -3,20 +3,14 @@
 package provider
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
-	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
-	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
-	"github.com/atlas-community/terraform-provider-atlas/internal/fakeclock"
 )
 
 // TestAccBadInput_planTime is the table of bad provider and resource
@@ -124,77 +118,4 @@ resource "atlas_tenant_snapshot_download" "test" {
 func hclString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
-}
-
-// TestAccBadInput_completedWithoutLink: Atlas answers COMPLETED but leaves
-// snapshotUrl empty. Waiting treats that as unfinished, so the apply ends in
-// a clear error when the timeout runs out, rather than storing a download
-// with no link as a success.
-func TestAccBadInput_completedWithoutLink(t *testing.T) {
-	env := newTestEnvWrapped(t, atlassim.Config{}, blankSnapshotURL)
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.factories(),
-		Steps: []resource.TestStep{{
-			Config: env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, `
-  timeouts {
-    create = "10m"
-  }`),
-			ExpectError: wrapped(`(?s)Atlas Gave No Download Link.*as COMPLETED, but its answer has no snapshotUrl.*10m0s timeout`),
-		}},
-	})
-	if n := len(env.sim.Jobs()); n != 1 {
-		t.Errorf("simulator holds %d jobs, want the one request", n)
-	}
-}
-
-// TestAccBadInput_completedWithoutLinkNotWaiting: without waiting, the job
-// is stored as Atlas described it, with no link (null), not an empty one.
-func TestAccBadInput_completedWithoutLinkNotWaiting(t *testing.T) {
-	env := newTestEnvWrapped(t, atlassim.Config{}, blankSnapshotURL)
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.factories(),
-		Steps: []resource.TestStep{{
-			Config: env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "  wait_for_completion = false"),
-			ConfigStateChecks: []statecheck.StateCheck{
-				stateValue("status", knownvalue.StringExact("COMPLETED")),
-				stateValue("snapshot_url", knownvalue.Null()),
-			},
-		}},
-	})
-}
-
-// newTestEnvWrapped is newTestEnv with the simulator behind wrap.
-func newTestEnvWrapped(t *testing.T, cfg atlassim.Config, wrap func(http.Handler) http.Handler) *testEnv {
-	t.Helper()
-	clock := fakeclock.New(testStart)
-	cfg.Now = clock.Now
-	sim, err := atlassim.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(wrap(sim))
-	t.Cleanup(srv.Close)
-	return &testEnv{t: t, clock: clock, sim: sim, url: srv.URL}
-}
-
-// blankSnapshotURL empties snapshotUrl in every JSON object answer.
-func blankSnapshotURL(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := httptest.NewRecorder()
-		next.ServeHTTP(rec, r)
-		body := rec.Body.Bytes()
-		var obj map[string]any
-		if rec.Code == http.StatusOK && json.Unmarshal(body, &obj) == nil {
-			if _, ok := obj["snapshotUrl"]; ok {
-				obj["snapshotUrl"] = ""
-				body, _ = json.Marshal(obj)
-			}
-		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.Header().Del("Content-Length")
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(bytes.TrimSpace(body))
-	})
 }

@@ -4,92 +4,16 @@ package provider
 
 import (
 	"fmt"
-	"regexp"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
-	"github.com/hashicorp/terraform-plugin-testing/echoprovider"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
 )
-
-const flexAddr = "atlas_flex_snapshot_download.test"
-
-func (e *testEnv) flexConfig(name, snapshot string) string {
-	return e.providerBlock() + fmt.Sprintf(`
-resource "atlas_flex_snapshot_download" "test" {
-  project_id  = %q
-  name        = %q
-  snapshot_id = %q
-}
-`, atlassim.DefaultProjectID, name, snapshot)
-}
-
-func TestAccFlexDownload_lifecycle(t *testing.T) {
-	env := newTestEnv(t, atlassim.Config{QueuedFor: time.Minute})
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.factories(),
-		Steps: []resource.TestStep{
-			{
-				Config: env.flexConfig(atlassim.DefaultFlexClusterName, atlassim.DefaultFlexSnapshotID),
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(flexAddr, tfjsonpath.New("id"), knownvalue.StringRegexp(idRegexp)),
-					statecheck.ExpectKnownValue(flexAddr, tfjsonpath.New("status"), knownvalue.StringExact("COMPLETED")),
-					statecheck.ExpectKnownValue(flexAddr, tfjsonpath.New("name"), knownvalue.StringExact(atlassim.DefaultFlexClusterName)),
-					statecheck.ExpectKnownValue(flexAddr, tfjsonpath.New("expiration_date"), knownvalue.StringExact("2026-11-28T16:30:00Z")),
-					statecheck.ExpectKnownValue(flexAddr, tfjsonpath.New("snapshot_url"), knownvalue.StringRegexp(
-						regexp.MustCompile(`restore-`+atlassim.DefaultFlexSnapshotID+`\.tar\.gz\?token=`))),
-					statecheck.ExpectSensitiveValue(flexAddr, tfjsonpath.New("snapshot_url")),
-				},
-			},
-			{
-				ResourceName:      flexAddr,
-				ImportState:       true,
-				ImportStateVerify: true,
-				ImportStateIdFunc: func(s *terraform.State) (string, error) {
-					rs := s.RootModule().Resources[flexAddr]
-					return fmt.Sprintf("%s/%s/%s", rs.Primary.Attributes["project_id"], rs.Primary.Attributes["name"], rs.Primary.ID), nil
-				},
-			},
-		},
-	})
-	if st := env.sim.Stats(); st.Routes["POST /api/atlas/v2/groups/{groupId}/flexClusters/{name}/backup/download"]["200"] != 1 {
-		t.Errorf("the Flex download endpoint was not called once: %v", st.Routes)
-	}
-}
-
-func TestAccDownload_wrongFamilyNamesTheRightResource(t *testing.T) {
-	tests := []struct {
-		name, config, want string
-	}{
-		{"flex cluster on the tenant resource", "tenant", `(?s)Cluster Is a Flex Cluster.*CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API.*use atlas_flex_snapshot_download with name =`},
-		{"tenant cluster on the flex resource", "flex", `(?s)Cluster Is Not a Flex Cluster.*CANNOT_USE_NON_FLEX_CLUSTER_IN_FLEX_API.*use atlas_tenant_snapshot_download with cluster_name =`},
-		{"tenant endpoints after the sunset", "sunset", `(?s)Atlas Tenant Backup Endpoints Retired.*Use atlas_flex_snapshot_download`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			env := newTestEnv(t, atlassim.Config{TenantSunset: tt.config == "sunset"})
-			cfg := env.tenantConfig(atlassim.DefaultFlexClusterName, atlassim.DefaultFlexSnapshotID, "")
-			switch tt.config {
-			case "flex":
-				cfg = env.flexConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID)
-			case "sunset":
-				cfg = env.tenantConfig(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID, "")
-			}
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: env.factories(),
-				Steps:                    []resource.TestStep{{Config: cfg, ExpectError: wrapped(tt.want)}},
-			})
-		})
-	}
-}
 
 func TestAccTenantSnapshotsDataSource(t *testing.T) {
 	env := newTestEnv(t, atlassim.Config{})
@@ -215,77 +139,40 @@ func (compareEqual) CompareValues(values ...any) error {
 	return nil
 }
 
-func TestAccDataSources_errors(t *testing.T) {
-	env := newTestEnv(t, atlassim.Config{})
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.factories(),
-		Steps: []resource.TestStep{
-			{
-				Config: env.providerBlock() + fmt.Sprintf(`
-data "atlas_tenant_snapshots" "x" {
-  project_id   = %q
-  cluster_name = "Nope"
-}`, atlassim.DefaultProjectID),
-				ExpectError: wrapped(`(?s)Atlas Cluster Not Found.*CLUSTER_NOT_FOUND.*atlas_flex_snapshots with name =`),
-			},
-			{
-				Config: env.providerBlock() + fmt.Sprintf(`
-data "atlas_tenant_snapshots" "x" {
-  project_id   = %q
-  cluster_name = "Cluster0"
-  since        = "yesterday"
-}`, atlassim.DefaultProjectID),
-				ExpectError: wrapped(`(?s)since.*is not an RFC 3339 time`),
-			},
-			{
-				Config: env.providerBlock() + fmt.Sprintf(`
-data "atlas_tenant_restore_job" "x" {
-  project_id   = %q
-  cluster_name = "Cluster0"
-  job_id       = "0000000000000000000000cc"
-}`, atlassim.DefaultProjectID),
-				ExpectError: wrapped(`(?s)Atlas Download Job Not Found.*TENANT_RESTORE_NOT_FOUND`),
-			},
-		},
-	})
-}
-
-func TestAccEphemeralDownload(t *testing.T) {
-	for _, tt := range []struct{ typ, cluster, clusterAttr, snapshot string }{
-		{"atlas_tenant_snapshot_download", atlassim.DefaultClusterName, "cluster_name", atlassim.DefaultSnapshotID},
-		{"atlas_flex_snapshot_download", atlassim.DefaultFlexClusterName, "name", atlassim.DefaultFlexSnapshotID},
+// TestAccSnapshotsDataSource_emptyWindowFailsThePlan checks that a window
+// no snapshot can fall into is an error on until, at plan time, naming
+// both times, rather than an empty list.
+func TestAccSnapshotsDataSource_emptyWindowFailsThePlan(t *testing.T) {
+	for _, tt := range []struct{ name, typ, clusterAttr, cluster, since, until string }{
+		{"tenant, since after until", "atlas_tenant_snapshots", "cluster_name", atlassim.DefaultClusterName,
+			"2026-12-01T00:00:00Z", "2026-11-01T00:00:00Z"},
+		{"flex, since after until", "atlas_flex_snapshots", "name", atlassim.DefaultFlexClusterName,
+			"2026-11-28T12:00:00Z", "2026-11-28T11:59:59+00:00"},
+		{"flex, since equal to until", "atlas_flex_snapshots", "name", atlassim.DefaultFlexClusterName,
+			"2026-11-28T12:00:00Z", "2026-11-28T13:00:00+01:00"},
 	} {
-		t.Run(tt.typ, func(t *testing.T) {
-			env := newTestEnv(t, atlassim.Config{QueuedFor: time.Minute})
-			factories := env.factories()
-			factories["echo"] = echoprovider.NewProviderServer()
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, atlassim.Config{})
 			resource.ParallelTest(t, resource.TestCase{
-				TerraformVersionChecks: []tfversion.TerraformVersionCheck{ephemeralResourcesTestable()},
-				ProtoV6ProviderFactories: map[string]func() (tfprotov6.ProviderServer, error){
-					"atlas": factories["atlas"], "echo": factories["echo"],
-				},
+				ProtoV6ProviderFactories: env.factories(),
 				Steps: []resource.TestStep{{
 					Config: env.providerBlock() + fmt.Sprintf(`
-ephemeral %q "link" {
-  project_id  = %q
+data %q "window" {
+  project_id = %q
   %s = %q
-  snapshot_id = %q
+  since = %q
+  until = %q
 }
-provider "echo" {
-  data = ephemeral.%[1]s.link
-}
-resource "echo" "test" {}
-`, tt.typ, atlassim.DefaultProjectID, tt.clusterAttr, tt.cluster, tt.snapshot),
-					ConfigStateChecks: []statecheck.StateCheck{
-						statecheck.ExpectKnownValue("echo.test", tfjsonpath.New("data").AtMapKey("status"), knownvalue.StringExact("COMPLETED")),
-						statecheck.ExpectKnownValue("echo.test", tfjsonpath.New("data").AtMapKey("snapshot_url"), knownvalue.StringRegexp(regexp.MustCompile(`\?token=`))),
-						statecheck.ExpectKnownValue("echo.test", tfjsonpath.New("data").AtMapKey("expiration_date"), knownvalue.NotNull()),
-						statecheck.ExpectKnownValue("echo.test", tfjsonpath.New("data").AtMapKey("id"), knownvalue.StringRegexp(idRegexp)),
-					},
+`, tt.typ, atlassim.DefaultProjectID, tt.clusterAttr, tt.cluster, tt.since, tt.until),
+					PlanOnly: true,
+					// The snippet Terraform quotes is the until line: the
+					// error is on the attribute.
+					ExpectError: wrapped(`(?s)Empty Snapshot Time Window.*until = ` + quoted(tt.until) +
+						`.*until \(` + quoted(tt.until) + `\) must be later than since \(` + quoted(tt.since) + `\)`),
 				}},
 			})
-			if len(env.sim.Jobs()) == 0 {
-				t.Error("the ephemeral resource requested no download")
+			if n := env.sim.Stats().TotalRequests; n != 0 {
+				t.Errorf("the simulator saw %d requests: the window should be refused before any call", n)
 			}
 		})
 	}

@@ -4,7 +4,10 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -418,5 +421,67 @@ list "atlas_tenant_snapshot_download" "all" {
 	}
 	for _, leak := range env.secretsIn(out) {
 		t.Errorf("terraform query -json printed %s", leak)
+	}
+}
+
+// TestAccListResource_liveLinksWithoutExpirationDate: where Atlas lists a
+// job without its expirationDate, its link counts as expired four hours
+// after the request, as the download resource counts it.
+func TestAccListResource_liveLinksWithoutExpirationDate(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	old := env.outsideJob(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID)
+	env.clock.Advance(4*time.Hour + time.Minute)
+	fresh := env.outsideJob(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID)
+	env.setFront(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/restores") {
+			return false
+		}
+		rec := httptest.NewRecorder()
+		env.sim.ServeHTTP(rec, r)
+		var page map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil {
+			t.Errorf("simulator list is not JSON: %v", err)
+		}
+		results, _ := page["results"].([]any)
+		for _, res := range results {
+			delete(res.(map[string]any), "expirationDate")
+		}
+		body, _ := json.Marshal(page)
+		rec.Body.Reset()
+		rec.Body.Write(body)
+		rec.Header().Del("Content-Length")
+		copyAnswer(w, rec)
+		return true
+	})
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   needsQuery,
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{Config: env.providerBlock()},
+			{
+				Query: true,
+				Config: fmt.Sprintf(`
+list "atlas_tenant_snapshot_download" "live" {
+  provider = atlas
+  config {
+    project_id      = %q
+    cluster_name    = %q
+    only_live_links = true
+  }
+}
+`, atlassim.DefaultProjectID, atlassim.DefaultClusterName),
+				QueryResultChecks: []querycheck.QueryResultCheck{
+					querycheck.ExpectLength("atlas_tenant_snapshot_download.live", 1),
+					querycheck.ExpectIdentity("atlas_tenant_snapshot_download.live", map[string]knownvalue.Check{
+						"project_id":   knownvalue.StringExact(atlassim.DefaultProjectID),
+						"cluster_name": knownvalue.StringExact(atlassim.DefaultClusterName),
+						"job_id":       knownvalue.StringExact(fresh.ID),
+					}),
+				},
+			},
+		},
+	})
+	if old.ID == fresh.ID || len(env.sim.Jobs()) != 2 {
+		t.Errorf("the simulator holds %d jobs, want the 2 made", len(env.sim.Jobs()))
 	}
 }

@@ -14,6 +14,45 @@ import (
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 )
 
+var (
+	_ ephemeral.EphemeralResourceWithConfigure      = (*downloadEphemeral[tenantEphemeralModel, *tenantEphemeralModel])(nil)
+	_ ephemeral.EphemeralResourceWithValidateConfig = (*downloadEphemeral[tenantEphemeralModel, *tenantEphemeralModel])(nil)
+)
+
+func newTenantSnapshotDownloadEphemeral() ephemeral.EphemeralResource {
+	return &downloadEphemeral[tenantEphemeralModel, *tenantEphemeralModel]{kind: tenantDownload}
+}
+
+func newFlexSnapshotDownloadEphemeral() ephemeral.EphemeralResource {
+	return &downloadEphemeral[flexEphemeralModel, *flexEphemeralModel]{kind: flexDownload}
+}
+
+// tenantEphemeralModel is the ephemeral atlas_tenant_snapshot_download.
+type tenantEphemeralModel struct {
+	ProjectID   types.String `tfsdk:"project_id"`
+	ClusterName types.String `tfsdk:"cluster_name"`
+	ephemeralDownload
+}
+
+func (m *tenantEphemeralModel) download() *ephemeralDownload { return &m.ephemeralDownload }
+
+func (m *tenantEphemeralModel) target() (string, string) {
+	return m.ProjectID.ValueString(), m.ClusterName.ValueString()
+}
+
+// flexEphemeralModel is the ephemeral atlas_flex_snapshot_download.
+type flexEphemeralModel struct {
+	ProjectID types.String `tfsdk:"project_id"`
+	Name      types.String `tfsdk:"name"`
+	ephemeralDownload
+}
+
+func (m *flexEphemeralModel) download() *ephemeralDownload { return &m.ephemeralDownload }
+
+func (m *flexEphemeralModel) target() (string, string) {
+	return m.ProjectID.ValueString(), m.Name.ValueString()
+}
+
 // ephemeralDownload is what every ephemeral download shares: the snapshot,
 // how to wait, and the job Atlas made.
 type ephemeralDownload struct {
@@ -105,7 +144,7 @@ func (e *downloadEphemeral[M, P]) Open(ctx context.Context, req ephemeral.OpenRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, deadline := bound(ctx, client, timeout)
 	defer cancel()
 
 	project, name := p.target()
@@ -115,23 +154,11 @@ func (e *downloadEphemeral[M, P]) Open(ctx context.Context, req ephemeral.OpenRe
 		return
 	}
 	if d.WaitForCompletion.IsNull() || d.WaitForCompletion.ValueBool() {
-		var err error
-		job, err = client.WaitForJob(ctx, cl, job, client.Now().Add(timeout))
-		addWaitError(&resp.Diagnostics, e.kind, job, err, timeout, "Atlas keeps the job; nothing was stored.")
+		job = waitForLink(ctx, client, e.kind, cl, job, deadline, timeout, "Atlas keeps the job; nothing was stored.", &resp.Diagnostics, nil)
 		if resp.Diagnostics.HasError() {
 			return
 		}
 	}
 	d.fill(job)
 	resp.Diagnostics.Append(resp.Result.Set(ctx, p)...)
-}
-
-// Shared descriptions of the arguments that address a snapshot.
-const (
-	projectIDDoc  = "Id of the Atlas project (group) that holds the cluster: 24 lowercase hexadecimal digits."
-	snapshotIDDoc = "Id of the backup snapshot to download: 24 lowercase hexadecimal digits. The snapshot must be `COMPLETED`."
-)
-
-func clusterDoc(k downloadKind) string {
-	return "Name of the " + k.clusterNoun + "."
 }

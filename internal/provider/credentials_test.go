@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -418,5 +419,69 @@ func TestAccServiceAccount_invalidArgumentsAtPlan(t *testing.T) {
 	})
 	if n := env.sim.Stats().TotalRequests; n != 0 {
 		t.Errorf("%d requests reached the simulator; the plan should have stopped first", n)
+	}
+}
+
+func TestAccTenantDownload_missingCredentials(t *testing.T) {
+	unsetAtlasEnv(t)
+	env := newTestEnv(t, atlassim.Config{})
+	cfg := fmt.Sprintf(`
+provider "atlas" {
+  base_url = %q
+}
+resource "atlas_tenant_snapshot_download" "test" {
+  project_id   = %q
+  cluster_name = "Cluster0"
+  snapshot_id  = %q
+}
+`, env.url, atlassim.DefaultProjectID, atlassim.DefaultSnapshotID)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{
+				// Planning a new resource needs no call to Atlas, so no keys.
+				Config:             cfg,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config:      cfg,
+				ExpectError: regexp.MustCompile(`(?s)Missing Atlas API Key.*public key and the private key are missing.*MONGODB_ATLAS_PUBLIC_KEY`),
+			},
+		},
+	})
+}
+
+func TestAccTenantDownload_keysFromEnvironment(t *testing.T) {
+	unsetAtlasEnv(t)
+	env := newTestEnv(t, atlassim.Config{})
+	t.Setenv("MONGODB_ATLAS_PUBLIC_API_KEY", atlassim.DefaultPublicKey)
+	t.Setenv("MONGODB_ATLAS_PRIVATE_KEY", atlassim.DefaultPrivateKey)
+	t.Setenv("MONGODB_ATLAS_BASE_URL", env.url)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`
+provider "atlas" {}
+resource "atlas_tenant_snapshot_download" "test" {
+  project_id   = %q
+  cluster_name = "Cluster0"
+  snapshot_id  = %q
+}
+`, atlassim.DefaultProjectID, atlassim.DefaultSnapshotID),
+			ConfigStateChecks: []statecheck.StateCheck{stateValue("status", knownvalue.StringExact("COMPLETED"))},
+		}},
+	})
+}
+
+func TestMissingKeys_grammar(t *testing.T) {
+	for _, tt := range []struct{ pub, priv, want string }{
+		{"", "", "public key and the private key are"},
+		{"", "x", "public key is"},
+		{"x", "", "private key is"},
+	} {
+		if got := missingKeys(tt.pub, tt.priv); got != tt.want {
+			t.Errorf("missingKeys(%q, %q) = %q, want %q", tt.pub, tt.priv, got, tt.want)
+		}
 	}
 }

@@ -3,6 +3,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	"github.com/hashicorp/terraform-plugin-log/tflogtest"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
@@ -138,5 +141,74 @@ data "atlas_flex_snapshots" "all" {
 				t.Error("no wire line of the snapshot listing with its data source type and RPC")
 			}
 		})
+	}
+}
+
+// unsetLogEnv removes every variable that asks for logs, and those
+// SilenceLogsUnlessAsked sets, for the rest of the test; t.Setenv restores
+// them afterwards, and the cleanup restores logsOff.
+func unsetLogEnv(t *testing.T) {
+	t.Helper()
+	wasOff := logsOff
+	t.Cleanup(func() { logsOff = wasOff })
+	names := []string{"TF_LOG_SDK", "TF_LOG_PROVIDER"}
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "TF_LOG") || strings.HasPrefix(name, "TF_ACC_LOG") {
+			names = append(names, name)
+		}
+	}
+	for _, name := range names {
+		t.Setenv(name, "")
+		_ = os.Unsetenv(name)
+	}
+}
+
+func TestSilenceLogsUnlessAsked(t *testing.T) {
+	t.Run("nothing asked", func(t *testing.T) {
+		unsetLogEnv(t)
+		SilenceLogsUnlessAsked()
+		if !logsOff || os.Getenv("TF_LOG_PROVIDER") != "OFF" || os.Getenv("TF_LOG_SDK") != "OFF" {
+			t.Errorf("logsOff=%v TF_LOG_PROVIDER=%q TF_LOG_SDK=%q, want logs off", logsOff,
+				os.Getenv("TF_LOG_PROVIDER"), os.Getenv("TF_LOG_SDK"))
+		}
+		if wireLog("priv") != nil {
+			t.Error("wire log built with logs off")
+		}
+		ctx := context.Background()
+		if got := (&providerData{secrets: []string{"priv"}}).logContext(ctx); got != ctx {
+			t.Error("logContext added masks with logs off")
+		}
+	})
+	for _, asked := range []string{"TF_LOG", "TF_LOG_PROVIDER_ATLAS_HTTP", "TF_ACC_LOG_PATH"} {
+		t.Run(asked, func(t *testing.T) {
+			unsetLogEnv(t)
+			logsOff = false
+			t.Setenv(asked, "TRACE")
+			SilenceLogsUnlessAsked()
+			if logsOff || os.Getenv("TF_LOG_PROVIDER") != "" || os.Getenv("TF_LOG_SDK") != "" {
+				t.Errorf("with %s set: logsOff=%v TF_LOG_PROVIDER=%q TF_LOG_SDK=%q, want logs left on", asked, logsOff,
+					os.Getenv("TF_LOG_PROVIDER"), os.Getenv("TF_LOG_SDK"))
+			}
+			if wireLog("priv") == nil {
+				t.Error("no wire log with logs asked for")
+			}
+		})
+	}
+}
+
+// TestLogContext_masksWhenLogsOn checks that the masks stay when logs are
+// wanted: the key given to the provider never reaches a log line.
+func TestLogContext_masksWhenLogsOn(t *testing.T) {
+	wasOff := logsOff
+	logsOff = false
+	t.Cleanup(func() { logsOff = wasOff })
+
+	var out strings.Builder
+	ctx := tflogtest.RootLogger(context.Background(), &out)
+	ctx = (&providerData{secrets: []string{"5e1f2a3b-private"}}).logContext(ctx)
+	tflog.Info(ctx, "key is 5e1f2a3b-private", map[string]any{"detail": "5e1f2a3b-private"})
+	if got := out.String(); strings.Contains(got, "5e1f2a3b-private") || !strings.Contains(got, "key is") {
+		t.Errorf("log line %q: want the message with the key masked", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
 )
 
@@ -148,6 +149,47 @@ provider "atlas" {
 					t.Errorf("a bad base URL reached the simulator: %d requests", st.TotalRequests)
 				}
 			})
+		}
+	}
+}
+
+func TestAccProvider_badBaseURL(t *testing.T) {
+	unsetAtlasEnv(t)
+	for _, tt := range []struct{ url, want string }{
+		{"http://cloud.mongodb.com", `(?s)Invalid Atlas Base URL.*plain http`},
+		{"not a url", `(?s)Invalid Atlas Base URL.*must start with https://`},
+		{"https://cloud.mongodb.com/api/atlas", `(?s)Invalid Atlas Base URL.*host only`},
+	} {
+		t.Run(tt.url, func(t *testing.T) {
+			env := newTestEnv(t, atlassim.Config{})
+			resource.ParallelTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: env.factories(),
+				Steps: []resource.TestStep{{
+					Config: fmt.Sprintf(`
+provider "atlas" {
+  base_url = %q
+}
+resource "atlas_tenant_snapshot_download" "test" {
+  project_id   = %q
+  cluster_name = "Cluster0"
+  snapshot_id  = %q
+}
+`, tt.url, atlassim.DefaultProjectID, atlassim.DefaultSnapshotID),
+					PlanOnly:    true,
+					ExpectError: wrapped(tt.want),
+				}},
+			})
+		})
+	}
+}
+
+// TestEveryBaseURLProblemIsWorded: each problem ParseBaseURL reports has a
+// phrase here, where the user's words are; a kind added to internal/atlas
+// without one fails this test.
+func TestEveryBaseURLProblemIsWorded(t *testing.T) {
+	for p := atlas.BaseURLEmpty; p <= atlas.BaseURLPlainHTTP; p++ {
+		if baseURLProblems[p] == "" {
+			t.Errorf("base URL problem %d has no wording", p)
 		}
 	}
 }

@@ -5,7 +5,6 @@ package provider
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,54 +14,80 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 )
 
-// defaultCreateTimeout bounds the wait for a download link when the
-// configuration sets no timeouts block.
-const defaultCreateTimeout = 30 * time.Minute
+// The download resources, atlas_tenant_snapshot_download and
+// atlas_flex_snapshot_download: one implementation over the two families
+// (family.go).
 
-// linkLifetime is how long Atlas keeps a download link valid.
-const linkLifetime = 4 * time.Hour
+var (
+	_ resource.ResourceWithConfigure      = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
+	_ resource.ResourceWithValidateConfig = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
+	_ resource.ResourceWithModifyPlan     = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
+	_ resource.ResourceWithImportState    = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
+	_ resource.ResourceWithIdentity       = (*downloadResource[tenantDownloadModel, *tenantDownloadModel])(nil)
+)
 
-// maxRenewBefore leaves a new link at least an hour of plans before a
-// renewal; closer to four hours every plan would renew it.
-const maxRenewBefore = 3 * time.Hour
-
-// downloadKind is what one download resource type says about itself; the
-// lifecycle below is shared by all of them.
-type downloadKind struct {
-	// typeSuffix follows the provider name in the type name.
-	typeSuffix string
-	family     *atlas.Family
-	// clusterAttr names the attribute holding the cluster name.
-	clusterAttr string
-	// clusterNoun is how the docs speak of the cluster ("M2/M5 cluster").
-	clusterNoun string
-	// description introduces the resource in its docs; summary says in a
-	// phrase what is downloaded, for the ephemeral resource's docs.
-	description string
-	summary     string
-	// object is what a message names when it points to the other family's
-	// equivalent: the part of the type name after the family
-	// ("snapshot_download", or a data source's "restore_jobs"). "" means
-	// the download resource.
-	object string
+func newTenantSnapshotDownloadResource() resource.Resource {
+	return &downloadResource[tenantDownloadModel, *tenantDownloadModel]{kind: tenantDownload}
 }
 
-// as is the kind as a data source of the given suffix speaks of itself.
-func (k downloadKind) as(object string) downloadKind {
-	k.object = object
-	return k
+func newFlexSnapshotDownloadResource() resource.Resource {
+	return &downloadResource[flexDownloadModel, *flexDownloadModel]{kind: flexDownload}
+}
+
+// tenantDownloadModel is atlas_tenant_snapshot_download.
+type tenantDownloadModel struct {
+	ProjectID   types.String `tfsdk:"project_id"`
+	ClusterName types.String `tfsdk:"cluster_name"`
+	downloadJob
+}
+
+func (m *tenantDownloadModel) job() *downloadJob { return &m.downloadJob }
+
+func (m *tenantDownloadModel) target() (string, string) {
+	return m.ProjectID.ValueString(), m.ClusterName.ValueString()
+}
+
+func (m *tenantDownloadModel) setTarget(projectID, cluster string) {
+	m.ProjectID, m.ClusterName = types.StringValue(projectID), types.StringValue(cluster)
+}
+
+// flexDownloadModel is atlas_flex_snapshot_download.
+type flexDownloadModel struct {
+	ProjectID types.String `tfsdk:"project_id"`
+	Name      types.String `tfsdk:"name"`
+	downloadJob
+}
+
+func (m *flexDownloadModel) job() *downloadJob { return &m.downloadJob }
+
+func (m *flexDownloadModel) target() (string, string) {
+	return m.ProjectID.ValueString(), m.Name.ValueString()
+}
+
+func (m *flexDownloadModel) setTarget(projectID, cluster string) {
+	m.ProjectID, m.Name = types.StringValue(projectID), types.StringValue(cluster)
+}
+
+// downloadModel is a download resource's whole model: the shared part and
+// the cluster it addresses.
+type downloadModel interface {
+	job() *downloadJob
+	target() (projectID, cluster string)
+	setTarget(projectID, cluster string)
 }
 
 // downloadJob holds the attributes every download resource shares: the
@@ -85,17 +110,17 @@ func (m *downloadJob) fill(j *atlas.RestoreJob) {
 	}
 }
 
-// jobOf is the part of a stored job that waiting looks at.
-func jobOf(m *jobAttrs) *atlas.RestoreJob {
-	return &atlas.RestoreJob{ID: m.ID.ValueString(), Status: m.Status.ValueString(), SnapshotURL: m.SnapshotURL.ValueString()}
-}
-
-// downloadModel is a download resource's whole model: the shared part and
-// the cluster it addresses.
-type downloadModel interface {
-	job() *downloadJob
-	target() (projectID, cluster string)
-	setTarget(projectID, cluster string)
+// imported fills the job from Atlas's answer, with the settings an import
+// leaves (those of a configuration that sets none but waits): list results
+// carry the same, so that an import of one plans no change.
+func (m *downloadJob) imported(j *atlas.RestoreJob) {
+	m.fill(j)
+	m.WaitForCompletion = types.BoolValue(true)
+	m.RenewBefore = types.StringNull()
+	m.Triggers = types.MapNull(types.StringType)
+	m.Timeouts = timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
+		"create": types.StringType, "read": types.StringType, "update": types.StringType,
+	})}
 }
 
 // downloadResource is the lifecycle of a download job, for any model M
@@ -115,6 +140,10 @@ func (r *downloadResource[M, P]) Metadata(_ context.Context, req resource.Metada
 func (r *downloadResource[M, P]) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.data = configureData(req.ProviderData, &resp.Diagnostics)
 }
+
+// maxRenewBefore leaves a new link at least an hour of plans before a
+// renewal; closer to four hours every plan would renew it.
+const maxRenewBefore = 3 * time.Hour
 
 func (r *downloadResource[M, P]) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
@@ -186,6 +215,28 @@ func (r *downloadResource[M, P]) Schema(ctx context.Context, _ resource.SchemaRe
 	}
 }
 
+// IdentitySchema: a download's identity is its import ID in parts. A list
+// result carries it, and terraform query -generate-config-out writes it
+// into an import block.
+func (r *downloadResource[M, P]) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityschema.Schema{
+		Attributes: map[string]identityschema.Attribute{
+			"project_id": identityschema.StringAttribute{
+				RequiredForImport: true,
+				Description:       "Id of the Atlas project that holds the cluster.",
+			},
+			r.kind.clusterAttr: identityschema.StringAttribute{
+				RequiredForImport: true,
+				Description:       "Name of the " + r.kind.clusterNoun + ".",
+			},
+			"job_id": identityschema.StringAttribute{
+				RequiredForImport: true,
+				Description:       "Id of the download job.",
+			},
+		},
+	}
+}
+
 // ValidateConfig refuses timeouts that would end an operation before it
 // starts.
 func (r *downloadResource[M, P]) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
@@ -213,7 +264,7 @@ func (r *downloadResource[M, P]) Create(ctx context.Context, req resource.Create
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, deadline := bound(ctx, client, timeout)
 	defer cancel()
 
 	cl := r.cluster(p)
@@ -227,59 +278,28 @@ func (r *downloadResource[M, P]) Create(ctx context.Context, req resource.Create
 		resp.Diagnostics.Append(resp.State.Set(ctx, p)...)
 		return
 	}
-	r.waitAndStore(ctx, client, cl, p, job, timeout, &resp.State, &resp.Diagnostics,
+	r.waitAndStore(ctx, client, cl, p, job, deadline, timeout, &resp.State, &resp.Diagnostics,
 		"The job is kept in the state and Terraform marks the resource tainted, so the next apply requests a new download.")
 }
 
-// waitAndStore stores job, polls it until it is finished, stores the last
-// answer, and turns a failed or unfinished job into an error; kept says
-// what becomes of the job then.
+// waitAndStore waits for job's link (see waitForLink) and stores the last
+// answer, failed or unfinished as it may be; kept says what becomes of the
+// job then.
 func (r *downloadResource[M, P]) waitAndStore(ctx context.Context, client *atlas.Client, cl atlas.Cluster, p P,
-	job *atlas.RestoreJob, timeout time.Duration, state stateSetter, diags *diag.Diagnostics, kept string) {
+	job *atlas.RestoreJob, deadline time.Time, timeout time.Duration, state stateSetter, diags *diag.Diagnostics, kept string) {
 	p.job().fill(job)
-	var err error
-	if !job.Finished() {
+	job = waitForLink(ctx, client, r.kind, cl, job, deadline, timeout, kept, diags, func(*atlas.RestoreJob) bool {
 		// The job exists in Atlas from here on: record it before waiting, so
 		// an interrupted apply never loses it. (A job finished at once is
 		// stored only once, below.)
 		diags.Append(state.Set(ctx, p)...)
-		if diags.HasError() {
-			return
-		}
-		job, err = client.WaitForJob(ctx, cl, job, client.Now().Add(timeout))
-		p.job().fill(job)
+		return !diags.HasError()
+	})
+	if job == nil {
+		return
 	}
+	p.job().fill(job)
 	diags.Append(state.Set(ctx, p)...)
-	addWaitError(diags, r.kind, job, err, timeout, kept)
-}
-
-// addWaitError explains why waiting for a job ended without a link, if it
-// did; kept says what became of the job.
-func addWaitError(diags *diag.Diagnostics, kind downloadKind, job *atlas.RestoreJob, err error, timeout time.Duration, kept string) {
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) && job.Status == atlas.StatusCompleted && job.SnapshotURL == "":
-		// Atlas said COMPLETED without a link: waiting treated the job as
-		// unfinished, since a download without a link is no download.
-		diags.AddError("Atlas Gave No Download Link",
-			fmt.Sprintf("Atlas reports download job %s as COMPLETED, but its answer has no snapshotUrl, and none "+
-				"came before the %s timeout ran out. %s If this repeats, the job is broken on the Atlas side: "+
-				"request a new download (terraform apply -replace) or contact MongoDB support.", job.ID, timeout, kept))
-	case errors.Is(err, context.DeadlineExceeded):
-		diags.AddError("Timed Out Waiting for the Download Link",
-			fmt.Sprintf("Atlas accepted download job %s, but it was still %s when the %s timeout ran out. %s "+
-				"Raise the timeout with a timeouts block, or set wait_for_completion = false to take the job "+
-				"as soon as Atlas accepts it.", job.ID, job.Status, timeout, kept))
-	case errors.Is(err, context.Canceled):
-		diags.AddError("Waiting for the Download Link Was Interrupted",
-			fmt.Sprintf("Atlas accepted download job %s (last seen %s), and the wait for its link was "+
-				"interrupted. %s", job.ID, job.Status, kept))
-	case err != nil:
-		addAtlasError(diags, kind, "read download job "+job.ID, err)
-	case job.Status == atlas.StatusFailed:
-		diags.AddError("Download Job Failed",
-			fmt.Sprintf("Atlas reports download job %s for snapshot %s as FAILED. %s Check the snapshot in "+
-				"the Atlas UI if it fails again.", job.ID, job.SnapshotID, kept))
-	}
 }
 
 type stateSetter interface {
@@ -362,7 +382,7 @@ func (r *downloadResource[M, P]) Update(ctx context.Context, req resource.Update
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, deadline := bound(ctx, client, timeout)
 	defer cancel()
 	cl := r.cluster(p)
 	latest, err := client.GetRestoreJob(ctx, cl, job.ID)
@@ -371,7 +391,7 @@ func (r *downloadResource[M, P]) Update(ctx context.Context, req resource.Update
 		resp.Diagnostics.AddWarning("Download Job Kept", updateKept)
 		return
 	}
-	r.waitAndStore(ctx, client, cl, p, latest, timeout, &resp.State, &resp.Diagnostics, updateKept)
+	r.waitAndStore(ctx, client, cl, p, latest, deadline, timeout, &resp.State, &resp.Diagnostics, updateKept)
 }
 
 // updateKept says what becomes of a job whose wait on the update path
@@ -442,18 +462,14 @@ const renewalKey = "renewal"
 
 // renewalDue says why the job's link must be renewed at now (server
 // time), or "" when it need not: the link has expired, or expires within
-// the renew_before of the state. The expiry is Atlas's expirationDate, or
-// four hours after the request where Atlas sent none. It is decided at
-// refresh, from the state's values, like time_rotating does: a plan
-// applied later must not flip to a replacement when the clock moves on.
+// the renew_before of the state (see atlas.RestoreJob.LinkExpiry). It is
+// decided at refresh, from the state's values, like time_rotating does: a
+// plan applied later must not flip to a replacement when the clock moves
+// on.
 func renewalDue(j *downloadJob, now time.Time) string {
-	expires, err := time.Parse(time.RFC3339, j.ExpirationDate.ValueString())
-	if err != nil {
-		scheduled, serr := time.Parse(time.RFC3339, j.RestoreScheduledDate.ValueString())
-		if serr != nil {
-			return "" // nothing to go by
-		}
-		expires = scheduled.Add(linkLifetime)
+	expires, ok := jobOf(&j.jobAttrs).LinkExpiry()
+	if !ok {
+		return "" // nothing to go by
 	}
 	window := time.Duration(0)
 	if rb := j.RenewBefore; !rb.IsNull() && !rb.IsUnknown() {
@@ -532,21 +548,22 @@ func (r *downloadResource[M, P]) ImportState(ctx context.Context, req resource.I
 		addReadError(readCtx, &resp.Diagnostics, client, r.kind, fmt.Sprintf("import download job %s of %s %s in project %s", jobID, r.kind.clusterAttr, name, project), err, defaultReadTimeout)
 		return
 	}
-	j := p.job()
-	j.fill(job)
-	j.WaitForCompletion = types.BoolValue(true)
-	j.RenewBefore = types.StringNull()
-	j.Triggers = types.MapNull(types.StringType)
-	j.Timeouts = noTimeouts()
+	p.job().imported(job)
 	resp.Diagnostics.Append(resp.State.Set(ctx, p)...)
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, r.kind, project, name, job.ID)...)
 }
 
-// noTimeouts is an unset timeouts block, as import and list results hold.
-func noTimeouts() timeouts.Value {
-	return timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
-		"create": types.StringType, "read": types.StringType, "update": types.StringType,
-	})}
+// importTarget is what an import names: the import ID, or an import
+// block's identity.
+func (r *downloadResource[M, P]) importTarget(ctx context.Context, req resource.ImportStateRequest) (project, cluster, job string, err error) {
+	if req.ID != "" || req.Identity == nil {
+		return parseImportID(req.ID, r.kind.clusterAttr)
+	}
+	var p, c, j types.String
+	req.Identity.GetAttribute(ctx, path.Root("project_id"), &p)
+	req.Identity.GetAttribute(ctx, path.Root(r.kind.clusterAttr), &c)
+	req.Identity.GetAttribute(ctx, path.Root("job_id"), &j)
+	return parseImportID(p.ValueString()+"/"+c.ValueString()+"/"+j.ValueString(), r.kind.clusterAttr)
 }
 
 // parseImportID splits PROJECT_ID/CLUSTER/JOB_ID and checks each part.
@@ -568,4 +585,17 @@ func parseImportID(id, clusterAttr string) (project, cluster, job string, err er
 		return "", "", "", fmt.Errorf("The job id in import ID %q %s. Expected %s.", id, msg, form)
 	}
 	return project, cluster, job, nil
+}
+
+// setIdentity records the job's identity; id is nil where Terraform does
+// not support identities.
+func setIdentity(ctx context.Context, id *tfsdk.ResourceIdentity, kind downloadKind, project, cluster, jobID string) diag.Diagnostics {
+	if id == nil {
+		return nil
+	}
+	var diags diag.Diagnostics
+	diags.Append(id.SetAttribute(ctx, path.Root("project_id"), project)...)
+	diags.Append(id.SetAttribute(ctx, path.Root(kind.clusterAttr), cluster)...)
+	diags.Append(id.SetAttribute(ctx, path.Root("job_id"), jobID)...)
+	return diags
 }

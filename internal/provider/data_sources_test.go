@@ -13,45 +13,6 @@ import (
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
 )
 
-// TestAccSnapshotsDataSource_emptyWindowFailsThePlan checks that a window
-// no snapshot can fall into is an error on until, at plan time, naming
-// both times, rather than an empty list.
-func TestAccSnapshotsDataSource_emptyWindowFailsThePlan(t *testing.T) {
-	for _, tt := range []struct{ name, typ, clusterAttr, cluster, since, until string }{
-		{"tenant, since after until", "atlas_tenant_snapshots", "cluster_name", atlassim.DefaultClusterName,
-			"2026-12-01T00:00:00Z", "2026-11-01T00:00:00Z"},
-		{"flex, since after until", "atlas_flex_snapshots", "name", atlassim.DefaultFlexClusterName,
-			"2026-11-28T12:00:00Z", "2026-11-28T11:59:59+00:00"},
-		{"flex, since equal to until", "atlas_flex_snapshots", "name", atlassim.DefaultFlexClusterName,
-			"2026-11-28T12:00:00Z", "2026-11-28T13:00:00+01:00"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			env := newTestEnv(t, atlassim.Config{})
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: env.factories(),
-				Steps: []resource.TestStep{{
-					Config: env.providerBlock() + fmt.Sprintf(`
-data %q "window" {
-  project_id = %q
-  %s = %q
-  since = %q
-  until = %q
-}
-`, tt.typ, atlassim.DefaultProjectID, tt.clusterAttr, tt.cluster, tt.since, tt.until),
-					PlanOnly: true,
-					// The snippet Terraform quotes is the until line: the
-					// error is on the attribute.
-					ExpectError: wrapped(`(?s)Empty Snapshot Time Window.*until = ` + quoted(tt.until) +
-						`.*until \(` + quoted(tt.until) + `\) must be later than since \(` + quoted(tt.since) + `\)`),
-				}},
-			})
-			if n := env.sim.Stats().TotalRequests; n != 0 {
-				t.Errorf("the simulator saw %d requests: the window should be refused before any call", n)
-			}
-		})
-	}
-}
-
 // quoted is s in double quotes, as a regular expression.
 func quoted(s string) string { return regexp.QuoteMeta(strconv.Quote(s)) }
 
@@ -84,4 +45,39 @@ data %q "wrong" {
 			})
 		})
 	}
+}
+
+func TestAccDataSources_errors(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: env.providerBlock() + fmt.Sprintf(`
+data "atlas_tenant_snapshots" "x" {
+  project_id   = %q
+  cluster_name = "Nope"
+}`, atlassim.DefaultProjectID),
+				ExpectError: wrapped(`(?s)Atlas Cluster Not Found.*CLUSTER_NOT_FOUND.*atlas_flex_snapshots with name =`),
+			},
+			{
+				Config: env.providerBlock() + fmt.Sprintf(`
+data "atlas_tenant_snapshots" "x" {
+  project_id   = %q
+  cluster_name = "Cluster0"
+  since        = "yesterday"
+}`, atlassim.DefaultProjectID),
+				ExpectError: wrapped(`(?s)since.*is not an RFC 3339 time`),
+			},
+			{
+				Config: env.providerBlock() + fmt.Sprintf(`
+data "atlas_tenant_restore_job" "x" {
+  project_id   = %q
+  cluster_name = "Cluster0"
+  job_id       = "0000000000000000000000cc"
+}`, atlassim.DefaultProjectID),
+				ExpectError: wrapped(`(?s)Atlas Download Job Not Found.*TENANT_RESTORE_NOT_FOUND`),
+			},
+		},
+	})
 }
