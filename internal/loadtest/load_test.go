@@ -4,14 +4,19 @@
 // real terraform CLI and the built provider, against a simulator that
 // rate limits, fails, drops connections, expires nonces and refuses
 // downloads beyond a per-project limit, and checks that every resource
-// ends with exactly one job of its own.
+// ends with exactly one job of its own and that no job is left without
+// one: with the API key and with a service account, through two aliases
+// of the provider, from two working directories at once, and when an apply
+// is interrupted while requests are in flight (coordination_test.go).
 //
-// It runs once with the API key and once with a service account. make test
-// runs it small (LOADTEST_N=20); make loadtest runs the full
-// size (200 resources, -parallelism=50) and prints the counts.
-// LOADTEST_DOWNLOAD_LIMIT sets the per-project download limit (default a
-// third of the parallelism); LOADTEST_PROVIDER_SOURCE names another
-// checkout to build the provider from, to measure an older one.
+// make test runs it small (LOADTEST_N=20); make loadtest runs the full
+// size (200 resources, -parallelism=50), five interrupted trials, and the
+// figures for two machines, and prints the counts. LOADTEST_DOWNLOAD_LIMIT
+// sets the per-project download limit (default a third of the
+// parallelism); LOADTEST_TRIALS the number of trials;
+// LOADTEST_PROVIDER_SOURCE another checkout to build the provider from, to
+// measure an older one; LOADTEST_SIM_LOG a file for the simulator's
+// request log.
 package loadtest
 
 import (
