@@ -109,12 +109,11 @@ func (b *bearerAuth) token(ctx context.Context, stale string) (string, error) {
 		b.renewing = r
 		b.mu.Unlock()
 
-		tok, lifetime, sent, err := b.fetch(ctx)
+		tok, expiry, renewAt, err := b.take(ctx, stale)
 
 		b.mu.Lock()
 		if err == nil {
-			b.tok, b.expiry = tok, sent.Add(lifetime)
-			b.renewAt = b.expiry.Add(-renewMargin(lifetime))
+			b.tok, b.expiry, b.renewAt = tok, expiry, renewAt
 		}
 		r.tok, r.err = tok, err
 		b.renewing = nil
