@@ -130,11 +130,19 @@ func (b *bearerAuth) token(ctx context.Context, stale string) (string, error) {
 	}
 }
 
+// maxTokenRateWaits bounds the waits for the token endpoint's rate limit
+// (10 requests a minute per IP and client) when the caller gives no
+// deadline: half an hour of minutes.
+const maxTokenRateWaits = 30
+
 // fetch asks the token endpoint for a token, retrying as API calls are
-// retried. sent is when the answering request left, on the client's clock,
+// retried, except that its 429s are waited out as Retry-After says for as
+// long as the caller's deadline allows: processes that start together
+// meet the limit, and should not fail a plan for it. sent is when the answering request left, on the client's clock,
 // from which expires_in counts.
 func (b *bearerAuth) fetch(ctx context.Context) (tok string, lifetime time.Duration, sent time.Time, err error) {
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, b.http)
+	limited := 0 // answers 429, which do not use up attempts
 	for attempt := 1; ; attempt++ {
 		sent = b.c.now()
 		b.requests.Add(1)
@@ -153,10 +161,13 @@ func (b *bearerAuth) fetch(ctx context.Context) (tok string, lifetime time.Durat
 			return "", 0, sent, &unsentError{ctx.Err()}
 		}
 		te := tokenFailure(err, b.c.now())
-		if !te.retryable || attempt >= b.c.retry.MaxAttempts {
+		if te.StatusCode == http.StatusTooManyRequests {
+			limited++
+		}
+		if !te.retryable || attempt-limited >= b.c.retry.MaxAttempts || limited > maxTokenRateWaits {
 			return "", 0, sent, te
 		}
-		delay := b.c.retry.delay(attempt, te.RetryAfter, b.c.jitter())
+		delay := b.c.retry.delay(max(1, attempt-limited), te.RetryAfter, b.c.jitter())
 		if dl, ok := ctx.Deadline(); ok && b.c.now().Add(delay).After(dl) {
 			return "", 0, sent, te
 		}
