@@ -319,6 +319,10 @@ func (c *Client) once(ctx context.Context, req request, payload []byte) (*respon
 	if err := ctx.Err(); err != nil {
 		return nil, &NotSentError{Err: err}
 	}
+	ctx, err = c.tokenBeforeAttempt(ctx)
+	if err != nil {
+		return nil, err
+	}
 	// An endpoint that accepts and never answers must cost one bounded
 	// attempt, not the whole exchange's timeout.
 	actx, cancel := context.WithCancelCause(ctx)

@@ -319,7 +319,10 @@ func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.base.RoundTrip(req)
 	}
 	ctx := req.Context()
-	tok, err := t.auth.token(ctx, "")
+	tok, err := heldToken(ctx), error(nil)
+	if tok == "" {
+		tok, err = t.auth.token(ctx, "")
+	}
 	if err != nil {
 		if req.Body != nil {
 			_ = req.Body.Close() // a RoundTripper closes the body, sent or not

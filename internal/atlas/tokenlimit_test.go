@@ -20,7 +20,11 @@ func TestServiceAccount_tokenRateLimitWaitedOut(t *testing.T) {
 	for range 10 {
 		s.script = append(s.script, []string{"429", "Retry-After: 60"})
 	}
-	c := s.client(t, srv.URL)
+	// One exchange's timeout does not bound the wait: the waits are on a
+	// fake clock that starts at the real time, and the exchange's timeout
+	// is a real deadline much shorter than Retry-After.
+	s.clock = fakeclock.New(time.Now())
+	c := s.client(t, srv.URL, func(cfg *Config) { cfg.Timeout = 10 * time.Second })
 	if err := fetchJob(c); err != nil {
 		t.Fatalf("after ten 429s: %v", err)
 	}
