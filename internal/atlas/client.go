@@ -61,6 +61,9 @@ type Config struct {
 	// on this machine coordinate download requests (see recovery.go and
 	// OpenLockDir). "" keeps the coordination within this process.
 	LockDir string
+	// TokenCacheDir, when set, is a directory where the provider processes
+	// of this user share a service account's token (see tokencache.go).
+	TokenCacheDir string
 
 	Retry RetryPolicy
 
@@ -161,6 +164,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.PublicKey == "" {
 		c.digest = nil
 		c.bearer = newBearerAuth(c, cfg, rawTransport, timeout)
+		if cfg.TokenCacheDir != "" && c.bearer.static == "" {
+			if c.bearer.cache, err = openTokenCache(cfg.TokenCacheDir, base, cfg.ClientID); err != nil {
+				return nil, err
+			}
+		}
 		auth = &bearerTransport{auth: c.bearer, host: base.Host, base: &skewTransport{base: tr, c: c}}
 	}
 	c.http = &http.Client{

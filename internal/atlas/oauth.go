@@ -47,6 +47,7 @@ type bearerAuth struct {
 	cc     *clientcredentials.Config
 	http   *http.Client // for the token endpoint only
 	c      *Client      // clock, retry policy and log
+	cache  *tokenCache  // nil: tokens are this process's own
 
 	mu       sync.Mutex
 	tok      string

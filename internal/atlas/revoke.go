@@ -144,6 +144,12 @@ func (b *bearerAuth) take(ctx context.Context, stale string) (tok string, expiry
 	if stale != "" {
 		forget(stale)
 	}
+	if b.cache != nil {
+		// Cached tokens are not remembered: other processes use them.
+		if tok, expiry, renewAt, ok, err := b.cache.take(ctx, b, stale); ok {
+			return tok, expiry, renewAt, err
+		}
+	}
 	tok, lifetime, sent, err := b.fetch(ctx)
 	if err != nil {
 		return "", time.Time{}, time.Time{}, err

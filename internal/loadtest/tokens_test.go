@@ -127,3 +127,72 @@ func TestSequentialPlansRevokeTheirTokens(t *testing.T) {
 			plans, st.LiveTokens, st.RevokedTokens, st.TokenRequests)
 	}
 }
+
+// parallelPlans runs n plans at once, each in its own working directory,
+// and returns the first failure.
+func (r *planRig) parallelPlans(n int) error {
+	works := make([]string, n)
+	for i := range works {
+		works[i] = r.workdir(i)
+	}
+	errs := make(chan error, n)
+	for _, w := range works {
+		go func() { errs <- r.plan(w) }()
+	}
+	var first error
+	for range works {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// With a token cache, parallel plans take one token between them, well
+// inside the token endpoint's limit (set low here so that a process that
+// bypassed the cache would meet it), and sequential plans go on using it.
+func TestParallelPlansShareCachedToken(t *testing.T) {
+	plans := envInt(t, "LOADTEST_PARALLEL_PLANS", 12)
+	cache := filepath.Join(t.TempDir(), "tokens")
+	r := newPlanRig(t, atlassim.Config{TokenRateLimit: 2}, "MONGODB_ATLAS_TOKEN_CACHE_DIR="+cache)
+	if err := r.parallelPlans(plans); err != nil {
+		t.Fatal(err)
+	}
+	st := r.sim.Stats()
+	t.Logf("%d parallel plans with the cache: %d token requests, %d live tokens, %d revoked", plans, st.TokenRequests, st.LiveTokens, st.RevokedTokens)
+	if st.TokenRequests < 1 || st.TokenRequests > 2 {
+		t.Errorf("%d token requests for %d parallel plans with the cache, want 1 or 2", st.TokenRequests, plans)
+	}
+	if st.LiveTokens != st.TokenRequests {
+		t.Errorf("%d live tokens of %d taken; a cached token was revoked", st.LiveTokens, st.TokenRequests)
+	}
+	work := r.workdir(0)
+	for range 3 {
+		if err := r.plan(work); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := r.sim.Stats().TokenRequests; after != st.TokenRequests {
+		t.Errorf("sequential plans after them took %d more tokens, want none", after-st.TokenRequests)
+	}
+}
+
+// Without a cache, parallel plans that exceed the token endpoint's limit
+// wait it out and all succeed. The limit's window is Atlas's minute, so
+// this case takes about one.
+func TestParallelPlansWaitOutTokenLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a minute of the token endpoint's limit")
+	}
+	const limit = 2
+	r := newPlanRig(t, atlassim.Config{TokenRateLimit: limit})
+	if err := r.parallelPlans(limit + 1); err != nil {
+		t.Fatal(err)
+	}
+	st := r.sim.Stats()
+	t.Logf("%d parallel plans under a limit of %d token requests a minute: %d token requests, %d refused",
+		limit+1, limit, st.TokenRequests, st.Faults.RateLimited)
+	if st.Faults.RateLimited == 0 {
+		t.Errorf("the token endpoint's limit never refused a request; it was not tested")
+	}
+}
