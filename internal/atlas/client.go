@@ -106,6 +106,9 @@ type Client struct {
 	// skew is the server clock minus ours, learnt from the Date header of
 	// every answer on the wire (see skewTransport).
 	skew clockSkew
+	// budget is each project's request budget, learnt from every answer
+	// (see budget.go).
+	budget budgets
 }
 
 // New checks cfg and builds a Client.
@@ -352,6 +355,7 @@ func (c *Client) once(ctx context.Context, req request, payload []byte) (*respon
 		return nil, &transportError{method: req.method, path: req.path, err: err}
 	}
 	defer res.Body.Close()
+	c.budget.observe(projectOf(req.path), res.StatusCode, res.Header, c.now())
 	data, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBytes+1))
 	if err != nil {
 		return nil, &transportError{method: req.method, path: req.path, err: err, afterHeaders: true}
