@@ -37,9 +37,10 @@ type budgets struct {
 }
 
 type budget struct {
-	limit     int // RateLimit-Limit, 0 until seen
-	remaining int // RateLimit-Remaining of the last answer
-	inflight  int // polls handed out and not answered yet
+	limit     int       // RateLimit-Limit, 0 until seen
+	remaining int       // RateLimit-Remaining of the last answer
+	inflight  int       // polls handed out and not answered yet
+	seen      time.Time // when remaining was read
 	pause     time.Time
 	next      time.Time // the next paced poll's turn
 }
@@ -66,7 +67,12 @@ func (bs *budgets) observe(project string, status int, h http.Header, now time.T
 		bs.m[project] = b
 	}
 	if known {
-		b.limit, b.remaining = limit, remaining
+		// Answers sent together arrive in any order: within one turn of
+		// the last, the lowest count is the latest.
+		if now.Sub(b.seen) < budgetPeriod/time.Duration(limit) && b.limit == limit {
+			remaining = min(remaining, b.remaining)
+		}
+		b.limit, b.remaining, b.seen = limit, remaining, now
 	}
 	if status == http.StatusTooManyRequests {
 		b.remaining = 0
@@ -85,7 +91,7 @@ func (bs *budgets) observe(project string, status int, h http.Header, now time.T
 // poll is in flight until release: the polls in flight count against the
 // last answer's RateLimit-Remaining, which some of them may already be
 // in, so this errs towards waiting.
-func (bs *budgets) turn(project string, now, slot time.Time) time.Time {
+func (bs *budgets) turn(project string, now, slot time.Time) (at time.Time, claimed bool) {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
 	if bs.m == nil {
@@ -101,15 +107,21 @@ func (bs *budgets) turn(project string, now, slot time.Time) time.Time {
 	case !paused && !slot.IsZero() && !now.Before(slot),
 		!paused && (b.limit == 0 || b.remaining-b.inflight > max(1, b.limit/10)):
 		b.inflight++
-		return now
+		return now, false
 	}
 	// One at a time, at the pace the budget comes back, after any pause.
-	at := latest(now, b.pause, b.next)
-	b.next = at.Add(budgetPeriod / time.Duration(max(1, b.limit)))
+	// Only the next turn is claimed; the other polls look again a turn
+	// later, so that a budget found refilled lets them all go at once.
+	gap := budgetPeriod / time.Duration(max(1, b.limit))
+	at = latest(now, b.pause, b.next)
+	if at.Sub(latest(now, b.pause)) > gap {
+		return latest(now.Add(gap), b.pause), false
+	}
+	b.next = at.Add(gap)
 	if at.Equal(now) {
 		b.inflight++
 	}
-	return at
+	return at, true
 }
 
 // take counts a poll in flight out of turn.
@@ -144,9 +156,10 @@ func (bs *budgets) release(project string) {
 func (c *Client) awaitBudget(ctx context.Context, project string, deadline time.Time) (release func(), err error) {
 	release = func() { c.budget.release(project) }
 	var slot time.Time
+	first := true
 	for {
 		now := c.now()
-		at := c.budget.turn(project, now, slot)
+		at, claimed := c.budget.turn(project, now, slot)
 		if !at.After(now) {
 			return release, nil
 		}
@@ -160,11 +173,17 @@ func (c *Client) awaitBudget(ctx context.Context, project string, deadline time.
 			c.budget.take(project)
 			return release, nil
 		}
-		c.log(ctx, "waiting for the project's request budget", map[string]any{"project_id": project, "delay": at.Sub(now).String()})
+		if first {
+			c.log(ctx, "waiting for the project's request budget", map[string]any{"project_id": project, "delay": at.Sub(now).String()})
+			first = false
+		}
 		if err := c.sleep(ctx, at.Sub(now)); err != nil {
 			return nil, err
 		}
-		slot = at
+		slot = time.Time{}
+		if claimed {
+			slot = at
+		}
 	}
 }
 
