@@ -26,6 +26,7 @@ func main() {
 		Address: "registry.terraform.io/atlas-community/atlas",
 		Debug:   debug,
 	})
+	provider.AtExit()
 	if err != nil {
 		log.Fatal(err.Error())
 	}

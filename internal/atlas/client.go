@@ -54,6 +54,9 @@ type Config struct {
 	// on this machine coordinate download requests (see recovery.go and
 	// OpenLockDir). "" keeps the coordination within this process.
 	LockDir string
+	// TokenCacheDir, when set, is a directory where the provider processes
+	// of this user share a service account's token (see tokencache.go).
+	TokenCacheDir string
 
 	Retry RetryPolicy
 
@@ -96,6 +99,9 @@ type Client struct {
 	// skew is the server clock minus ours, learnt from the Date header of
 	// every answer on the wire (see skewTransport).
 	skew clockSkew
+	// budget is each project's request budget, learnt from every answer
+	// (see budget.go).
+	budget budgets
 }
 
 // New checks cfg and builds a Client.
@@ -154,6 +160,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.PublicKey == "" {
 		c.digest = nil
 		c.bearer = newBearerAuth(c, cfg, rawTransport, timeout)
+		if cfg.TokenCacheDir != "" && c.bearer.static == "" {
+			if c.bearer.cache, err = openTokenCache(cfg.TokenCacheDir, base, cfg.ClientID); err != nil {
+				return nil, err
+			}
+		}
 		auth = &bearerTransport{auth: c.bearer, host: base.Host, base: &skewTransport{base: tr, c: c}}
 	}
 	c.http = &http.Client{

@@ -47,6 +47,7 @@ type bearerAuth struct {
 	cc     *clientcredentials.Config
 	http   *http.Client // for the token endpoint only
 	c      *Client      // clock, retry policy and log
+	cache  *tokenCache  // nil: tokens are this process's own
 
 	mu       sync.Mutex
 	tok      string
@@ -109,12 +110,11 @@ func (b *bearerAuth) token(ctx context.Context, stale string) (string, error) {
 		b.renewing = r
 		b.mu.Unlock()
 
-		tok, lifetime, sent, err := b.fetch(ctx)
+		tok, expiry, renewAt, err := b.take(ctx, stale)
 
 		b.mu.Lock()
 		if err == nil {
-			b.tok, b.expiry = tok, sent.Add(lifetime)
-			b.renewAt = b.expiry.Add(-renewMargin(lifetime))
+			b.tok, b.expiry, b.renewAt = tok, expiry, renewAt
 		}
 		r.tok, r.err = tok, err
 		b.renewing = nil
@@ -131,12 +131,20 @@ func (b *bearerAuth) token(ctx context.Context, stale string) (string, error) {
 	}
 }
 
+// maxTokenRateWaits bounds the waits for the token endpoint's rate limit
+// (10 requests a minute per IP and client) when the caller gives no
+// deadline: half an hour of minutes.
+const maxTokenRateWaits = 30
+
 // fetch asks the token endpoint for a token, retrying as API calls are
-// retried. sent is when the answering request left, on the client's clock,
+// retried, except that its 429s are waited out as Retry-After says for as
+// long as the caller's deadline allows: processes that start together
+// meet the limit, and should not fail a plan for it. sent is when the answering request left, on the client's clock,
 // from which expires_in counts.
 func (b *bearerAuth) fetch(ctx context.Context) (tok string, lifetime time.Duration, sent time.Time, err error) {
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, b.http)
 	deadline, bounded := b.c.deadline(ctx)
+	limited := 0 // answers 429, which do not use up attempts
 	for attempt := 1; ; attempt++ {
 		sent = b.c.now()
 		b.requests.Add(1)
@@ -155,10 +163,13 @@ func (b *bearerAuth) fetch(ctx context.Context) (tok string, lifetime time.Durat
 			return "", 0, sent, &unsentError{ctx.Err()}
 		}
 		te := tokenFailure(err, b.c.now())
-		if !te.retryable || attempt >= b.c.retry.MaxAttempts {
+		if te.StatusCode == http.StatusTooManyRequests {
+			limited++
+		}
+		if !te.retryable || attempt-limited >= b.c.retry.MaxAttempts || limited > maxTokenRateWaits {
 			return "", 0, sent, te
 		}
-		delay := b.c.retry.delay(attempt, te.RetryAfter, b.c.jitter())
+		delay := b.c.retry.delay(max(1, attempt-limited), te.RetryAfter, b.c.jitter())
 		if bounded && b.c.now().Add(delay).After(deadline) {
 			return "", 0, sent, te
 		}
@@ -331,7 +342,10 @@ func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.base.RoundTrip(req)
 	}
 	ctx := req.Context()
-	tok, err := t.auth.token(ctx, "")
+	tok, err := heldToken(ctx), error(nil)
+	if tok == "" {
+		tok, err = t.auth.token(ctx, "")
+	}
 	if err != nil {
 		if req.Body != nil {
 			_ = req.Body.Close() // a RoundTripper closes the body, sent or not

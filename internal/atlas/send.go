@@ -94,6 +94,10 @@ func (c *Client) once(ctx context.Context, req request, payload []byte) (*respon
 	if err := ctx.Err(); err != nil {
 		return nil, &NotSentError{Err: err}
 	}
+	ctx, err = c.tokenBeforeAttempt(ctx)
+	if err != nil {
+		return nil, err
+	}
 	// An endpoint that accepts and never answers must cost one bounded
 	// attempt, not the whole exchange's timeout.
 	actx, cancel := context.WithCancelCause(ctx)
@@ -115,6 +119,7 @@ func (c *Client) once(ctx context.Context, req request, payload []byte) (*respon
 		return nil, &transportError{method: req.method, path: req.path, err: err}
 	}
 	defer res.Body.Close()
+	c.budget.observe(projectOf(req.path), res.StatusCode, res.Header, c.now())
 	data, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBytes+1))
 	if err != nil {
 		return nil, &transportError{method: req.method, path: req.path, err: err, afterHeaders: true}

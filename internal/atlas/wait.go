@@ -35,7 +35,12 @@ func (c *Client) WaitForJob(ctx context.Context, cl Cluster, job *RestoreJob, de
 		if err := c.sleep(ctx, delay); err != nil {
 			return job, err
 		}
+		release, err := c.awaitBudget(ctx, cl.ProjectID, deadline)
+		if err != nil {
+			return job, err
+		}
 		next, err := c.GetRestoreJob(ctx, cl, job.ID)
+		release()
 		if err != nil {
 			if ctx.Err() != nil {
 				return job, ctx.Err()

@@ -29,7 +29,9 @@ type Faults struct {
 	// project takes one token; an empty bucket answers 429.
 	RateLimitCapacity int
 	// RateLimitRefill tokens are added every RateLimitPeriod (default 1m),
-	// up to the capacity; 0 means the capacity (a fixed window).
+	// up to the capacity; 0 means the capacity (a fixed window). The
+	// answers' RateLimit-Limit is the capacity alone: Atlas's headers do not
+	// say the refill, and the client assumes RateLimit-Limit a minute.
 	RateLimitRefill int
 	RateLimitPeriod time.Duration
 

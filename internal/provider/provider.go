@@ -88,6 +88,8 @@ type providerModel struct {
 	AccessToken  types.String `tfsdk:"access_token"`
 	BaseURL      types.String `tfsdk:"base_url"`
 	LockDir      types.String `tfsdk:"lock_dir"`
+
+	TokenCacheDir types.String `tfsdk:"token_cache_dir"` // see token_cache.go
 }
 
 func (p *atlasProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -151,6 +153,7 @@ func (p *atlasProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 					"0700; a directory that other users can write, that belongs to another user, or a symbolic link " +
 					"is refused. Point runs that must coordinate at the same directory.",
 			},
+			"token_cache_dir": tokenCacheDirAttribute(),
 		},
 	}
 }
@@ -232,10 +235,15 @@ func (p *atlasProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		},
 		LogHTTP: wireLog(data.secrets...),
 	}
+	cacheDir, cacheFrom := resolve(cfg.TokenCacheDir, envTokenCacheDir)
+	ccfg.TokenCacheDir = cacheDir
 	if p.tweakClient != nil {
 		p.tweakClient(&ccfg)
 	}
 	client, err := atlas.New(ccfg)
+	if addTokenCacheDirError(&resp.Diagnostics, err, cacheFrom) {
+		return
+	}
 	var le *atlas.LockDirError
 	if errors.As(err, &le) {
 		detail := fmt.Sprintf("The lock directory %s (from %s) %s. The provider coordinates download requests "+

@@ -64,6 +64,8 @@ var sections = []section{
 	{"apply", "Apply time", true, applyTime},
 	{"polling", "Polling", false, polling},
 	{"archive", "Archive download", true, archive},
+	{"tokens", "Service-account tokens", true, tokens},
+	{"budget", "Parallel waits under a rate limit", false, budget},
 }
 
 func run(ctx context.Context, args []string) error {
@@ -79,7 +81,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&o.terraform, "terraform", "terraform", "terraform binary (1.14 or later for the archive section)")
 	fs.StringVar(&o.simBin, "sim", "bin/atlas-sim", "atlas-sim binary")
 	fs.StringVar(&out, "out", "", "file to write the results to (default: standard output)")
-	fs.StringVar(&only, "only", "", "comma-separated sections to run (default: all of roundtrips, apply, polling, archive)")
+	fs.StringVar(&only, "only", "", "comma-separated sections to run (default: all of roundtrips, apply, polling, archive, tokens, budget)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
