@@ -44,11 +44,6 @@ func newFlexSnapshotArchiveAction() action.Action {
 	return &archiveAction[flexArchiveModel, *flexArchiveModel]{kind: flexDownload}
 }
 
-// Actions are the provider's actions (Terraform 1.14 and later).
-func (p *atlasProvider) Actions(context.Context) []func() action.Action {
-	return []func() action.Action{newTenantSnapshotArchiveAction, newFlexSnapshotArchiveAction}
-}
-
 // archiveConfig is what both archive actions take besides the cluster.
 type archiveConfig struct {
 	SnapshotID types.String   `tfsdk:"snapshot_id"`
