@@ -280,7 +280,7 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 		if job = requestDownload(ctx, client, a.kind, cl, snapshotID, &resp.Diagnostics); job == nil {
 			return
 		}
-	case job.Status == atlas.StatusCompleted && linkExpired(job, client.ServerNow()):
+	case job.Status == atlas.StatusCompleted && job.LinkExpired(client.ServerNow()):
 		send(fmt.Sprintf("The download link of job %s has expired; requesting a new download job.", job.ID))
 		if job = requestDownload(ctx, client, a.kind, cl, snapshotID, &resp.Diagnostics); job == nil {
 			return
@@ -336,12 +336,6 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 		"restarts": res.Restarts, "renewals": res.Renewals,
 	})
 	send(fmt.Sprintf("Saved snapshot %s to %s (%s, sha256 %s; checksum in %s).", snapshotID, res.Path, byteSize(res.Size), res.SHA256, res.ChecksumPath))
-}
-
-// linkExpired says whether a job's link has expired by Atlas's clock.
-func linkExpired(job *atlas.RestoreJob, now time.Time) bool {
-	t, err := time.Parse(time.RFC3339, job.ExpirationDate)
-	return err == nil && !now.Before(t)
 }
 
 // addArchiveError words a failed download; res is set when the archive is

@@ -6,10 +6,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -406,6 +408,75 @@ func TestAccArchiveAction_linkExpiresMidway(t *testing.T) {
 				// other archive's ETag turns into the whole file.
 				if len(ranges) != 3 || ranges[0] != "" || ranges[1] != "bytes=100-" || ranges[2] != "bytes=100-" {
 					return fmt.Errorf("download requests had Range %q", ranges)
+				}
+				return nil
+			}),
+		}},
+	})
+}
+
+// TestAccArchiveAction_renewsJobWithoutExpirationDate: given a job whose
+// answer has no expirationDate and that was requested more than four hours
+// ago, the action counts its link as expired, as the download resource
+// does, and requests a new job instead of trying the old link.
+func TestAccArchiveAction_renewsJobWithoutExpirationDate(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	old := env.outsideJob(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID)
+	env.clock.Advance(4*time.Hour + time.Minute)
+	var mu sync.Mutex
+	var links []string // the path of every download request
+	env.setFront(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet {
+			return false
+		}
+		if strings.HasPrefix(r.URL.Path, "/backup/restore/") {
+			mu.Lock()
+			links = append(links, r.URL.Path)
+			mu.Unlock()
+			return false
+		}
+		if !strings.HasSuffix(r.URL.Path, "/restores/"+old.ID) {
+			return false
+		}
+		rec := httptest.NewRecorder()
+		env.sim.ServeHTTP(rec, r)
+		var job map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &job); err != nil {
+			t.Errorf("simulator job is not JSON: %v", err)
+		}
+		delete(job, "expirationDate")
+		body, _ := json.Marshal(job)
+		rec.Body.Reset()
+		rec.Body.Write(body)
+		rec.Header().Del("Content-Length")
+		copyAnswer(w, rec)
+		return true
+	})
+	path := filepath.Join(t.TempDir(), "snap.tar.gz")
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   needsActions,
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q\n    job_id = %q", path, old.ID)),
+			Check: resource.ComposeTestCheckFunc(env.checkArchive(path, 2), func(*terraform.State) error {
+				var oldLink *url.URL
+				for _, j := range env.sim.Jobs() {
+					if j.ID == old.ID {
+						oldLink, _ = url.Parse(j.SnapshotURL)
+					}
+				}
+				if oldLink == nil || oldLink.Path == "" {
+					return fmt.Errorf("the simulator has no link for job %s", old.ID)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if len(links) == 0 {
+					return errors.New("the action made no download request")
+				}
+				for _, l := range links {
+					if l == oldLink.Path {
+						return fmt.Errorf("the action tried job %s's link, expired four hours after its request", old.ID)
+					}
 				}
 				return nil
 			}),
