@@ -258,6 +258,7 @@ func newLinkClient(tr http.RoundTripper) *http.Client {
 // The link goes to another host than the API: no credentials are sent with
 // it, whichever way the client authenticates.
 func (c *Client) DownloadArchive(ctx context.Context, link string, opts ArchiveOptions) (*ArchiveResult, error) {
+	deadline, bounded := c.deadline(ctx)
 	if err := CheckArchivePath(opts.Path, opts.Overwrite); err != nil {
 		return nil, err
 	}
@@ -265,7 +266,7 @@ func (c *Client) DownloadArchive(ctx context.Context, link string, opts ArchiveO
 	opts.MaxAttempts = orDefault(opts.MaxAttempts, c.retry.MaxAttempts)
 	opts.MaxRenewals = orDefault(opts.MaxRenewals, 3)
 	opts.StallTimeout = orDefault(opts.StallTimeout, 2*time.Minute)
-	d := &archiveDownload{c: c, opts: opts, link: link, total: -1}
+	d := &archiveDownload{c: c, opts: opts, link: link, total: -1, deadline: deadline, bounded: bounded}
 	if d.opts.afterFunc == nil {
 		d.opts.afterFunc = func(t time.Duration, f func()) stallTimer { return time.AfterFunc(t, f) }
 	}
@@ -358,6 +359,11 @@ type archiveDownload struct {
 	watch   stallTimer
 	stalled atomic.Bool
 
+	// deadline is ctx's, on the client's clock, fixed when the download
+	// starts; bounded says ctx has one.
+	deadline time.Time
+	bounded  bool
+
 	retryAfter time.Duration // the last answer's Retry-After
 	started    time.Time
 	lastReport time.Time
@@ -412,7 +418,7 @@ func (d *archiveDownload) run(ctx context.Context) (*ArchiveResult, error) {
 			return nil, ae
 		}
 		delay := d.c.retry.delay(failures, d.retryAfter, d.c.jitter())
-		if dl, ok := ctx.Deadline(); ok && d.c.now().Add(delay).After(dl) {
+		if d.bounded && d.c.now().Add(delay).After(d.deadline) {
 			return nil, d.fail(ArchiveStopped, context.DeadlineExceeded)
 		}
 		d.c.log(ctx, "retrying archive download", map[string]any{

@@ -685,6 +685,29 @@ func TestDownloadArchiveRetries5xxWithBackoff(t *testing.T) {
 	noToken(t, "the error", err.Error())
 }
 
+// TestDownloadArchiveStopsRetryingAtDeadline: the time ctx allows is
+// counted on the client's clock from the start of the download, so the
+// backoffs stop when they would pass it, whatever the wall clock says.
+func TestDownloadArchiveStopsRetryingAtDeadline(t *testing.T) {
+	s := newArchiveServer(t, gzipRandom(t, 5000, 13))
+	s.fail5xx = 1000
+	c, clk := archiveClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := clk.Now()
+	_, err := c.DownloadArchive(ctx, s.link("tok-secret-1"), ArchiveOptions{Path: filepath.Join(t.TempDir(), "a"), MaxAttempts: 100})
+	var ae *ArchiveError
+	if !errors.As(err, &ae) || ae.Kind != ArchiveStopped || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want stopped at the deadline", err)
+	}
+	if waited := clk.Now().Sub(start); waited > time.Minute {
+		t.Errorf("the retries waited %s on the client's clock, past the minute allowed", waited)
+	}
+	if len(clk.Sleeps()) == 0 {
+		t.Error("no retry was made before the deadline")
+	}
+}
+
 func TestDownloadArchiveRefusalNamesNoLink(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(srv.Close)

@@ -230,7 +230,7 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, deadline := bound(ctx, client, timeout)
 	defer cancel()
 	send := func(msg string) { sendProgress(resp.SendProgress, ctx.Done(), msg) }
 	dest, overwrite := cfg.Path.ValueString(), cfg.Overwrite.ValueBool()
@@ -242,7 +242,6 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 	project, name := p.target()
 	cl := atlas.Cluster{Family: a.kind.family, ProjectID: project, Name: name}
 	snapshotID := cfg.SnapshotID.ValueString()
-	deadline := client.Now().Add(timeout)
 
 	var job *atlas.RestoreJob
 	if id := cfg.JobID.ValueString(); id != "" {

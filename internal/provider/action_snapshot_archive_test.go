@@ -393,6 +393,8 @@ func TestAccArchiveAction_resumeAfterDrops(t *testing.T) {
 func TestAccArchiveAction_linkExpiresMidway(t *testing.T) {
 	env := newTestEnv(t, atlassim.Config{})
 	front := &linkFront{drops: 1, dropAt: 100}
+	// The link lives four hours, on the clock the action's timeout is
+	// counted on too: the action is given longer.
 	front.afterDrop = func() { env.clock.Advance(5 * time.Hour) }
 	env.frontLinks(front)
 	path := filepath.Join(t.TempDir(), "snap.tar.gz")
@@ -400,7 +402,7 @@ func TestAccArchiveAction_linkExpiresMidway(t *testing.T) {
 		TerraformVersionChecks:   needsActions,
 		ProtoV6ProviderFactories: env.factories(),
 		Steps: []resource.TestStep{{
-			Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q", path)),
+			Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q\n    timeouts {\n      invoke = \"6h\"\n    }", path)),
 			Check: resource.ComposeTestCheckFunc(env.checkArchive(path, 2), func(*terraform.State) error {
 				ranges, _ := front.seen()
 				// The first link, cut; the first link again, now expired
@@ -513,6 +515,8 @@ func TestAccArchiveAction_linkNeverLogged(t *testing.T) {
 
 	env := newTestEnv(t, atlassim.Config{})
 	front := &linkFront{drops: 1, dropAt: 100}
+	// The link lives four hours, on the clock the action's timeout is
+	// counted on too: the action is given longer.
 	front.afterDrop = func() { env.clock.Advance(5 * time.Hour) }
 	env.frontLinks(front)
 	path := filepath.Join(t.TempDir(), "snap.tar.gz")
@@ -520,7 +524,7 @@ func TestAccArchiveAction_linkNeverLogged(t *testing.T) {
 		TerraformVersionChecks:   needsActions,
 		ProtoV6ProviderFactories: env.factories(),
 		Steps: []resource.TestStep{{
-			Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q", path)),
+			Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q\n    timeouts {\n      invoke = \"6h\"\n    }", path)),
 			Check:  env.checkArchive(path, 2),
 		}},
 	})
