@@ -257,21 +257,17 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 		}
 		job = j
 	}
-	wait := func(job *atlas.RestoreJob, kept string) *atlas.RestoreJob {
-		if job.Finished() {
-			if job.Status == atlas.StatusFailed {
-				addWaitError(&resp.Diagnostics, a.kind, job, nil, timeout, kept)
-				return nil
-			}
-			return job
-		}
-		send(fmt.Sprintf("Waiting for Atlas to prepare the download link of job %s (%s).", job.ID, job.Status))
-		latest, err := client.WaitForJob(ctx, cl, job, deadline)
-		if err != nil || latest.Status == atlas.StatusFailed {
-			addWaitError(&resp.Diagnostics, a.kind, latest, err, timeout, kept)
+	// linkOf waits for job's link as every kind does, and says so in the
+	// progress; nil means the job has none, and diags say why.
+	linkOf := func(job *atlas.RestoreJob, kept string, diags *diag.Diagnostics) *atlas.RestoreJob {
+		job = waitForLink(ctx, client, a.kind, cl, job, deadline, timeout, kept, diags, func(j *atlas.RestoreJob) bool {
+			send(fmt.Sprintf("Waiting for Atlas to prepare the download link of job %s (%s).", j.ID, j.Status))
+			return true
+		})
+		if diags.HasError() || !job.Finished() || job.Status == atlas.StatusFailed {
 			return nil
 		}
-		return latest
+		return job
 	}
 	const kept = "Nothing was downloaded. Atlas has no call to delete the job; its link expires by itself."
 	switch {
@@ -285,24 +281,24 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 			return
 		}
 	}
-	if job = wait(job, kept); job == nil {
+	if job = linkOf(job, kept, &resp.Diagnostics); job == nil {
 		return
 	}
 	renew := func(ctx context.Context) (string, error) {
 		send(fmt.Sprintf("The download link of job %s expired; requesting a new download job.", job.ID))
 		var d diag.Diagnostics
+		defer func() { resp.Diagnostics.Append(d...) }()
 		fresh := requestDownload(ctx, client, a.kind, cl, snapshotID, &d)
-		if fresh != nil {
-			job = fresh
-			if fresh = wait(fresh, "The part downloaded so far was discarded."); fresh != nil {
-				send(fmt.Sprintf("New download job %s has its link; the download continues.", fresh.ID))
-				job = fresh
-				return fresh.SnapshotURL, nil
-			}
+		if fresh == nil {
+			return "", errors.New("requesting a new download job failed")
+		}
+		job = fresh
+		if fresh = linkOf(fresh, "The part downloaded so far was discarded.", &d); fresh == nil {
 			return "", errors.New("the new download job did not get a link")
 		}
-		resp.Diagnostics.Append(d...)
-		return "", errors.New("requesting a new download job failed")
+		send(fmt.Sprintf("New download job %s has its link; the download continues.", fresh.ID))
+		job = fresh
+		return fresh.SnapshotURL, nil
 	}
 	// Terraform may show nothing sent after it stops the action (see
 	// sendProgress): this line tells what becomes of an unfinished download.
