@@ -119,7 +119,10 @@ type ArchiveError struct {
 	// Attempts (ArchiveUnreachable) is how many attempts in a row failed,
 	// Renewals (ArchiveExpired) how many renewals were done.
 	Attempts, Renewals int
-	Err                error
+	// Permanent (ArchiveUnreachable) is why the link cannot be reached by
+	// repeating, when that is so; the download was not retried.
+	Permanent *PermanentFailure
+	Err       error
 }
 
 // ArchiveFound is what is at a path.
@@ -489,13 +492,13 @@ func (d *archiveDownload) attempt(ctx context.Context) error {
 	d.res.Attempts++
 	d.retryAfter = 0
 	resp, err := d.c.links.Do(req)
-	switch {
+	switch perm := permanent(err); {
 	case err == nil:
 	case d.stalled.Load():
 		return ErrArchiveStalled
-	case errors.Is(err, ErrArchiveRedirected) || permanentCause(err) != "":
+	case errors.Is(err, ErrArchiveRedirected) || perm != nil:
 		ae := d.fail(ArchiveUnreachable, stripURL(err))
-		ae.Attempts = 1
+		ae.Attempts, ae.Permanent = 1, perm
 		return ae
 	default:
 		return stripURL(err)

@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -706,6 +708,25 @@ func TestDownloadArchiveStopsRetryingAtDeadline(t *testing.T) {
 	if len(clk.Sleeps()) == 0 {
 		t.Error("no retry was made before the deadline")
 	}
+}
+
+// TestDownloadArchiveUntrustedLinkFailsAtOnce: a link whose certificate
+// does not verify is not retried, and the error carries the typed cause.
+func TestDownloadArchiveUntrustedLinkFailsAtOnce(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	c, clk := archiveClient(t) // trusts the system roots only
+	_, err := c.DownloadArchive(context.Background(), srv.URL+"/dl/a.tgz?token=tok-secret-1", ArchiveOptions{Path: filepath.Join(t.TempDir(), "a")})
+	var ae *ArchiveError
+	if !errors.As(err, &ae) || ae.Kind != ArchiveUnreachable || ae.Permanent == nil || ae.Permanent.Kind != UntrustedCertificate {
+		t.Fatalf("err = %v, want unreachable for an untrusted certificate", err)
+	}
+	if ae.Attempts != 1 || len(clk.Sleeps()) != 0 {
+		t.Errorf("%d attempts and %d waits, want one attempt and no retry", ae.Attempts, len(clk.Sleeps()))
+	}
+	noToken(t, "the error", err.Error())
 }
 
 func TestDownloadArchiveRefusalNamesNoLink(t *testing.T) {

@@ -384,6 +384,11 @@ func addArchiveError(diags *diag.Diagnostics, snapshotID, jobID string, res *atl
 			cause = "the download link could not be reached: " + archiveCause(ae.Err)
 		}
 		advice = "Run the action again; it requests a fresh link if the job's has expired."
+		if ae.Permanent != nil {
+			cause = "the download link could not be reached: " + permanentPhrase(ae.Permanent)
+			advice = "Trying again would not help, so the provider did not retry. Check that this machine resolves " +
+				"and trusts the download host, directly or through its proxy (HTTPS_PROXY, NO_PROXY)."
+		}
 	case atlas.ArchiveCorrupt:
 		cause = "the server sent bytes that are not a complete gzip archive (" + archiveCause(ae.Err) + ")"
 		advice = "Run the action again; if it repeats, request a new download."
