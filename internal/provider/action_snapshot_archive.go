@@ -401,9 +401,12 @@ func addArchiveError(diags *diag.Diagnostics, snapshotID, jobID string, res *atl
 // archiveCause words why an attempt ended or a download failed.
 func archiveCause(err error) string {
 	var se *atlas.ArchiveStatusError
+	var ae *atlas.ArchiveError
 	switch {
 	case errors.As(err, &se):
 		return fmt.Sprintf("HTTP %d", se.StatusCode)
+	case errors.As(err, &ae) && ae.Kind == atlas.ArchiveBadLink: // a renewal's link
+		return "the new link Atlas gave is not an https URL"
 	case errors.Is(err, atlas.ErrArchiveStalled):
 		return "the connection stalled"
 	case errors.Is(err, atlas.ErrArchiveChanged):

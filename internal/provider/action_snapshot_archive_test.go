@@ -571,6 +571,8 @@ func TestArchiveActionErrors(t *testing.T) {
 		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x", Kind: atlas.ArchiveNoDir}, "Invalid Archive Path", true, []string{"/x does not exist"}},
 		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveStopped, Err: context.DeadlineExceeded}, "Timed Out Downloading the Snapshot Archive", false, []string{"nothing was kept"}},
 		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveCorrupt, Err: errors.New("gzip: invalid header")}, "Snapshot Archive Download Failed", false, []string{"not a complete gzip", "Nothing was kept"}},
+		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveRenewFailed, Err: &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x/a.tgz", Kind: atlas.ArchiveBadLink}},
+			"Snapshot Archive Download Failed", false, []string{"no new one could be obtained (the new link Atlas gave is not an https URL)"}},
 		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveUnreachable, Attempts: 1, Err: errors.New("tls: failed to verify certificate"),
 			Permanent: &atlas.PermanentFailure{Kind: atlas.UntrustedCertificate, Detail: "x509: certificate signed by unknown authority"}},
 			"Snapshot Archive Download Failed", false, []string{"TLS certificate is not trusted: x509: certificate signed by unknown authority", "did not retry"}},
