@@ -119,7 +119,10 @@ type ArchiveError struct {
 	// Attempts (ArchiveUnreachable) is how many attempts in a row failed,
 	// Renewals (ArchiveExpired) how many renewals were done.
 	Attempts, Renewals int
-	Err                error
+	// Permanent (ArchiveUnreachable) is why the link cannot be reached by
+	// repeating, when that is so; the download was not retried.
+	Permanent *PermanentFailure
+	Err       error
 }
 
 // ArchiveFound is what is at a path.
@@ -258,6 +261,7 @@ func newLinkClient(tr http.RoundTripper) *http.Client {
 // The link goes to another host than the API: no credentials are sent with
 // it, whichever way the client authenticates.
 func (c *Client) DownloadArchive(ctx context.Context, link string, opts ArchiveOptions) (*ArchiveResult, error) {
+	deadline, bounded := c.deadline(ctx)
 	if err := CheckArchivePath(opts.Path, opts.Overwrite); err != nil {
 		return nil, err
 	}
@@ -265,7 +269,7 @@ func (c *Client) DownloadArchive(ctx context.Context, link string, opts ArchiveO
 	opts.MaxAttempts = orDefault(opts.MaxAttempts, c.retry.MaxAttempts)
 	opts.MaxRenewals = orDefault(opts.MaxRenewals, 3)
 	opts.StallTimeout = orDefault(opts.StallTimeout, 2*time.Minute)
-	d := &archiveDownload{c: c, opts: opts, link: link, total: -1}
+	d := &archiveDownload{c: c, opts: opts, link: link, total: -1, deadline: deadline, bounded: bounded}
 	if d.opts.afterFunc == nil {
 		d.opts.afterFunc = func(t time.Duration, f func()) stallTimer { return time.AfterFunc(t, f) }
 	}
@@ -358,6 +362,11 @@ type archiveDownload struct {
 	watch   stallTimer
 	stalled atomic.Bool
 
+	// deadline is ctx's, on the client's clock, fixed when the download
+	// starts; bounded says ctx has one.
+	deadline time.Time
+	bounded  bool
+
 	retryAfter time.Duration // the last answer's Retry-After
 	started    time.Time
 	lastReport time.Time
@@ -412,7 +421,7 @@ func (d *archiveDownload) run(ctx context.Context) (*ArchiveResult, error) {
 			return nil, ae
 		}
 		delay := d.c.retry.delay(failures, d.retryAfter, d.c.jitter())
-		if dl, ok := ctx.Deadline(); ok && d.c.now().Add(delay).After(dl) {
+		if d.bounded && d.c.now().Add(delay).After(d.deadline) {
 			return nil, d.fail(ArchiveStopped, context.DeadlineExceeded)
 		}
 		d.c.log(ctx, "retrying archive download", map[string]any{
@@ -483,13 +492,13 @@ func (d *archiveDownload) attempt(ctx context.Context) error {
 	d.res.Attempts++
 	d.retryAfter = 0
 	resp, err := d.c.links.Do(req)
-	switch {
+	switch perm := permanent(err); {
 	case err == nil:
 	case d.stalled.Load():
 		return ErrArchiveStalled
-	case errors.Is(err, ErrArchiveRedirected) || permanentCause(err) != "":
+	case errors.Is(err, ErrArchiveRedirected) || perm != nil:
 		ae := d.fail(ArchiveUnreachable, stripURL(err))
-		ae.Attempts = 1
+		ae.Attempts, ae.Permanent = 1, perm
 		return ae
 	default:
 		return stripURL(err)

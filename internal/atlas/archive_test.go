@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -681,6 +683,48 @@ func TestDownloadArchiveRetries5xxWithBackoff(t *testing.T) {
 	var se *ArchiveStatusError
 	if !errors.As(err, &ae) || ae.Kind != ArchiveUnreachable || ae.Attempts != 4 || !errors.As(err, &se) || se.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("err = %v, want to give up after 4 attempts", err)
+	}
+	noToken(t, "the error", err.Error())
+}
+
+// TestDownloadArchiveStopsRetryingAtDeadline: the time ctx allows is
+// counted on the client's clock from the start of the download, so the
+// backoffs stop when they would pass it, whatever the wall clock says.
+func TestDownloadArchiveStopsRetryingAtDeadline(t *testing.T) {
+	s := newArchiveServer(t, gzipRandom(t, 5000, 13))
+	s.fail5xx = 1000
+	c, clk := archiveClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := clk.Now()
+	_, err := c.DownloadArchive(ctx, s.link("tok-secret-1"), ArchiveOptions{Path: filepath.Join(t.TempDir(), "a"), MaxAttempts: 100})
+	var ae *ArchiveError
+	if !errors.As(err, &ae) || ae.Kind != ArchiveStopped || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want stopped at the deadline", err)
+	}
+	if waited := clk.Now().Sub(start); waited > time.Minute {
+		t.Errorf("the retries waited %s on the client's clock, past the minute allowed", waited)
+	}
+	if len(clk.Sleeps()) == 0 {
+		t.Error("no retry was made before the deadline")
+	}
+}
+
+// TestDownloadArchiveUntrustedLinkFailsAtOnce: a link whose certificate
+// does not verify is not retried, and the error carries the typed cause.
+func TestDownloadArchiveUntrustedLinkFailsAtOnce(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	c, clk := archiveClient(t) // trusts the system roots only
+	_, err := c.DownloadArchive(context.Background(), srv.URL+"/dl/a.tgz?token=tok-secret-1", ArchiveOptions{Path: filepath.Join(t.TempDir(), "a")})
+	var ae *ArchiveError
+	if !errors.As(err, &ae) || ae.Kind != ArchiveUnreachable || ae.Permanent == nil || ae.Permanent.Kind != UntrustedCertificate {
+		t.Fatalf("err = %v, want unreachable for an untrusted certificate", err)
+	}
+	if ae.Attempts != 1 || len(clk.Sleeps()) != 0 {
+		t.Errorf("%d attempts and %d waits, want one attempt and no retry", ae.Attempts, len(clk.Sleeps()))
 	}
 	noToken(t, "the error", err.Error())
 }

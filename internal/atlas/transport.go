@@ -104,23 +104,6 @@ func permanent(err error) *PermanentFailure {
 	return nil
 }
 
-// permanentCause is permanent as a phrase, for the archive download until
-// it takes the typed form; then it goes.
-func permanentCause(err error) string {
-	p := permanent(err)
-	switch {
-	case p == nil:
-		return ""
-	case p.Kind == UntrustedCertificate:
-		return "the server's TLS certificate is not trusted: " + p.Detail
-	case p.Kind == UnknownHost:
-		return "the host name does not resolve"
-	}
-	var re *redirectError
-	errors.As(err, &re)
-	return re.phrase
-}
-
 // checkRedirect follows redirects within base's scheme and host only, and
 // few of them: Atlas's API does not redirect.
 func checkRedirect(base *url.URL) func(req *http.Request, via []*http.Request) error {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
@@ -335,6 +336,14 @@ func (p *atlasProvider) ListResources(context.Context) []func() list.ListResourc
 		func() list.ListResource {
 			return &downloadList[flexDownloadModel, *flexDownloadModel]{kind: flexDownload}
 		},
+	}
+}
+
+// Actions are the provider's actions (Terraform 1.14 and later).
+func (p *atlasProvider) Actions(context.Context) []func() action.Action {
+	return []func() action.Action{
+		newTenantSnapshotArchiveAction,
+		newFlexSnapshotArchiveAction,
 	}
 }
 

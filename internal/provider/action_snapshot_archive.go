@@ -44,11 +44,6 @@ func newFlexSnapshotArchiveAction() action.Action {
 	return &archiveAction[flexArchiveModel, *flexArchiveModel]{kind: flexDownload}
 }
 
-// Actions are the provider's actions (Terraform 1.14 and later).
-func (p *atlasProvider) Actions(context.Context) []func() action.Action {
-	return []func() action.Action{newTenantSnapshotArchiveAction, newFlexSnapshotArchiveAction}
-}
-
 // archiveConfig is what both archive actions take besides the cluster.
 type archiveConfig struct {
 	SnapshotID types.String   `tfsdk:"snapshot_id"`
@@ -235,7 +230,7 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, deadline := bound(ctx, client, timeout)
 	defer cancel()
 	send := func(msg string) { sendProgress(resp.SendProgress, ctx.Done(), msg) }
 	dest, overwrite := cfg.Path.ValueString(), cfg.Overwrite.ValueBool()
@@ -247,7 +242,6 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 	project, name := p.target()
 	cl := atlas.Cluster{Family: a.kind.family, ProjectID: project, Name: name}
 	snapshotID := cfg.SnapshotID.ValueString()
-	deadline := client.Now().Add(timeout)
 
 	var job *atlas.RestoreJob
 	if id := cfg.JobID.ValueString(); id != "" {
@@ -263,21 +257,17 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 		}
 		job = j
 	}
-	wait := func(job *atlas.RestoreJob, kept string) *atlas.RestoreJob {
-		if job.Finished() {
-			if job.Status == atlas.StatusFailed {
-				addWaitError(&resp.Diagnostics, a.kind, job, nil, timeout, kept)
-				return nil
-			}
-			return job
-		}
-		send(fmt.Sprintf("Waiting for Atlas to prepare the download link of job %s (%s).", job.ID, job.Status))
-		latest, err := client.WaitForJob(ctx, cl, job, deadline)
-		if err != nil || latest.Status == atlas.StatusFailed {
-			addWaitError(&resp.Diagnostics, a.kind, latest, err, timeout, kept)
+	// linkOf waits for job's link as every kind does, and says so in the
+	// progress; nil means the job has none, and diags say why.
+	linkOf := func(job *atlas.RestoreJob, kept string, diags *diag.Diagnostics) *atlas.RestoreJob {
+		job = waitForLink(ctx, client, a.kind, cl, job, deadline, timeout, kept, diags, func(j *atlas.RestoreJob) bool {
+			send(fmt.Sprintf("Waiting for Atlas to prepare the download link of job %s (%s).", j.ID, j.Status))
+			return true
+		})
+		if diags.HasError() || !job.Finished() || job.Status == atlas.StatusFailed {
 			return nil
 		}
-		return latest
+		return job
 	}
 	const kept = "Nothing was downloaded. Atlas has no call to delete the job; its link expires by itself."
 	switch {
@@ -285,30 +275,30 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 		if job = requestDownload(ctx, client, a.kind, cl, snapshotID, &resp.Diagnostics); job == nil {
 			return
 		}
-	case job.Status == atlas.StatusCompleted && linkExpired(job, client.ServerNow()):
+	case job.Status == atlas.StatusCompleted && job.LinkExpired(client.ServerNow()):
 		send(fmt.Sprintf("The download link of job %s has expired; requesting a new download job.", job.ID))
 		if job = requestDownload(ctx, client, a.kind, cl, snapshotID, &resp.Diagnostics); job == nil {
 			return
 		}
 	}
-	if job = wait(job, kept); job == nil {
+	if job = linkOf(job, kept, &resp.Diagnostics); job == nil {
 		return
 	}
 	renew := func(ctx context.Context) (string, error) {
 		send(fmt.Sprintf("The download link of job %s expired; requesting a new download job.", job.ID))
 		var d diag.Diagnostics
+		defer func() { resp.Diagnostics.Append(d...) }()
 		fresh := requestDownload(ctx, client, a.kind, cl, snapshotID, &d)
-		if fresh != nil {
-			job = fresh
-			if fresh = wait(fresh, "The part downloaded so far was discarded."); fresh != nil {
-				send(fmt.Sprintf("New download job %s has its link; the download continues.", fresh.ID))
-				job = fresh
-				return fresh.SnapshotURL, nil
-			}
+		if fresh == nil {
+			return "", errors.New("requesting a new download job failed")
+		}
+		job = fresh
+		if fresh = linkOf(fresh, "The part downloaded so far was discarded.", &d); fresh == nil {
 			return "", errors.New("the new download job did not get a link")
 		}
-		resp.Diagnostics.Append(d...)
-		return "", errors.New("requesting a new download job failed")
+		send(fmt.Sprintf("New download job %s has its link; the download continues.", fresh.ID))
+		job = fresh
+		return fresh.SnapshotURL, nil
 	}
 	// Terraform may show nothing sent after it stops the action (see
 	// sendProgress): this line tells what becomes of an unfinished download.
@@ -341,12 +331,6 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 		"restarts": res.Restarts, "renewals": res.Renewals,
 	})
 	send(fmt.Sprintf("Saved snapshot %s to %s (%s, sha256 %s; checksum in %s).", snapshotID, res.Path, byteSize(res.Size), res.SHA256, res.ChecksumPath))
-}
-
-// linkExpired says whether a job's link has expired by Atlas's clock.
-func linkExpired(job *atlas.RestoreJob, now time.Time) bool {
-	t, err := time.Parse(time.RFC3339, job.ExpirationDate)
-	return err == nil && !now.Before(t)
 }
 
 // addArchiveError words a failed download; res is set when the archive is
@@ -400,6 +384,11 @@ func addArchiveError(diags *diag.Diagnostics, snapshotID, jobID string, res *atl
 			cause = "the download link could not be reached: " + archiveCause(ae.Err)
 		}
 		advice = "Run the action again; it requests a fresh link if the job's has expired."
+		if ae.Permanent != nil {
+			cause = "the download link could not be reached: " + permanentPhrase(ae.Permanent)
+			advice = "Trying again would not help, so the provider did not retry. Check that this machine resolves " +
+				"and trusts the download host, directly or through its proxy (HTTPS_PROXY, NO_PROXY)."
+		}
 	case atlas.ArchiveCorrupt:
 		cause = "the server sent bytes that are not a complete gzip archive (" + archiveCause(ae.Err) + ")"
 		advice = "Run the action again; if it repeats, request a new download."
@@ -412,9 +401,12 @@ func addArchiveError(diags *diag.Diagnostics, snapshotID, jobID string, res *atl
 // archiveCause words why an attempt ended or a download failed.
 func archiveCause(err error) string {
 	var se *atlas.ArchiveStatusError
+	var ae *atlas.ArchiveError
 	switch {
 	case errors.As(err, &se):
 		return fmt.Sprintf("HTTP %d", se.StatusCode)
+	case errors.As(err, &ae) && ae.Kind == atlas.ArchiveBadLink: // a renewal's link
+		return "the new link Atlas gave is not an https URL"
 	case errors.Is(err, atlas.ErrArchiveStalled):
 		return "the connection stalled"
 	case errors.Is(err, atlas.ErrArchiveChanged):

@@ -6,10 +6,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -391,6 +393,8 @@ func TestAccArchiveAction_resumeAfterDrops(t *testing.T) {
 func TestAccArchiveAction_linkExpiresMidway(t *testing.T) {
 	env := newTestEnv(t, atlassim.Config{})
 	front := &linkFront{drops: 1, dropAt: 100}
+	// The link lives four hours, on the clock the action's timeout is
+	// counted on too: the action is given longer.
 	front.afterDrop = func() { env.clock.Advance(5 * time.Hour) }
 	env.frontLinks(front)
 	path := filepath.Join(t.TempDir(), "snap.tar.gz")
@@ -398,7 +402,7 @@ func TestAccArchiveAction_linkExpiresMidway(t *testing.T) {
 		TerraformVersionChecks:   needsActions,
 		ProtoV6ProviderFactories: env.factories(),
 		Steps: []resource.TestStep{{
-			Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q", path)),
+			Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q\n    timeouts {\n      invoke = \"6h\"\n    }", path)),
 			Check: resource.ComposeTestCheckFunc(env.checkArchive(path, 2), func(*terraform.State) error {
 				ranges, _ := front.seen()
 				// The first link, cut; the first link again, now expired
@@ -406,6 +410,75 @@ func TestAccArchiveAction_linkExpiresMidway(t *testing.T) {
 				// other archive's ETag turns into the whole file.
 				if len(ranges) != 3 || ranges[0] != "" || ranges[1] != "bytes=100-" || ranges[2] != "bytes=100-" {
 					return fmt.Errorf("download requests had Range %q", ranges)
+				}
+				return nil
+			}),
+		}},
+	})
+}
+
+// TestAccArchiveAction_renewsJobWithoutExpirationDate: given a job whose
+// answer has no expirationDate and that was requested more than four hours
+// ago, the action counts its link as expired, as the download resource
+// does, and requests a new job instead of trying the old link.
+func TestAccArchiveAction_renewsJobWithoutExpirationDate(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{})
+	old := env.outsideJob(atlassim.DefaultClusterName, atlassim.DefaultSnapshotID)
+	env.clock.Advance(4*time.Hour + time.Minute)
+	var mu sync.Mutex
+	var links []string // the path of every download request
+	env.setFront(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet {
+			return false
+		}
+		if strings.HasPrefix(r.URL.Path, "/backup/restore/") {
+			mu.Lock()
+			links = append(links, r.URL.Path)
+			mu.Unlock()
+			return false
+		}
+		if !strings.HasSuffix(r.URL.Path, "/restores/"+old.ID) {
+			return false
+		}
+		rec := httptest.NewRecorder()
+		env.sim.ServeHTTP(rec, r)
+		var job map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &job); err != nil {
+			t.Errorf("simulator job is not JSON: %v", err)
+		}
+		delete(job, "expirationDate")
+		body, _ := json.Marshal(job)
+		rec.Body.Reset()
+		rec.Body.Write(body)
+		rec.Header().Del("Content-Length")
+		copyAnswer(w, rec)
+		return true
+	})
+	path := filepath.Join(t.TempDir(), "snap.tar.gz")
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   needsActions,
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q\n    job_id = %q", path, old.ID)),
+			Check: resource.ComposeTestCheckFunc(env.checkArchive(path, 2), func(*terraform.State) error {
+				var oldLink *url.URL
+				for _, j := range env.sim.Jobs() {
+					if j.ID == old.ID {
+						oldLink, _ = url.Parse(j.SnapshotURL)
+					}
+				}
+				if oldLink == nil || oldLink.Path == "" {
+					return fmt.Errorf("the simulator has no link for job %s", old.ID)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if len(links) == 0 {
+					return errors.New("the action made no download request")
+				}
+				for _, l := range links {
+					if l == oldLink.Path {
+						return fmt.Errorf("the action tried job %s's link, expired four hours after its request", old.ID)
+					}
 				}
 				return nil
 			}),
@@ -442,6 +515,8 @@ func TestAccArchiveAction_linkNeverLogged(t *testing.T) {
 
 	env := newTestEnv(t, atlassim.Config{})
 	front := &linkFront{drops: 1, dropAt: 100}
+	// The link lives four hours, on the clock the action's timeout is
+	// counted on too: the action is given longer.
 	front.afterDrop = func() { env.clock.Advance(5 * time.Hour) }
 	env.frontLinks(front)
 	path := filepath.Join(t.TempDir(), "snap.tar.gz")
@@ -449,7 +524,7 @@ func TestAccArchiveAction_linkNeverLogged(t *testing.T) {
 		TerraformVersionChecks:   needsActions,
 		ProtoV6ProviderFactories: env.factories(),
 		Steps: []resource.TestStep{{
-			Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q", path)),
+			Config: env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q\n    timeouts {\n      invoke = \"6h\"\n    }", path)),
 			Check:  env.checkArchive(path, 2),
 		}},
 	})
@@ -496,6 +571,11 @@ func TestArchiveActionErrors(t *testing.T) {
 		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x", Kind: atlas.ArchiveNoDir}, "Invalid Archive Path", true, []string{"/x does not exist"}},
 		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveStopped, Err: context.DeadlineExceeded}, "Timed Out Downloading the Snapshot Archive", false, []string{"nothing was kept"}},
 		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveCorrupt, Err: errors.New("gzip: invalid header")}, "Snapshot Archive Download Failed", false, []string{"not a complete gzip", "Nothing was kept"}},
+		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveRenewFailed, Err: &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x/a.tgz", Kind: atlas.ArchiveBadLink}},
+			"Snapshot Archive Download Failed", false, []string{"no new one could be obtained (the new link Atlas gave is not an https URL)"}},
+		{nil, &atlas.ArchiveError{Path: "/x/a.tgz", Kind: atlas.ArchiveUnreachable, Attempts: 1, Err: errors.New("tls: failed to verify certificate"),
+			Permanent: &atlas.PermanentFailure{Kind: atlas.UntrustedCertificate, Detail: "x509: certificate signed by unknown authority"}},
+			"Snapshot Archive Download Failed", false, []string{"TLS certificate is not trusted: x509: certificate signed by unknown authority", "did not retry"}},
 		// The archive is in place: the detail says so, and where it is.
 		{done, &atlas.ArchiveError{Path: "/x/a.tgz", At: "/x/a.tgz.sha256", Kind: atlas.ArchiveChecksumFailed, Err: syscall.EISDIR},
 			"Snapshot Archive Checksum Not Written", false, []string{"complete at /x/a.tgz (3.0 MiB, sha256 ab12)", "/x/a.tgz.sha256 could not be written: is a directory"}},
