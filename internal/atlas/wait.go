@@ -8,9 +8,11 @@ import (
 )
 
 // Finished reports whether a job needs no more waiting: it FAILED, or it is
-// COMPLETED with a link (a COMPLETED download without a link is no download).
+// COMPLETED, a download with its link (a COMPLETED download without a link
+// is no download; a restore has none).
 func (j *RestoreJob) Finished() bool {
-	return j.Status == StatusFailed || (j.Status == StatusCompleted && j.SnapshotURL != "")
+	return j.Status == StatusFailed ||
+		(j.Status == StatusCompleted && (j.SnapshotURL != "" || j.DeliveryType == deliveryRestore))
 }
 
 // WaitForJob polls the job until it is finished, the deadline (on the
@@ -29,7 +31,7 @@ func (c *Client) WaitForJob(ctx context.Context, cl Cluster, job *RestoreJob, de
 		} else if delay > left {
 			delay = left
 		}
-		c.log(ctx, "waiting for download job", map[string]any{
+		c.log(ctx, "waiting for job", map[string]any{
 			"job_id": job.ID, "status": job.Status, "attempt": attempt, "delay": delay.String(),
 		})
 		if err := c.sleep(ctx, delay); err != nil {
