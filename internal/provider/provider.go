@@ -303,6 +303,7 @@ func (p *atlasProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newTenantSnapshotDownloadResource,
 		newFlexSnapshotDownloadResource,
+		newFlexSnapshotRestoreResource,
 	}
 }
 
