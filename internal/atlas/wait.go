@@ -23,6 +23,12 @@ func (j *RestoreJob) Finished() bool {
 // its restoreScheduledDate on the server clock, so a job that is already
 // old (imported, or read again on update) is not polled as if new.
 func (c *Client) WaitForJob(ctx context.Context, cl Cluster, job *RestoreJob, deadline time.Time) (*RestoreJob, error) {
+	return c.WatchJob(ctx, cl, job, deadline, nil)
+}
+
+// WatchJob is WaitForJob that calls changed, if set, with each answer whose
+// status differs from the one before.
+func (c *Client) WatchJob(ctx context.Context, cl Cluster, job *RestoreJob, deadline time.Time, changed func(*RestoreJob)) (*RestoreJob, error) {
 	start := c.now()
 	for attempt := 1; !job.Finished(); attempt++ {
 		delay := pollDelay(c.jobAge(job, start), c.jitter())
@@ -43,6 +49,9 @@ func (c *Client) WaitForJob(ctx context.Context, cl Cluster, job *RestoreJob, de
 				return job, ctx.Err()
 			}
 			return job, err
+		}
+		if changed != nil && next.Status != job.Status {
+			changed(next)
 		}
 		job = next
 	}

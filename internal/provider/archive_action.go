@@ -46,7 +46,7 @@ func newFlexSnapshotArchiveAction() action.Action {
 
 // Actions are the provider's actions (Terraform 1.14 and later).
 func (p *atlasProvider) Actions(context.Context) []func() action.Action {
-	return []func() action.Action{newTenantSnapshotArchiveAction, newFlexSnapshotArchiveAction}
+	return []func() action.Action{newTenantSnapshotArchiveAction, newFlexSnapshotArchiveAction, newFlexSnapshotRestoreAction}
 }
 
 // archiveConfig is what both archive actions take besides the cluster.
