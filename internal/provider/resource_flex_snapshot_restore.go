@@ -113,6 +113,10 @@ func (r *restoreResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"passing of the job's `expiration_date`, not a refresh, not a saved plan applied later, and not " +
 			"Atlas forgetting the job (a refresh then keeps the state and warns). Destroying the resource " +
 			"calls nothing in Atlas: a restore cannot be undone.\n\n" +
+			"A `FAILED` restore is an error, and Terraform marks the resource tainted, so the next apply restores " +
+			"again (`terraform untaint` keeps the failed job instead). A wait cut short by its timeout or by an " +
+			"interrupt is only a warning: the job stays in the state, untainted, and the next apply waits for it " +
+			"rather than start a second restore over one still running.\n\n" +
 			"Flex clusters keep their last 8 daily snapshots and restore only onto Flex clusters (replica " +
 			"sets). The API key needs the Project Owner or Project Backup Recovery Operator role.",
 		Attributes: map[string]schema.Attribute{
