@@ -123,3 +123,19 @@ func TestContractLostRestoreAnswerIsFound(t *testing.T) {
 			job.ID, job.TargetDeploymentItemName, download.ID, other.ID, jobs[2].ID)
 	}
 }
+
+// TestContractTenantRestore: the family gives the tenant restore endpoint
+// (.../backup/tenant/restore) at no cost; the simulator answers it as the
+// Flex one, onto a tenant cluster.
+func TestContractTenantRestore(t *testing.T) {
+	_, c, _, _ := newRestorePair(t, atlassim.Faults{})
+	tenant := atlas.Cluster{Family: atlas.TenantV1, ProjectID: atlassim.DefaultProjectID, Name: atlassim.DefaultClusterName}
+	job, err := c.RequestRestore(context.Background(), tenant, atlas.Restore{SnapshotID: atlassim.DefaultSnapshotID,
+		TargetName: atlassim.DefaultSecondClusterName, TargetProjectID: atlassim.DefaultProjectID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.DeliveryType != "RESTORE" || job.TargetDeploymentItemName != atlassim.DefaultSecondClusterName {
+		t.Errorf("answer %+v, want a RESTORE job onto %s", job, atlassim.DefaultSecondClusterName)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -325,4 +327,34 @@ func TestAccFlexRestore_importRefusesDownload(t *testing.T) {
 			ExpectError:   wrapped(`(?s)Not a Restore Job.*DOWNLOAD job.*atlas_flex_snapshot_download`),
 		}},
 	})
+}
+
+// Through the terraform CLI: a restore onto its own source warns at plan
+// time, and a plan saved after the restore and applied once the job's
+// expirationDate is long past restores nothing.
+func TestAccFlexRestore_selfTargetWarnsAndSavedPlanDoesNotRestore(t *testing.T) {
+	env := newRestoreEnv(t, atlassim.Config{})
+	dir, run := env.terraformCLI(t)
+	write := func(cfg string) {
+		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(env.restoreConfig(atlassim.DefaultFlexClusterName, ""))
+	run("init", "-no-color", "-input=false")
+	if out := run("plan", "-no-color", "-input=false"); !strings.Contains(out, "Restore Onto the Source Cluster") {
+		t.Errorf("plan of a restore onto its source does not warn:\n%s", out)
+	}
+	write(env.restoreConfig(stagingName, ""))
+	run("apply", "-no-color", "-input=false", "-auto-approve")
+	if out := run("plan", "-no-color", "-input=false"); strings.Contains(out, "Restore Onto the Source Cluster") {
+		t.Errorf("plan of a restore onto another cluster warns:\n%s", out)
+	}
+	run("plan", "-no-color", "-input=false", "-out=saved.tfplan")
+	env.clock.Advance(48 * time.Hour)
+	run("apply", "-no-color", "-input=false", "saved.tfplan")
+	run("apply", "-no-color", "-input=false", "-auto-approve")
+	if n := env.restores(); n != 1 {
+		t.Errorf("simulator holds %d restores, want 1", n)
+	}
 }
