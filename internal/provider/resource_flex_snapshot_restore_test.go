@@ -3,6 +3,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -21,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
 )
 
@@ -356,5 +359,83 @@ func TestAccFlexRestore_selfTargetWarnsAndSavedPlanDoesNotRestore(t *testing.T) 
 	run("apply", "-no-color", "-input=false", "-auto-approve")
 	if n := env.restores(); n != 1 {
 		t.Errorf("simulator holds %d restores, want 1", n)
+	}
+}
+
+// An interrupted wait on create keeps the job untainted: the next apply
+// waits for it, and no second restore is started.
+func TestAccFlexRestore_interruptedWaitIsWaitedForAgain(t *testing.T) {
+	env := newRestoreEnv(t, atlassim.Config{RestoreDuration: 20 * time.Minute})
+	env.clock.OnSleep(func(n int) error {
+		if n == 2 {
+			return context.Canceled
+		}
+		return nil
+	})
+	cfg := env.restoreConfig(stagingName, "")
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{Config: cfg, ExpectNonEmptyPlan: true},
+			{
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(restoreAddr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{restoreValue("status", knownvalue.StringExact("COMPLETED"))},
+			},
+		},
+	})
+	if n := env.restores(); n != 1 {
+		t.Errorf("simulator holds %d restores, want 1", n)
+	}
+}
+
+// When a restore's answer is lost and the look-up fails too, the error
+// says that Atlas may be restoring and how to keep the job.
+func TestAccFlexRestore_unconfirmedSaysHowToFindIt(t *testing.T) {
+	env := newRestoreEnv(t, atlassim.Config{})
+	env.setFront(func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasSuffix(r.URL.Path, "/restoreJobs") {
+			return false
+		}
+		if r.Method == http.MethodPost {
+			rec := httptest.NewRecorder()
+			env.sim.ServeHTTP(rec, r)
+			if rec.Code != http.StatusOK {
+				copyAnswer(w, rec)
+				return true
+			}
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				_ = conn.Close()
+			}
+			return true
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"detail":"Unexpected error.","error":500,"errorCode":"UNEXPECTED_ERROR","parameters":[],"reason":"Internal Server Error"}`))
+		return true
+	})
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config: env.restoreConfig(stagingName, ""),
+			ExpectError: wrapped(`(?s)Atlas May Be Restoring.*RESTORE job of snapshot ` + atlassim.DefaultFlexSnapshotID +
+				` onto Staging0.*atlas_flex_restore_jobs.*terraform import <resource address> ` + atlassim.DefaultProjectID + `/` + atlassim.DefaultFlexClusterName + `/<job id>`),
+		}},
+	})
+	if n := env.restores(); n != 1 {
+		t.Errorf("simulator holds %d restores, want 1 (made by the lost request)", n)
+	}
+}
+
+// The role a restore needs is named when Atlas refuses the key.
+func TestAddRestoreErrorNamesTheRole(t *testing.T) {
+	for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden} {
+		var d diag.Diagnostics
+		addRestoreError(&d, "restore", &atlas.Error{StatusCode: status, ErrorCode: "UNAUTHORIZED"})
+		if len(d) != 1 || !strings.Contains(d[0].Detail(), "Project Backup Recovery Operator") {
+			t.Errorf("HTTP %d: diagnostics %v do not name the Project Backup Recovery Operator role", status, d)
+		}
 	}
 }
