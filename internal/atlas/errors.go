@@ -109,6 +109,10 @@ type UnconfirmedDownloadError struct {
 	// Cluster and SnapshotID are what the download was requested for.
 	Cluster    Cluster
 	SnapshotID string
+	// Restore is set for a restore request (RequestRestore) onto the
+	// cluster TargetName of project TargetProjectID.
+	Restore                     bool
+	TargetName, TargetProjectID string
 	// Since is the server time (UTC, whole seconds) before which Atlas
 	// cannot have scheduled a job for this request: a job it made has a
 	// restoreScheduledDate at or after Since.
@@ -124,9 +128,13 @@ type UnconfirmedDownloadError struct {
 }
 
 func (e *UnconfirmedDownloadError) Error() string {
-	return fmt.Sprintf("atlas: Atlas may have created a download job for snapshot %s of %s cluster %s in project %s "+
+	what := "download"
+	if e.Restore {
+		what = fmt.Sprintf("restore (onto %s in project %s)", e.TargetName, e.TargetProjectID)
+	}
+	return fmt.Sprintf("atlas: Atlas may have created a %s job for snapshot %s of %s cluster %s in project %s "+
 		"(scheduled at or after %s) that the client could not confirm: the request failed (%v), and the search for the job did not settle it (%v)",
-		e.SnapshotID, e.Cluster.familyName(), e.Cluster.Name, e.Cluster.ProjectID, e.Since.UTC().Format(time.RFC3339),
+		what, e.SnapshotID, e.Cluster.familyName(), e.Cluster.Name, e.Cluster.ProjectID, e.Since.UTC().Format(time.RFC3339),
 		errorText(e.Err), errorText(e.RecoveryErr))
 }
 

@@ -20,8 +20,9 @@ type Family struct {
 	// clusters and backup are the path pieces around the cluster name:
 	// {prefix}/groups/{id}/{clusters}/{name}/{backup}/...
 	clusters, backup string
-	// restores names the collection of restore jobs.
-	restores string
+	// restores names the collection of restore jobs; restore is where a
+	// restore onto a cluster is requested.
+	restores, restore string
 }
 
 // TenantV1 is the v1.0 tenant (M2/M5) backup API.
@@ -32,6 +33,7 @@ var TenantV1 = &Family{
 	clusters:  "clusters",
 	backup:    "backup/tenant",
 	restores:  "restores",
+	restore:   "restore",
 }
 
 // Flex is the v2 Flex cluster backup API.
@@ -42,6 +44,7 @@ var Flex = &Family{
 	clusters:  "flexClusters",
 	backup:    "backup",
 	restores:  "restoreJobs",
+	restore:   "restoreJobs",
 }
 
 // Cluster addresses one cluster's backups in a family.

@@ -4,17 +4,18 @@ package atlas
 
 // Lost answers, top to bottom.
 //
-// Atlas's download call is not idempotent and carries no request id. A POST
+// Atlas's download and restore calls are not idempotent and carry no
+// request id. A POST
 // whose answer is lost (a dropped connection, a 5xx after Atlas acted, a
 // stall, an interrupt) may or may not have made a job, and the only way to
-// know is to look. So RequestDownload:
+// know is to look. So RequestDownload and RequestRestore:
 //
 //  1. sends each POST under a shared lock of its snapshot, and claims the
 //     job in the answer before letting go;
 //  2. records an attempt whose failure leaves open whether Atlas acted as
 //     lost, with its span on this machine's clock;
 //  3. looks, under the exclusive lock, through the cluster's restore jobs
-//     for jobs of the snapshot that nobody on this machine has claimed and
+//     for jobs of the request (its snapshot, kind and target) that nobody on this machine has claimed and
 //     whose restoreScheduledDate lies in the window of one of its lost
 //     attempts (on Atlas's clock, learnt from Date headers);
 //  4. claims one when every such job can be explained by a lost attempt on
@@ -74,25 +75,30 @@ func (c *Client) RequestDownload(ctx context.Context, cl Cluster, snapshotID str
 	if err := cl.check(snapshotID); err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, &NotSentError{Err: err}
-	}
-	rec, err := c.record(cl, snapshotID)
-	if err != nil {
-		return nil, err
-	}
-	deadline, bounded := c.deadline(ctx)
-	call := &lostCall{id: newCallID(), cl: cl, snapshotID: snapshotID}
-	req := request{
+	return c.requestJob(ctx, cl, jobRequest{delivery: deliveryDownload, snapshotID: snapshotID}, request{
 		method:    http.MethodPost,
 		path:      cl.path("download"),
 		body:      map[string]string{"snapshotId": snapshotID},
 		mediaType: cl.Family.mediaType,
+	})
+}
+
+// requestJob sends req, which asks for the job want describes, and
+// recovers its lost answers (RequestDownload, RequestRestore).
+func (c *Client) requestJob(ctx context.Context, cl Cluster, want jobRequest, req request) (*RestoreJob, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &NotSentError{Err: err}
 	}
+	rec, err := c.record(cl, want)
+	if err != nil {
+		return nil, err
+	}
+	deadline, bounded := c.deadline(ctx)
+	call := &lostCall{id: newCallID(), cl: cl, want: want}
 	attempt, limited := 1, 0
 	for {
 		// 1. What was sent.
-		job, tried, err := c.postDownload(ctx, rec, call, req)
+		job, tried, err := c.post(ctx, rec, call, req)
 		if err == nil {
 			return job, nil
 		}
@@ -154,11 +160,11 @@ func (c *Client) RequestDownload(ctx context.Context, cl Cluster, snapshotID str
 	}
 }
 
-// postDownload sends one POST under the snapshot's shared lock. The job in
+// post sends one POST under the snapshot's shared lock. The job in
 // its answer is claimed, and an ambiguous failure recorded as lost, before
 // the lock is let go: a search, which holds the lock alone, never sees a
 // job of ours that is neither.
-func (c *Client) postDownload(ctx context.Context, rec *snapshotRecord, call *lostCall, req request) (*RestoreJob, span, error) {
+func (c *Client) post(ctx context.Context, rec *snapshotRecord, call *lostCall, req request) (*RestoreJob, span, error) {
 	if err := rec.rlock(ctx); err != nil {
 		return nil, span{}, &NotSentError{Err: err}
 	}
@@ -170,7 +176,7 @@ func (c *Client) postDownload(ctx context.Context, rec *snapshotRecord, call *lo
 		if c.classify(req, err) == checkFirst {
 			call.lost = append(call.lost, tried)
 			if rerr := rec.add(entry{Call: call.id, Sent: tried.sent, Ended: tried.ended, At: c.now()}); rerr != nil {
-				c.log(ctx, "could not record a lost download attempt", map[string]any{"error": rerr.Error()})
+				c.log(ctx, "could not record a lost attempt", map[string]any{"error": rerr.Error()})
 			}
 		}
 		return nil, tried, err
@@ -183,7 +189,7 @@ func (c *Client) postDownload(ctx context.Context, rec *snapshotRecord, call *lo
 		return nil, tried, err
 	}
 	if err := rec.add(entry{Job: job.ID, At: c.now()}); err != nil {
-		c.log(ctx, "could not record a claimed download job", map[string]any{"error": err.Error()})
+		c.log(ctx, "could not record a claimed job", map[string]any{"error": err.Error()})
 	}
 	return job, tried, nil
 }
@@ -209,7 +215,7 @@ func (c *Client) search(ctx context.Context, rec *snapshotRecord, call *lostCall
 	var found []*RestoreJob
 	for i := range jobs {
 		j := &jobs[i]
-		if j.SnapshotID != call.snapshotID || (j.DeliveryType != "" && j.DeliveryType != "DOWNLOAD") || book.claimed[j.ID] {
+		if !call.want.matches(j) || book.claimed[j.ID] {
 			continue
 		}
 		if at, err := time.Parse(time.RFC3339, j.RestoreScheduledDate); err == nil && c.inWindows(at, call.lost) {
@@ -415,13 +421,48 @@ func (t *skewTransport) CloseIdleConnections() {
 
 // ---- The record -------------------------------------------------------
 
-// lostCall is one RequestDownload call and its lost attempts not yet
+// lostCall is one requestJob call and its lost attempts not yet
 // accounted for.
 type lostCall struct {
-	id         string
-	cl         Cluster
-	snapshotID string
-	lost       []span
+	id   string
+	cl   Cluster
+	want jobRequest
+	lost []span
+}
+
+// Delivery types of restore jobs.
+const (
+	deliveryDownload = "DOWNLOAD"
+	deliveryRestore  = "RESTORE"
+)
+
+// jobRequest is what a request asks for: a download of a snapshot, or a
+// restore of it onto a target cluster. It keys the record, and a listed
+// job is the request's only when it matches all of it.
+type jobRequest struct {
+	delivery      string
+	snapshotID    string
+	targetName    string // restores only
+	targetProject string // restores only
+}
+
+func (w jobRequest) key() string {
+	return w.delivery + "|" + w.snapshotID + "|" + w.targetProject + "|" + w.targetName
+}
+
+// matches reports whether a listed job can be one the request made. A job
+// without a deliveryType is taken for a download, as Atlas's older answers
+// are.
+func (w jobRequest) matches(j *RestoreJob) bool {
+	delivery := j.DeliveryType
+	if delivery == "" {
+		delivery = deliveryDownload
+	}
+	if j.SnapshotID != w.snapshotID || delivery != w.delivery {
+		return false
+	}
+	return w.delivery != deliveryRestore ||
+		(j.TargetDeploymentItemName == w.targetName && j.TargetProjectID == w.targetProject)
 }
 
 func newCallID() string {
@@ -439,7 +480,8 @@ func (call *lostCall) unconfirmed(c *Client, err, searchErr error) error {
 	var amb *AmbiguousJobsError
 	errors.As(searchErr, &amb)
 	ue := &UnconfirmedDownloadError{
-		Cluster: call.cl, SnapshotID: call.snapshotID, Since: c.earliest(call.lost),
+		Cluster: call.cl, SnapshotID: call.want.snapshotID, Since: c.earliest(call.lost),
+		Restore: call.want.delivery == deliveryRestore, TargetName: call.want.targetName, TargetProjectID: call.want.targetProject,
 		Err: err, RecoveryErr: searchErr,
 	}
 	if amb != nil {
@@ -497,7 +539,8 @@ func readBook(entries []entry, now time.Time) *book {
 	return b
 }
 
-// snapshotRecord coordinates the downloads of one snapshot: this process's
+// snapshotRecord coordinates the requests of one kind for one snapshot
+// (and target): this process's
 // goroutines through mu, other processes through the lock file, and the
 // record of claims and lost attempts in a file beside it (or in memory,
 // for a client without a lock directory).
@@ -519,10 +562,14 @@ var records = struct {
 	m map[string]*snapshotRecord
 }{m: map[string]*snapshotRecord{}}
 
-// record is the coordination of downloads of cl's snapshot at this
-// client's Atlas.
-func (c *Client) record(cl Cluster, snapshotID string) (*snapshotRecord, error) {
-	key := c.base.Host + "|" + cl.Family.prefix + "|" + cl.Family.clusters + "|" + cl.ProjectID + "|" + cl.Name + "|" + snapshotID
+// record is the coordination of requests like want for cl's snapshot at
+// this client's Atlas. A download's key is what it was before restores
+// shared the record, so that processes of either version agree on it.
+func (c *Client) record(cl Cluster, want jobRequest) (*snapshotRecord, error) {
+	key := c.base.Host + "|" + cl.Family.prefix + "|" + cl.Family.clusters + "|" + cl.ProjectID + "|" + cl.Name + "|" + want.snapshotID
+	if want.delivery != deliveryDownload {
+		key += "|" + want.key()
+	}
 	dir := ""
 	if c.lockDir != nil {
 		dir = c.lockDir.path

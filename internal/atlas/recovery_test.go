@@ -249,12 +249,13 @@ func TestRecoveryPrefersAJobNoOtherLostCallCouldOwn(t *testing.T) {
 	yJob := ds.addJob(testSnapshot, at(10*time.Second))
 	xJob := ds.addJob(testSnapshot, at(15*time.Second))
 
-	rec, err := c.record(testCluster, testSnapshot)
+	want := jobRequest{delivery: deliveryDownload, snapshotID: testSnapshot}
+	rec, err := c.record(testCluster, want)
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := &lostCall{id: "x", cl: testCluster, snapshotID: testSnapshot, lost: []span{xSpan}}
-	y := &lostCall{id: "y", cl: testCluster, snapshotID: testSnapshot, lost: []span{ySpan}}
+	x := &lostCall{id: "x", cl: testCluster, want: want, lost: []span{xSpan}}
+	y := &lostCall{id: "y", cl: testCluster, want: want, lost: []span{ySpan}}
 	for _, call := range []*lostCall{y, x} {
 		if err := rec.add(entry{Call: call.id, Sent: call.lost[0].sent, Ended: call.lost[0].ended, At: clockStart}); err != nil {
 			t.Fatal(err)

@@ -8,9 +8,11 @@ import (
 )
 
 // Finished reports whether a job needs no more waiting: it FAILED, or it is
-// COMPLETED with a link (a COMPLETED download without a link is no download).
+// COMPLETED, a download with its link (a COMPLETED download without a link
+// is no download; a restore has none).
 func (j *RestoreJob) Finished() bool {
-	return j.Status == StatusFailed || (j.Status == StatusCompleted && j.SnapshotURL != "")
+	return j.Status == StatusFailed ||
+		(j.Status == StatusCompleted && (j.SnapshotURL != "" || j.DeliveryType == deliveryRestore))
 }
 
 // WaitForJob polls the job until it is finished, the deadline (on the
@@ -21,6 +23,12 @@ func (j *RestoreJob) Finished() bool {
 // its restoreScheduledDate on the server clock, so a job that is already
 // old (imported, or read again on update) is not polled as if new.
 func (c *Client) WaitForJob(ctx context.Context, cl Cluster, job *RestoreJob, deadline time.Time) (*RestoreJob, error) {
+	return c.WatchJob(ctx, cl, job, deadline, nil)
+}
+
+// WatchJob is WaitForJob that calls changed, if set, with each answer whose
+// status differs from the one before.
+func (c *Client) WatchJob(ctx context.Context, cl Cluster, job *RestoreJob, deadline time.Time, changed func(*RestoreJob)) (*RestoreJob, error) {
 	start := c.now()
 	for attempt := 1; !job.Finished(); attempt++ {
 		delay := pollDelay(c.jobAge(job, start), c.jitter())
@@ -29,7 +37,7 @@ func (c *Client) WaitForJob(ctx context.Context, cl Cluster, job *RestoreJob, de
 		} else if delay > left {
 			delay = left
 		}
-		c.log(ctx, "waiting for download job", map[string]any{
+		c.log(ctx, "waiting for job", map[string]any{
 			"job_id": job.ID, "status": job.Status, "attempt": attempt, "delay": delay.String(),
 		})
 		if err := c.sleep(ctx, delay); err != nil {
@@ -46,6 +54,9 @@ func (c *Client) WaitForJob(ctx context.Context, cl Cluster, job *RestoreJob, de
 				return job, ctx.Err()
 			}
 			return job, err
+		}
+		if changed != nil && next.Status != job.Status {
+			changed(next)
 		}
 		job = next
 	}

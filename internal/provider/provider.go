@@ -312,6 +312,7 @@ func (p *atlasProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newTenantSnapshotDownloadResource,
 		newFlexSnapshotDownloadResource,
+		newFlexSnapshotRestoreResource,
 	}
 }
 
@@ -344,6 +345,7 @@ func (p *atlasProvider) Actions(context.Context) []func() action.Action {
 	return []func() action.Action{
 		newTenantSnapshotArchiveAction,
 		newFlexSnapshotArchiveAction,
+		newFlexSnapshotRestoreAction,
 	}
 }
 
