@@ -236,7 +236,7 @@ func interruptApply(t *testing.T, n int, seed uint64) {
 	// that wait for their link.
 	sim := coordinationSim(t, seed, time.Second, time.Second)
 	interrupt := make(chan struct{})
-	h := &interruptAfter{next: sim, from: int64(max(1, n/4)), fire: func() { close(interrupt) }}
+	h := &interruptAfter{next: sim, from: int64(max(1, n/4)), fire: func() { close(interrupt) }, release: make(chan struct{})}
 	h.to = h.from + int64(max(1, min(n, envInt(t, "LOADTEST_PARALLELISM", 10))/3)) - 1
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -255,6 +255,7 @@ func interruptApply(t *testing.T, n int, seed uint64) {
 	case <-exited:
 		t.Fatalf("terraform exited before %d download requests reached the simulator:\n%s", h.to, tail(out, 4000))
 	}
+	close(h.release)
 	resources := w.state()
 	c := countJobs(sim.Jobs(), resources)
 	logJobs(t, fmt.Sprintf("interrupted with download requests %d to %d of %d in flight, %d of them acted on",
@@ -269,16 +270,18 @@ func interruptApply(t *testing.T, n int, seed uint64) {
 }
 
 // interruptAfter passes requests to next, but holds the answers to
-// download requests from..to (counted from 1) until the client gives up on
-// them, and calls fire when the last of them has arrived: Atlas has acted
-// on each, and its answer is lost to the interrupt, as when someone presses
-// Ctrl-C while requests are on the wire. Later requests are not held:
-// resources that start after the interrupt reached the provider cannot be
-// interrupted, and would wait out their timeout.
+// download requests from..to (counted from 1) that made a job until the
+// client gives up on them, and calls fire when the last of them has
+// arrived: Atlas has acted, and its answer is lost to the interrupt, as
+// when someone presses Ctrl-C while requests are on the wire. Later
+// requests are not held: resources that start after the interrupt reached
+// the provider cannot be interrupted, and would wait out their timeout.
+// Closing release lets any answer still held go.
 type interruptAfter struct {
 	next     http.Handler
 	from, to int64
 	fire     func()
+	release  chan struct{}
 
 	posts atomic.Int64
 	lost  atomic.Int64 // held answers of requests Atlas acted on
@@ -287,7 +290,7 @@ type interruptAfter struct {
 func (h *interruptAfter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/download") {
 		if i := h.posts.Add(1); i >= h.from && i <= h.to {
-			w = &heldWriter{ResponseWriter: w, done: r.Context().Done(), lost: &h.lost}
+			w = &heldWriter{ResponseWriter: w, done: r.Context().Done(), release: h.release, lost: &h.lost}
 			if i == h.to {
 				h.fire()
 			}
@@ -296,12 +299,14 @@ func (h *interruptAfter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.next.ServeHTTP(w, r)
 }
 
-// heldWriter sends nothing until done: the client has hung up by then.
+// heldWriter sends a success only once done (the client has hung up by
+// then) or release. Refusals pass at once: Atlas did nothing, and the
+// server, which has not read their body, would not see the client go.
 type heldWriter struct {
 	http.ResponseWriter
-	done <-chan struct{}
-	lost *atomic.Int64
-	held bool
+	done, release <-chan struct{}
+	lost          *atomic.Int64
+	held          bool
 }
 
 func (w *heldWriter) WriteHeader(code int) {
@@ -309,8 +314,11 @@ func (w *heldWriter) WriteHeader(code int) {
 		w.held = true
 		if code < 300 {
 			w.lost.Add(1)
+			select {
+			case <-w.done:
+			case <-w.release:
+			}
 		}
-		<-w.done
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
