@@ -139,7 +139,7 @@ func New(cfg Config) (*Client, error) {
 		base:      base,
 		lockDir:   lockDir,
 		firstByte: firstByte,
-		grace:     recoveryGrace,
+		grace:     firstByte + recoveryGrace,
 		userAgent: cfg.UserAgent,
 		retry:     cfg.Retry.withDefaults(),
 		now:       cfg.Now,

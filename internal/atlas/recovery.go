@@ -46,9 +46,11 @@ import (
 )
 
 // recoveryGrace is how long a search for a lost job may outlive the
-// caller's context (Client.grace, which tests shorten): Terraform waits
-// for the provider after an interrupt, and a job found then is saved
-// instead of orphaned.
+// caller's context, on top of one attempt's wait for a first byte
+// (Client.grace, which tests shorten): Terraform waits for the provider
+// after an interrupt, and a job found then is saved instead of orphaned.
+// The search first waits for the snapshot's lock, which a POST still in
+// flight elsewhere holds for up to that first-byte wait.
 const recoveryGrace = 30 * time.Second
 
 // Record retention: a lost attempt explains a job listed at most this late,
