@@ -356,10 +356,10 @@ data "atlas_tenant_restore_jobs" "all" {
 	})
 }
 
-// TestAccLockDir_refusedWhenUnsafe: a lock directory that others could
-// write, or a link, is refused with the reason, on lock_dir when it comes
-// from the configuration; nothing reaches Atlas.
-func TestAccLockDir_refusedWhenUnsafe(t *testing.T) {
+// TestAccUnsafeDirectories_refused: a lock directory or token cache
+// directory that others could write, or a link, is refused with the
+// reason, on the attribute; nothing reaches Atlas.
+func TestAccUnsafeDirectories_refused(t *testing.T) {
 	root := t.TempDir()
 	open := filepath.Join(root, "open")
 	if err := os.Mkdir(open, 0o700); err != nil {
@@ -372,31 +372,38 @@ func TestAccLockDir_refusedWhenUnsafe(t *testing.T) {
 	if err := os.Symlink(t.TempDir(), link); err != nil {
 		t.Fatal(err)
 	}
-	for _, tt := range []struct{ name, dir, want string }{
-		{"writable by others", open, `Unusable Lock Directory.*` + open + `.*can be written by other users`},
-		{"a symbolic link", link, `Unusable Lock Directory.*` + link + `.*is a symbolic link`},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			env := newTestEnv(t, atlassim.Config{})
-			cfg := fmt.Sprintf(`
+	credentials := map[string]string{
+		"lock_dir":        fmt.Sprintf("public_key = %q\n  private_key = %q", atlassim.DefaultPublicKey, atlassim.DefaultPrivateKey),
+		"token_cache_dir": fmt.Sprintf("client_id = %q\n  client_secret = %q", atlassim.DefaultClientID, atlassim.DefaultClientSecret),
+	}
+	summary := map[string]string{"lock_dir": "Unusable Lock Directory", "token_cache_dir": "Unusable Token Cache Directory"}
+	for _, attr := range []string{"lock_dir", "token_cache_dir"} {
+		for _, tt := range []struct{ name, dir, want string }{
+			{"writable by others", open, "can be written by other users"},
+			{"a symbolic link", link, "is a symbolic link"},
+		} {
+			t.Run(attr+" "+tt.name, func(t *testing.T) {
+				env := newTestEnv(t, atlassim.Config{})
+				cfg := fmt.Sprintf(`
 provider "atlas" {
-  base_url    = %q
-  public_key  = %q
-  private_key = %q
-  lock_dir    = %q
+  base_url = %q
+  %s
+  %s = %q
 }
 data "atlas_tenant_restore_jobs" "all" {
   project_id   = %q
   cluster_name = %q
 }
-`, env.url, atlassim.DefaultPublicKey, atlassim.DefaultPrivateKey, tt.dir, atlassim.DefaultProjectID, atlassim.DefaultClusterName)
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: env.factories(),
-				Steps:                    []resource.TestStep{{Config: cfg, ExpectError: wrapped(`(?s)` + tt.want)}},
+`, env.url, credentials[attr], attr, tt.dir, atlassim.DefaultProjectID, atlassim.DefaultClusterName)
+				resource.Test(t, resource.TestCase{
+					ProtoV6ProviderFactories: env.factories(),
+					Steps: []resource.TestStep{{Config: cfg,
+						ExpectError: wrapped(`(?s)` + summary[attr] + `.*` + tt.dir + `.*` + tt.want)}},
+				})
+				if n := env.sim.Stats().TotalRequests; n != 0 {
+					t.Errorf("%d requests reached Atlas", n)
+				}
 			})
-			if n := env.sim.Stats().TotalRequests; n != 0 {
-				t.Errorf("%d requests reached Atlas", n)
-			}
-		})
+		}
 	}
 }
