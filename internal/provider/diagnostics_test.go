@@ -161,6 +161,18 @@ func TestAddUnconfirmed_candidates(t *testing.T) {
 	if strings.Count(d, "aaaaaaaaaaaaaaaaaaaaaaa1") != 1 {
 		t.Errorf("detail repeats the candidates:\n%s", d)
 	}
+	// A restore's message names them once too.
+	diags = nil
+	ue := &atlas.UnconfirmedDownloadError{
+		Cluster:    atlas.Cluster{Family: atlas.Flex, ProjectID: "6568a1b2c3d4e5f601234567", Name: "Flex0"},
+		SnapshotID: "6568a1b2c3d4e5f6000000a1", Restore: true, TargetName: "Staging", Err: errors.New("atlas: POST /x: EOF"),
+		RecoveryErr: &atlas.AmbiguousJobsError{JobIDs: []string{"aaaaaaaaaaaaaaaaaaaaaaa1", "aaaaaaaaaaaaaaaaaaaaaaa2"}},
+		Candidates:  []string{"aaaaaaaaaaaaaaaaaaaaaaa1", "aaaaaaaaaaaaaaaaaaaaaaa2"},
+	}
+	addUnconfirmedRestore(&diags, "restore a snapshot", ue)
+	if d := diags[0].Detail(); strings.Count(d, "aaaaaaaaaaaaaaaaaaaaaaa1") != 1 || !strings.Contains(d, "more than one job could be it") {
+		t.Errorf("restore detail names the candidates other than once, or not why:\n%s", d)
+	}
 }
 
 // TestPermanentPhrase names each kind of failure that cannot mend, with

@@ -83,17 +83,8 @@ func addUnconfirmed(diags *diag.Diagnostics, kind downloadKind, op string, ue *a
 	cl := ue.Cluster
 	importHint := fmt.Sprintf("import it with terraform import <resource address> %s/%s/<job id>", cl.ProjectID, cl.Name)
 	var which string
-	reason := plainError(ue.RecoveryErr)
-	switch {
-	case errors.Is(ue.RecoveryErr, atlas.ErrNotListed):
-		reason = "no job of the request was listed yet when the time allowed ran out or the run was interrupted"
-	case errors.Is(ue.RecoveryErr, context.DeadlineExceeded):
-		reason = "the time allowed ran out while the provider looked"
-	case errors.Is(ue.RecoveryErr, context.Canceled):
-		reason = "the run was interrupted while the provider looked"
-	}
+	reason := unconfirmedReason(ue)
 	if len(ue.Candidates) > 0 {
-		reason = "more than one job could be it"
 		which = fmt.Sprintf("Atlas holds %d download jobs of snapshot %s that no request on this machine has "+
 			"claimed, requested at the same moment: %s. One of them may be this request's; another request for the "+
 			"same snapshot from elsewhere (another machine, the Atlas UI or CLI) made the others, and nothing in "+
@@ -110,6 +101,22 @@ func addUnconfirmed(diags *diag.Diagnostics, kind downloadKind, op string, ue *a
 			"could not settle whether it did (%s).\n\n%sOtherwise the next apply requests another download; Atlas "+
 			"has no call to delete the extra job, and its link expires by itself four hours after the request.",
 		op, plainError(ue.Err), reason, which))
+}
+
+// unconfirmedReason says in a phrase why the search for a lost request's
+// job did not settle it; downloads and restores word it alike.
+func unconfirmedReason(ue *atlas.UnconfirmedDownloadError) string {
+	switch {
+	case len(ue.Candidates) > 0:
+		return "more than one job could be it"
+	case errors.Is(ue.RecoveryErr, atlas.ErrNotListed):
+		return "no job of the request was listed yet when the time allowed ran out or the run was interrupted"
+	case errors.Is(ue.RecoveryErr, context.DeadlineExceeded):
+		return "the time allowed ran out while the provider looked"
+	case errors.Is(ue.RecoveryErr, context.Canceled):
+		return "the run was interrupted while the provider looked"
+	}
+	return plainError(ue.RecoveryErr)
 }
 
 // waitForLink waits until job has its link or has failed, or deadline

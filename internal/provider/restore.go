@@ -115,7 +115,7 @@ func addUnconfirmedRestore(diags *diag.Diagnostics, op string, ue *atlas.Unconfi
 			"settle whether it did (%s).\n\n%s Before applying again, which would start another restore onto the same "+
 			"cluster, look with the atlas_flex_restore_jobs data source (project_id = %q, name = %q, delivery_type = "+
 			"\"RESTORE\") or in the Atlas UI, and keep the job with terraform import <resource address> %s/%s/<job id>.",
-		op, plainError(ue.Err), plainError(ue.RecoveryErr), which, cl.ProjectID, cl.Name, cl.ProjectID, cl.Name))
+		op, plainError(ue.Err), unconfirmedReason(ue), which, cl.ProjectID, cl.Name, cl.ProjectID, cl.Name))
 }
 
 // addRestoreWaitError explains why a wait for a restore ended before it
