@@ -14,7 +14,9 @@ import (
 // earliest wake time and wakes the sleepers due then. So parallel waits
 // overlap as on a real clock, and an hour of them takes milliseconds.
 // A goroutine blocked on anything but Sleep (a request in flight, a lock)
-// holds the clock until it goes on.
+// holds the clock until it goes on. The goroutine that made the clock
+// holds it too, until it calls Wait: so goroutines started one after
+// another all start at the same time, however the runtime schedules them.
 type Sched struct {
 	mu       sync.Mutex
 	now      time.Time
@@ -29,7 +31,7 @@ type sleeper struct {
 }
 
 // NewSched is a clock that starts at start.
-func NewSched(start time.Time) *Sched { return &Sched{now: start} }
+func NewSched(start time.Time) *Sched { return &Sched{now: start, busy: 1} }
 
 // Now is the clock's time.
 func (s *Sched) Now() time.Time {
@@ -56,10 +58,21 @@ func (s *Sched) Go(f func()) {
 	}()
 }
 
-// Wait waits for every goroutine started with Go to return.
-func (s *Sched) Wait() { s.done.Wait() }
+// Wait lets the clock run and waits for every goroutine started with Go
+// to return; then the caller holds the clock again.
+func (s *Sched) Wait() {
+	s.mu.Lock()
+	s.busy--
+	s.advanceLocked()
+	s.mu.Unlock()
+	s.done.Wait()
+	s.mu.Lock()
+	s.busy++
+	s.mu.Unlock()
+}
 
-// Sleep is a wait of d by a goroutine started with Go. ctx is not watched
+// Sleep is a wait of d by a goroutine started with Go, or by the one that
+// made the clock. ctx is not watched
 // while asleep: callers of a Sched do not cancel.
 func (s *Sched) Sleep(ctx context.Context, d time.Duration) error {
 	s.mu.Lock()
