@@ -349,7 +349,6 @@ type downloadServer struct {
 	jobs      []RestoreJob
 	steps     []string
 	listSteps []string
-	nextID    int
 	// now is the server clock (nil: the real one); dates come from it.
 	now func() time.Time
 	// onPost and onList, when set, run before each answer, unlocked.
@@ -370,10 +369,15 @@ func (d *downloadServer) addJob(snapshotID string, at time.Time) RestoreJob {
 	return d.addJobLocked(snapshotID, at)
 }
 
+// testJobIDs numbers the jobs of every downloadServer in the test binary.
+// Atlas never reuses a job id, and the client's record of claimed jobs is
+// the process's: a server given an earlier one's port must not list a job
+// under an id the record holds as claimed.
+var testJobIDs atomic.Uint32
+
 func (d *downloadServer) addJobLocked(snapshotID string, at time.Time) RestoreJob {
-	d.nextID++
 	j := RestoreJob{
-		ID: fmt.Sprintf("6568a1b2c3d4e5f6%08x", d.nextID), SnapshotID: snapshotID,
+		ID: fmt.Sprintf("6568a1b2c3d4e5f6%08x", testJobIDs.Add(1)), SnapshotID: snapshotID,
 		DeliveryType: "DOWNLOAD", Status: "COMPLETED", SnapshotURL: "https://example.invalid/x.tar.gz?token=secret",
 		RestoreScheduledDate: at.UTC().Format(time.RFC3339),
 	}
