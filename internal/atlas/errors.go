@@ -98,15 +98,15 @@ func IsDownloadLimit(err error) bool {
 	return HasErrorCode(err, downloadLimitCodes...)
 }
 
-// UnconfirmedDownloadError is a download request that failed in a way that
-// leaves open whether Atlas acted on it (its answer was lost, or Atlas
-// answered with a server error), after which the client could not find out:
-// looking through the cluster's restore jobs failed, or ctx ended first.
-// Atlas may hold a download job for the snapshot that no caller knows of.
+// UnconfirmedJobError is a download or restore request that failed in a
+// way that leaves open whether Atlas acted on it (its answer was lost, or
+// Atlas answered with a server error), after which the client could not
+// find out: looking through the cluster's restore jobs failed, or ctx ended
+// first. Atlas may hold a job for the snapshot that no caller knows of.
 //
 // The fields are stable; the provider builds its advice from them.
-type UnconfirmedDownloadError struct {
-	// Cluster and SnapshotID are what the download was requested for.
+type UnconfirmedJobError struct {
+	// Cluster and SnapshotID are what the job was requested for.
 	Cluster    Cluster
 	SnapshotID string
 	// Restore is set for a restore request (RequestRestore) onto the
@@ -117,7 +117,7 @@ type UnconfirmedDownloadError struct {
 	// cannot have scheduled a job for this request: a job it made has a
 	// restoreScheduledDate at or after Since.
 	Since time.Time
-	// Err is the download request's own failure.
+	// Err is the request's own failure.
 	Err error
 	// RecoveryErr is why looking for the job did not settle it: the list's
 	// error, ctx's, an *AmbiguousJobsError, or ErrNotListed.
@@ -127,7 +127,7 @@ type UnconfirmedDownloadError struct {
 	Candidates []string
 }
 
-func (e *UnconfirmedDownloadError) Error() string {
+func (e *UnconfirmedJobError) Error() string {
 	what := "download"
 	if e.Restore {
 		what = fmt.Sprintf("restore (onto %s in project %s)", e.TargetName, e.TargetProjectID)
@@ -139,7 +139,7 @@ func (e *UnconfirmedDownloadError) Error() string {
 }
 
 // Unwrap is the request's failure, so errors.As finds its *Error.
-func (e *UnconfirmedDownloadError) Unwrap() error { return e.Err }
+func (e *UnconfirmedJobError) Unwrap() error { return e.Err }
 
 // AmbiguousJobsError is a search for a lost job that found more unclaimed
 // jobs in the request's window than requests on this machine can have

@@ -203,10 +203,10 @@ func TestSearchRefusesToGuessBetweenCandidates(t *testing.T) {
 	ds.onPost = func(int) { addForeign(ds, clock.Now()) }
 	c := clockClient(t, startDownloadServer(t, ds, clock), clock, 0, RetryPolicy{MaxAttempts: 3})
 	_, err := c.RequestDownload(context.Background(), testCluster, testSnapshot)
-	var ue *UnconfirmedDownloadError
+	var ue *UnconfirmedJobError
 	var amb *AmbiguousJobsError
 	if !errors.As(err, &ue) || !errors.As(ue.RecoveryErr, &amb) {
-		t.Fatalf("err = %v, want an *UnconfirmedDownloadError from an *AmbiguousJobsError", err)
+		t.Fatalf("err = %v, want an *UnconfirmedJobError from an *AmbiguousJobsError", err)
 	}
 	ids := ds.jobIDs()
 	if len(ids) != 2 || len(ue.Candidates) != 2 || !sameSet(ids, ue.Candidates) || ds.posts != 1 {

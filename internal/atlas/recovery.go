@@ -69,7 +69,7 @@ const (
 // two jobs and no job is taken by two calls on this machine.
 //
 // Errors: *NotSentError when ctx ended before anything was sent;
-// *UnconfirmedDownloadError when Atlas may hold a job the search could not
+// *UnconfirmedJobError when Atlas may hold a job the search could not
 // settle. When Atlas refuses because download limits are reached
 // (IsDownloadLimit) it has done nothing, and the call waits and asks again
 // until ctx ends; then it returns Atlas's last refusal.
@@ -473,7 +473,7 @@ func newCallID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// ErrNotListed is an UnconfirmedDownloadError's RecoveryErr when the
+// ErrNotListed is an UnconfirmedJobError's RecoveryErr when the
 // search ran to the end of the call (an interrupt, the deadline) and found
 // no job of the request listed yet.
 var ErrNotListed = errors.New("atlas: no job of the request was listed before the call ended")
@@ -481,7 +481,7 @@ var ErrNotListed = errors.New("atlas: no job of the request was listed before th
 func (call *lostCall) unconfirmed(c *Client, err, searchErr error) error {
 	var amb *AmbiguousJobsError
 	errors.As(searchErr, &amb)
-	ue := &UnconfirmedDownloadError{
+	ue := &UnconfirmedJobError{
 		Cluster: call.cl, SnapshotID: call.want.snapshotID, Since: c.earliest(call.lost),
 		Restore: call.want.delivery == deliveryRestore, TargetName: call.want.targetName, TargetProjectID: call.want.targetProject,
 		Err: err, RecoveryErr: searchErr,

@@ -60,7 +60,7 @@ func TestRecoveryAfterEveryAmbiguousAttempt(t *testing.T) {
 					t.Errorf("got job %s, server holds %v", job.ID, ids)
 				}
 			} else {
-				var ue *UnconfirmedDownloadError
+				var ue *UnconfirmedJobError
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || errors.As(err, &ue) {
 					t.Fatalf("err = %v, want a plain %q (the search did finish)", err, tt.wantErr)
 				}
@@ -127,9 +127,9 @@ func TestRecoveryLearnsServerClockFromDigestProbe(t *testing.T) {
 		ds := &downloadServer{steps: []string{"drop"}, listSteps: []string{"500"}, onPost: func(int) { cancel() }}
 		c := clockClient(t, startDownloadServer(t, ds, clock), clock, 30*time.Second, RetryPolicy{MaxAttempts: 5})
 		_, err := c.RequestDownload(ctx, testCluster, testSnapshot)
-		var ue *UnconfirmedDownloadError
+		var ue *UnconfirmedJobError
 		if !errors.As(err, &ue) || !ue.Since.Equal(clockStart) {
-			t.Fatalf("err = %v, want an *UnconfirmedDownloadError with Since %s (the server's second)", err, clockStart)
+			t.Fatalf("err = %v, want an *UnconfirmedJobError with Since %s (the server's second)", err, clockStart)
 		}
 	})
 }
@@ -297,10 +297,10 @@ func TestRecoverySurvivesA500OnTheList(t *testing.T) {
 	}
 }
 
-// TestUnconfirmedDownloadError: when the search cannot finish, the error
+// TestUnconfirmedJobError: when the search cannot finish, the error
 // says that Atlas may hold a job, with the fields the provider needs, and
 // still unwraps to the request's own failure.
-func TestUnconfirmedDownloadError(t *testing.T) {
+func TestUnconfirmedJobError(t *testing.T) {
 	tests := []struct {
 		name      string
 		steps     []string
@@ -343,9 +343,9 @@ func TestUnconfirmedDownloadError(t *testing.T) {
 			c := clockClient(t, startDownloadServer(t, ds, clock), clock, 0, RetryPolicy{MaxAttempts: 3})
 			c.grace = 2 * time.Second
 			_, err := c.RequestDownload(ctx, testCluster, testSnapshot)
-			var ue *UnconfirmedDownloadError
+			var ue *UnconfirmedJobError
 			if !errors.As(err, &ue) {
-				t.Fatalf("err = %v (%T), want *UnconfirmedDownloadError", err, err)
+				t.Fatalf("err = %v (%T), want *UnconfirmedJobError", err, err)
 			}
 			if ue.Cluster != testCluster || ue.SnapshotID != testSnapshot || !ue.Since.Equal(clockStart) {
 				t.Errorf("fields: cluster %+v snapshot %s since %s; want %+v %s %s", ue.Cluster, ue.SnapshotID, ue.Since, testCluster, testSnapshot, clockStart)

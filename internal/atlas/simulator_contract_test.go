@@ -267,7 +267,7 @@ func TestContractDroppedAnswersNeverRefuseTheAPIKey(t *testing.T) {
 	ctx := context.Background()
 	refusedKey := func(err error) bool {
 		var ae *atlas.Error
-		var ue *atlas.UnconfirmedDownloadError
+		var ue *atlas.UnconfirmedJobError
 		if errors.As(err, &ue) {
 			err = ue.RecoveryErr
 		}

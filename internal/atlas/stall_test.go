@@ -85,7 +85,7 @@ func TestNothingIsSentAfterTheContextEnds(t *testing.T) {
 	for name, ctx := range map[string]context.Context{"cancelled": cancelled, "expired": expired} {
 		_, err := c.RequestDownload(ctx, testCluster, testSnapshot)
 		var ns *NotSentError
-		var ue *UnconfirmedDownloadError
+		var ue *UnconfirmedJobError
 		if !errors.As(err, &ns) || errors.As(err, &ue) || !errors.Is(err, ctx.Err()) {
 			t.Errorf("%s: RequestDownload = %v, want a *NotSentError for %v", name, err, ctx.Err())
 		}

@@ -143,7 +143,7 @@ func TestAddAtlasError_messages(t *testing.T) {
 // was taken.
 func TestAddUnconfirmed_candidates(t *testing.T) {
 	var diags diag.Diagnostics
-	addUnconfirmed(&diags, tenantDownload, "request a download", &atlas.UnconfirmedDownloadError{
+	addUnconfirmed(&diags, tenantDownload, "request a download", &atlas.UnconfirmedJobError{
 		Cluster:    atlas.Cluster{Family: atlas.TenantV1, ProjectID: "6568a1b2c3d4e5f601234567", Name: "Cluster0"},
 		SnapshotID: "6568a1b2c3d4e5f6000000a1", Err: errors.New("atlas: POST /x: EOF"),
 		RecoveryErr: &atlas.AmbiguousJobsError{JobIDs: []string{"aaaaaaaaaaaaaaaaaaaaaaa1", "aaaaaaaaaaaaaaaaaaaaaaa2"}},
@@ -163,7 +163,7 @@ func TestAddUnconfirmed_candidates(t *testing.T) {
 	}
 	// A restore's message names them once too.
 	diags = nil
-	ue := &atlas.UnconfirmedDownloadError{
+	ue := &atlas.UnconfirmedJobError{
 		Cluster:    atlas.Cluster{Family: atlas.Flex, ProjectID: "6568a1b2c3d4e5f601234567", Name: "Flex0"},
 		SnapshotID: "6568a1b2c3d4e5f6000000a1", Restore: true, TargetName: "Staging", Err: errors.New("atlas: POST /x: EOF"),
 		RecoveryErr: &atlas.AmbiguousJobsError{JobIDs: []string{"aaaaaaaaaaaaaaaaaaaaaaa1", "aaaaaaaaaaaaaaaaaaaaaaa2"}},

@@ -43,7 +43,7 @@ func requestDownload(ctx context.Context, client *atlas.Client, kind downloadKin
 		return job
 	}
 	op := "request a download of snapshot " + snapshotID
-	var ue *atlas.UnconfirmedDownloadError
+	var ue *atlas.UnconfirmedJobError
 	if errors.As(err, &ue) {
 		addUnconfirmed(diags, kind, op, ue)
 		return nil
@@ -79,7 +79,7 @@ func addSnapshotNotReady(diags *diag.Diagnostics, kind downloadKind, what, statu
 // addUnconfirmed says that Atlas may hold a job nobody knows of, and how to
 // find and keep it: the one case where the provider cannot promise that no
 // job is lost.
-func addUnconfirmed(diags *diag.Diagnostics, kind downloadKind, op string, ue *atlas.UnconfirmedDownloadError) {
+func addUnconfirmed(diags *diag.Diagnostics, kind downloadKind, op string, ue *atlas.UnconfirmedJobError) {
 	cl := ue.Cluster
 	importHint := fmt.Sprintf("import it with terraform import <resource address> %s/%s/<job id>", cl.ProjectID, cl.Name)
 	var which string
@@ -105,7 +105,7 @@ func addUnconfirmed(diags *diag.Diagnostics, kind downloadKind, op string, ue *a
 
 // unconfirmedReason says in a phrase why the search for a lost request's
 // job did not settle it; downloads and restores word it alike.
-func unconfirmedReason(ue *atlas.UnconfirmedDownloadError) string {
+func unconfirmedReason(ue *atlas.UnconfirmedJobError) string {
 	switch {
 	case len(ue.Candidates) > 0:
 		return "more than one job could be it"

@@ -183,7 +183,7 @@ func TestUnconfirmedSaysWhyTheSearchEnded(t *testing.T) {
 		{&atlas.Error{Method: "GET", Path: "/x", StatusCode: 500, ErrorCode: "UNEXPECTED_ERROR"}, "GET /x: HTTP 500 UNEXPECTED_ERROR"},
 	} {
 		var diags diag.Diagnostics
-		addUnconfirmed(&diags, tenantDownload, "request a download", &atlas.UnconfirmedDownloadError{
+		addUnconfirmed(&diags, tenantDownload, "request a download", &atlas.UnconfirmedJobError{
 			Cluster:    atlas.Cluster{Family: atlas.TenantV1, ProjectID: "6568a1b2c3d4e5f601234567", Name: "Cluster0"},
 			SnapshotID: "6568a1b2c3d4e5f6000000a1", Err: errors.New("atlas: POST /x: EOF"), RecoveryErr: tt.recovery,
 		})

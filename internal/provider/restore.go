@@ -54,7 +54,7 @@ func requestRestore(ctx context.Context, client *atlas.Client, cl atlas.Cluster,
 		return job
 	}
 	op := fmt.Sprintf("restore snapshot %s of %s onto %s in project %s", r.SnapshotID, cl.Name, r.TargetName, r.TargetProjectID)
-	var ue *atlas.UnconfirmedDownloadError
+	var ue *atlas.UnconfirmedJobError
 	if errors.As(err, &ue) {
 		addUnconfirmedRestore(diags, op, ue)
 		return nil
@@ -101,7 +101,7 @@ func addRestoreError(diags *diag.Diagnostics, op string, err error) {
 
 // addUnconfirmedRestore says that Atlas may be restoring although the
 // answer was lost, and how to find and keep the job.
-func addUnconfirmedRestore(diags *diag.Diagnostics, op string, ue *atlas.UnconfirmedDownloadError) {
+func addUnconfirmedRestore(diags *diag.Diagnostics, op string, ue *atlas.UnconfirmedJobError) {
 	cl := ue.Cluster
 	which := fmt.Sprintf("A RESTORE job of snapshot %s onto %s scheduled at or after %s may exist.", ue.SnapshotID,
 		ue.TargetName, ue.Since.UTC().Format(time.RFC3339))
