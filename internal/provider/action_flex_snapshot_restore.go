@@ -70,12 +70,12 @@ func (a *restoreAction) Schema(ctx context.Context, _ action.SchemaRequest, resp
 		Attributes: map[string]schema.Attribute{
 			"project_id": schema.StringAttribute{
 				Required:            true,
-				MarkdownDescription: "Id of the Atlas project that holds the source cluster: 24 lowercase hexadecimal digits.",
+				MarkdownDescription: restoreProjectDesc,
 				Validators:          []validator.String{idValidator()},
 			},
 			"name": schema.StringAttribute{
 				Required:            true,
-				MarkdownDescription: "Name of the source Flex cluster, whose snapshot is restored.",
+				MarkdownDescription: restoreNameDesc,
 				Validators:          clusterNameValidators(),
 			},
 			"snapshot_id": schema.StringAttribute{
@@ -85,12 +85,12 @@ func (a *restoreAction) Schema(ctx context.Context, _ action.SchemaRequest, resp
 			},
 			"target_name": schema.StringAttribute{
 				Required:            true,
-				MarkdownDescription: "Name of the Flex cluster whose data the restore replaces.",
+				MarkdownDescription: restoreTargetNameDesc,
 				Validators:          []validator.String{targetNameValidator()},
 			},
 			"target_project_id": schema.StringAttribute{
 				Optional:            true,
-				MarkdownDescription: "Id of the project that holds the target cluster. Defaults to `project_id`.",
+				MarkdownDescription: restoreTargetProjectDesc,
 				Validators:          []validator.String{idValidator()},
 			},
 			"wait_for_completion": schema.BoolAttribute{
@@ -107,13 +107,7 @@ func (a *restoreAction) ValidateConfig(ctx context.Context, req action.ValidateC
 	checkTimeouts(ctx, req.Config, &resp.Diagnostics)
 	var m restoreActionModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	target := m.targetProject()
-	for _, v := range []types.String{m.ProjectID, m.Name, target, m.TargetName} {
-		if v.IsUnknown() {
-			return
-		}
-	}
-	sameClusterWarning(&resp.Diagnostics, m.ProjectID.ValueString(), m.Name.ValueString(), target.ValueString(), m.TargetName.ValueString())
+	sameClusterWarning(&resp.Diagnostics, m.ProjectID, m.Name, m.TargetProjectID, m.TargetName)
 }
 
 func (a *restoreAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {

@@ -101,6 +101,7 @@ func (r *restoreResource) Configure(_ context.Context, req resource.ConfigureReq
 func (r *restoreResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+	const again = " Changing it restores again."
 	computed := func(desc string) schema.StringAttribute {
 		return schema.StringAttribute{Computed: true, MarkdownDescription: desc, PlanModifiers: keep}
 	}
@@ -122,13 +123,13 @@ func (r *restoreResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 		Attributes: map[string]schema.Attribute{
 			"project_id": schema.StringAttribute{
 				Required:            true,
-				MarkdownDescription: "Id of the Atlas project that holds the source cluster: 24 lowercase hexadecimal digits. Changing it restores again.",
+				MarkdownDescription: restoreProjectDesc + again,
 				Validators:          []validator.String{idValidator()},
 				PlanModifiers:       replace,
 			},
 			"name": schema.StringAttribute{
 				Required:            true,
-				MarkdownDescription: "Name of the source Flex cluster, whose snapshot is restored. Changing it restores again.",
+				MarkdownDescription: restoreNameDesc + again,
 				Validators:          clusterNameValidators(),
 				PlanModifiers:       replace,
 			},
@@ -141,14 +142,14 @@ func (r *restoreResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			},
 			"target_name": schema.StringAttribute{
 				Required:            true,
-				MarkdownDescription: "Name of the Flex cluster whose data the restore replaces. Changing it restores again.",
+				MarkdownDescription: restoreTargetNameDesc + again,
 				Validators:          []validator.String{targetNameValidator()},
 				PlanModifiers:       replace,
 			},
 			"target_project_id": schema.StringAttribute{
 				Optional:            true,
 				Computed:            true,
-				MarkdownDescription: "Id of the project that holds the target cluster. Defaults to `project_id`. Changing it restores again.",
+				MarkdownDescription: restoreTargetProjectDesc + again,
 				Validators:          []validator.String{idValidator()},
 				PlanModifiers:       []planmodifier.String{defaultToProject{}, stringplanmodifier.RequiresReplace()},
 			},
@@ -208,15 +209,7 @@ func (r *restoreResource) ValidateConfig(ctx context.Context, req resource.Valid
 	checkTimeouts(ctx, req.Config, &resp.Diagnostics)
 	var m restoreModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if m.TargetProjectID.IsNull() {
-		m.TargetProjectID = m.ProjectID
-	}
-	for _, v := range []types.String{m.ProjectID, m.Name, m.TargetProjectID, m.TargetName} {
-		if v.IsUnknown() {
-			return
-		}
-	}
-	sameClusterWarning(&resp.Diagnostics, m.ProjectID.ValueString(), m.Name.ValueString(), m.TargetProjectID.ValueString(), m.TargetName.ValueString())
+	sameClusterWarning(&resp.Diagnostics, m.ProjectID, m.Name, m.TargetProjectID, m.TargetName)
 }
 
 func (r *restoreResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {

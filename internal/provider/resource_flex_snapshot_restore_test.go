@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -436,6 +437,32 @@ func TestAddRestoreErrorNamesTheRole(t *testing.T) {
 		addRestoreError(&d, "restore", &atlas.Error{StatusCode: status, ErrorCode: "UNAUTHORIZED"})
 		if len(d) != 1 || !strings.Contains(d[0].Detail(), "Project Backup Recovery Operator") {
 			t.Errorf("HTTP %d: diagnostics %v do not name the Project Backup Recovery Operator role", status, d)
+		}
+	}
+}
+
+// The warning of a restore onto its source, for the resource and the
+// action: a null target project is the source's, and an unknown value
+// warns of nothing.
+func TestSameClusterWarning(t *testing.T) {
+	p, other := types.StringValue(atlassim.DefaultProjectID), types.StringValue(atlassim.DefaultSecondProjectID)
+	src, stage := types.StringValue(atlassim.DefaultFlexClusterName), types.StringValue(stagingName)
+	for _, tt := range []struct {
+		name                  string
+		targetProject, target types.String
+		warn                  bool
+	}{
+		{"the source, its project left out", types.StringNull(), src, true},
+		{"the source, its project given", p, src, true},
+		{"a namesake in another project", other, src, false},
+		{"another cluster", types.StringNull(), stage, false},
+		{"a target known only at apply", types.StringNull(), types.StringUnknown(), false},
+		{"a target project known only at apply", types.StringUnknown(), src, false},
+	} {
+		var diags diag.Diagnostics
+		sameClusterWarning(&diags, p, src, tt.targetProject, tt.target)
+		if got := diags.WarningsCount() == 1; got != tt.warn || diags.HasError() {
+			t.Errorf("%s: %v, want a warning: %v", tt.name, diags, tt.warn)
 		}
 	}
 }

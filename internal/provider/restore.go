@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 )
@@ -36,13 +37,32 @@ func targetNameValidator() validator.String {
 	}}
 }
 
-// sameClusterWarning warns, at plan time, of a restore onto its own source.
-func sameClusterWarning(diags *diag.Diagnostics, project, name, targetProject, target string) {
-	if project == targetProject && name == target {
+// The arguments the restore resource and action share, as the docs tell
+// them; the resource adds that changing one restores again.
+const (
+	restoreProjectDesc       = "Id of the Atlas project that holds the source cluster: 24 lowercase hexadecimal digits."
+	restoreNameDesc          = "Name of the source Flex cluster, whose snapshot is restored."
+	restoreTargetNameDesc    = "Name of the Flex cluster whose data the restore replaces."
+	restoreTargetProjectDesc = "Id of the project that holds the target cluster. Defaults to `project_id`."
+)
+
+// sameClusterWarning warns, at plan time, of a restore onto its own
+// source; targetProject is null where it defaults to project. Unknown
+// values warn of nothing.
+func sameClusterWarning(diags *diag.Diagnostics, project, name, targetProject, target types.String) {
+	if targetProject.IsNull() {
+		targetProject = project
+	}
+	for _, v := range []types.String{project, name, targetProject, target} {
+		if v.IsUnknown() {
+			return
+		}
+	}
+	if project.Equal(targetProject) && name.Equal(target) {
 		diags.AddAttributeWarning(path.Root("target_name"), "Restore Onto the Source Cluster",
 			fmt.Sprintf("target_name names the source cluster %s itself: the restore replaces all of its data with "+
 				"the snapshot's, and whatever was written since the snapshot is lost. If you meant another cluster, "+
-				"change target_name (or target_project_id).", name))
+				"change target_name (or target_project_id).", name.ValueString()))
 	}
 }
 
