@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -34,6 +35,7 @@ var (
 	_ resource.ResourceWithValidateConfig = (*restoreResource)(nil)
 	_ resource.ResourceWithModifyPlan     = (*restoreResource)(nil)
 	_ resource.ResourceWithImportState    = (*restoreResource)(nil)
+	_ resource.ResourceWithIdentity       = (*restoreResource)(nil)
 )
 
 func newFlexSnapshotRestoreResource() resource.Resource { return &restoreResource{} }
@@ -61,6 +63,11 @@ type restoreModel struct {
 
 func (m *restoreModel) cluster() atlas.Cluster {
 	return atlas.Cluster{Family: atlas.Flex, ProjectID: m.ProjectID.ValueString(), Name: m.Name.ValueString()}
+}
+
+// identify records the job's identity where Terraform keeps one.
+func (m *restoreModel) identify(ctx context.Context, id *tfsdk.ResourceIdentity) diag.Diagnostics {
+	return setIdentity(ctx, id, flexRestore, m.ProjectID.ValueString(), m.Name.ValueString(), m.ID.ValueString())
 }
 
 func (m *restoreModel) restore() atlas.Restore {
@@ -184,6 +191,11 @@ func (r *restoreResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 	}
 }
 
+// IdentitySchema: a restore's identity is its import ID in parts.
+func (r *restoreResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = jobIdentitySchema(flexRestore, "restore job")
+}
+
 // defaultToProject plans target_project_id as project_id when the
 // configuration leaves it out, before RequiresReplace compares it with the
 // state.
@@ -235,6 +247,7 @@ func (r *restoreResource) Create(ctx context.Context, req resource.CreateRequest
 	m.fill(job)
 	// The job exists from here on: record it before waiting, so that an
 	// interrupted apply never loses it.
+	resp.Diagnostics.Append(m.identify(ctx, resp.Identity)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 	if resp.Diagnostics.HasError() || !m.WaitForCompletion.ValueBool() {
 		return
@@ -268,6 +281,9 @@ func (r *restoreResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// A state from before identities, or from Terraform before 1.12,
+	// gains one here.
+	resp.Diagnostics.Append(m.identify(ctx, resp.Identity)...)
 	client, diags := r.data.Client()
 	resp.Diagnostics.Append(diags...)
 	timeout, diags := m.Timeouts.Read(ctx, defaultReadTimeout)
@@ -306,6 +322,7 @@ func (r *restoreResource) Update(ctx context.Context, req resource.UpdateRequest
 	wait, tos, triggers := m.WaitForCompletion, m.Timeouts, m.Triggers
 	m = prior
 	m.WaitForCompletion, m.Timeouts, m.Triggers = wait, tos, triggers
+	resp.Diagnostics.Append(m.identify(ctx, resp.Identity)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 	if resp.Diagnostics.HasError() || !m.WaitForCompletion.ValueBool() || m.job().Finished() {
 		return
@@ -360,10 +377,11 @@ func (r *restoreResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	}
 }
 
-// ImportState takes PROJECT_ID/NAME/JOB_ID of a RESTORE job.
+// ImportState takes PROJECT_ID/NAME/JOB_ID of a RESTORE job, or an import
+// block's identity.
 func (r *restoreResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	ctx = r.data.logContext(ctx)
-	project, name, jobID, err := parseImportID(req.ID, "name")
+	project, name, jobID, err := importTarget(ctx, req, flexRestore.clusterAttr)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Import ID", err.Error())
 		return
@@ -395,5 +413,6 @@ func (r *restoreResource) ImportState(ctx context.Context, req resource.ImportSt
 	m.Timeouts = timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
 		"create": types.StringType, "read": types.StringType, "update": types.StringType,
 	})}
+	resp.Diagnostics.Append(m.identify(ctx, resp.Identity)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }

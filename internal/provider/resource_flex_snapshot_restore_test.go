@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlassim"
@@ -158,6 +159,46 @@ func TestAccFlexRestore_lifecycle(t *testing.T) {
 	}
 	if n := writes.Load(); n != 0 {
 		t.Errorf("destroy sent %d requests other than reads", n)
+	}
+}
+
+// Terraform 1.12 and later keep the restore's identity, and an import
+// block naming it takes the job over without restoring again.
+func TestAccFlexRestore_identity(t *testing.T) {
+	env := newRestoreEnv(t, atlassim.Config{})
+	cfg := env.restoreConfig(stagingName, "")
+	var id string
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				Check: func(s *terraform.State) error {
+					id = s.RootModule().Resources[restoreAddr].Primary.ID
+					return nil
+				},
+			},
+			{
+				Config: cfg,
+				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectIdentity(restoreAddr, map[string]knownvalue.Check{
+					"project_id": knownvalue.StringExact(atlassim.DefaultProjectID),
+					"name":       knownvalue.StringExact(atlassim.DefaultFlexClusterName),
+					"job_id":     lateString{&id},
+				})},
+			},
+			{
+				// A fresh state, the configuration and an import block with
+				// the identity: a no-op plan with the same identity.
+				Config:          cfg,
+				ResourceName:    restoreAddr,
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithResourceIdentity,
+			},
+		},
+	})
+	if n := env.restores(); n != 1 {
+		t.Errorf("simulator holds %d restores, want 1 (the import restored nothing)", n)
 	}
 }
 

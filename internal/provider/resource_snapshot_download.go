@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -14,14 +13,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -219,22 +216,7 @@ func (r *downloadResource[M, P]) Schema(ctx context.Context, _ resource.SchemaRe
 // result carries it, and terraform query -generate-config-out writes it
 // into an import block.
 func (r *downloadResource[M, P]) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
-	resp.IdentitySchema = identityschema.Schema{
-		Attributes: map[string]identityschema.Attribute{
-			"project_id": identityschema.StringAttribute{
-				RequiredForImport: true,
-				Description:       "Id of the Atlas project that holds the cluster.",
-			},
-			r.kind.clusterAttr: identityschema.StringAttribute{
-				RequiredForImport: true,
-				Description:       "Name of the " + r.kind.clusterNoun + ".",
-			},
-			"job_id": identityschema.StringAttribute{
-				RequiredForImport: true,
-				Description:       "Id of the download job.",
-			},
-		},
-	}
+	resp.IdentitySchema = jobIdentitySchema(r.kind, "download job")
 }
 
 // ValidateConfig refuses timeouts that would end an operation before it
@@ -525,7 +507,7 @@ func getRenewal(ctx context.Context, priv privateGetter) (string, diag.Diagnosti
 
 func (r *downloadResource[M, P]) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	ctx = r.data.logContext(ctx)
-	project, name, jobID, err := r.importTarget(ctx, req)
+	project, name, jobID, err := importTarget(ctx, req, r.kind.clusterAttr)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Import ID", err.Error())
 		return
@@ -551,51 +533,4 @@ func (r *downloadResource[M, P]) ImportState(ctx context.Context, req resource.I
 	p.job().imported(job)
 	resp.Diagnostics.Append(resp.State.Set(ctx, p)...)
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, r.kind, project, name, job.ID)...)
-}
-
-// importTarget is what an import names: the import ID, or an import
-// block's identity.
-func (r *downloadResource[M, P]) importTarget(ctx context.Context, req resource.ImportStateRequest) (project, cluster, job string, err error) {
-	if req.ID != "" || req.Identity == nil {
-		return parseImportID(req.ID, r.kind.clusterAttr)
-	}
-	var p, c, j types.String
-	req.Identity.GetAttribute(ctx, path.Root("project_id"), &p)
-	req.Identity.GetAttribute(ctx, path.Root(r.kind.clusterAttr), &c)
-	req.Identity.GetAttribute(ctx, path.Root("job_id"), &j)
-	return parseImportID(p.ValueString()+"/"+c.ValueString()+"/"+j.ValueString(), r.kind.clusterAttr)
-}
-
-// parseImportID splits PROJECT_ID/CLUSTER/JOB_ID and checks each part.
-func parseImportID(id, clusterAttr string) (project, cluster, job string, err error) {
-	form := fmt.Sprintf("PROJECT_ID/%s/JOB_ID, for example 6568a1b2c3d4e5f601234567/Cluster0/6568a1b2c3d4e5f6000000b1",
-		strings.ToUpper(clusterAttr))
-	parts := strings.Split(id, "/")
-	if len(parts) != 3 {
-		return "", "", "", fmt.Errorf("The import ID %q does not have the form %s.", id, form)
-	}
-	project, cluster, job = parts[0], parts[1], parts[2]
-	if msg := checkID(project); msg != "" {
-		return "", "", "", fmt.Errorf("The project id in import ID %q %s. Expected %s.", id, msg, form)
-	}
-	if msg := checkClusterName(cluster); msg != "" {
-		return "", "", "", fmt.Errorf("The cluster name in import ID %q %s. Expected %s.", id, msg, form)
-	}
-	if msg := checkID(job); msg != "" {
-		return "", "", "", fmt.Errorf("The job id in import ID %q %s. Expected %s.", id, msg, form)
-	}
-	return project, cluster, job, nil
-}
-
-// setIdentity records the job's identity; id is nil where Terraform does
-// not support identities.
-func setIdentity(ctx context.Context, id *tfsdk.ResourceIdentity, kind downloadKind, project, cluster, jobID string) diag.Diagnostics {
-	if id == nil {
-		return nil
-	}
-	var diags diag.Diagnostics
-	diags.Append(id.SetAttribute(ctx, path.Root("project_id"), project)...)
-	diags.Append(id.SetAttribute(ctx, path.Root(kind.clusterAttr), cluster)...)
-	diags.Append(id.SetAttribute(ctx, path.Root("job_id"), jobID)...)
-	return diags
 }
