@@ -257,10 +257,13 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 		}
 		job = j
 	}
+	const kept = "Nothing was downloaded. Atlas has no call to delete the job; its link expires by itself."
+	const onTimeout = "Raise the timeout with a timeouts block, or invoke again with job_id set to this job's id to " +
+		"go on waiting for it rather than request another."
 	// linkOf waits for job's link as every kind does, and says so in the
 	// progress; nil means the job has none, and diags say why.
 	linkOf := func(job *atlas.RestoreJob, kept string, diags *diag.Diagnostics) *atlas.RestoreJob {
-		job = waitForLink(ctx, client, a.kind, cl, job, deadline, timeout, kept, diags, func(j *atlas.RestoreJob) bool {
+		job = waitForLink(ctx, client, a.kind, cl, job, deadline, timeout, kept, onTimeout, diags, func(j *atlas.RestoreJob) bool {
 			send(fmt.Sprintf("Waiting for Atlas to prepare the download link of job %s (%s).", j.ID, j.Status))
 			return true
 		})
@@ -269,7 +272,6 @@ func (a *archiveAction[M, P]) Invoke(ctx context.Context, req action.InvokeReque
 		}
 		return job
 	}
-	const kept = "Nothing was downloaded. Atlas has no call to delete the job; its link expires by itself."
 	switch {
 	case job == nil:
 		if job = requestDownload(ctx, client, a.kind, cl, snapshotID, &resp.Diagnostics); job == nil {

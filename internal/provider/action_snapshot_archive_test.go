@@ -338,6 +338,26 @@ func TestAccArchiveAction_zeroTimeout(t *testing.T) {
 	}
 }
 
+// TestAccArchiveAction_timeoutSaysHowToGoOn: a job still queued when the
+// invocation's time runs out is named, with how to go on waiting for it
+// (job_id), not with the resources' wait_for_completion, which the action
+// does not have.
+func TestAccArchiveAction_timeoutSaysHowToGoOn(t *testing.T) {
+	env := newTestEnv(t, atlassim.Config{QueuedFor: time.Hour})
+	path := filepath.Join(t.TempDir(), "snap.tar.gz")
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   needsActions,
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config:      env.archiveConfig(tenantDownload, fmt.Sprintf("path = %q\n timeouts {\n invoke = \"2m\"\n }", path)),
+			ExpectError: wrapped(`(?s)Timed Out Waiting for the Download Link.*still QUEUED when the 2m0s timeout ran out.*invoke again with job_id`),
+		}},
+	})
+	if n := len(env.sim.Jobs()); n != 1 {
+		t.Errorf("the action requested %d jobs, want 1", n)
+	}
+}
+
 func TestAccArchiveAction_failedJob(t *testing.T) {
 	env := newTestEnv(t, atlassim.Config{QueuedFor: time.Hour})
 	env.clock.OnSleep(func(n int) error {

@@ -154,7 +154,7 @@ func (e *downloadEphemeral[M, P]) Open(ctx context.Context, req ephemeral.OpenRe
 		return
 	}
 	if d.WaitForCompletion.IsNull() || d.WaitForCompletion.ValueBool() {
-		job = waitForLink(ctx, client, e.kind, cl, job, deadline, timeout, "Atlas keeps the job; nothing was stored.", &resp.Diagnostics, nil)
+		job = waitForLink(ctx, client, e.kind, cl, job, deadline, timeout, "Atlas keeps the job; nothing was stored.", skipWaitAdvice, &resp.Diagnostics, nil)
 		if resp.Diagnostics.HasError() {
 			return
 		}

@@ -121,12 +121,13 @@ func unconfirmedReason(ue *atlas.UnconfirmedJobError) string {
 
 // waitForLink waits until job has its link or has failed, or deadline
 // passes, and returns the last answer seen. A job left without a link is
-// explained in diags, kept saying what becomes of it; timeout is the
-// operation's, for the message. before, if set, runs once before a wait
+// explained in diags, kept saying what becomes of it and onTimeout what to
+// do when the time ran out; timeout is the operation's, for the message.
+// before, if set, runs once before a wait
 // starts (the resource stores the job, the action reports progress); when
 // it returns false there is no wait, and waitForLink returns nil.
 func waitForLink(ctx context.Context, client *atlas.Client, kind downloadKind, cl atlas.Cluster, job *atlas.RestoreJob,
-	deadline time.Time, timeout time.Duration, kept string, diags *diag.Diagnostics, before func(*atlas.RestoreJob) bool) *atlas.RestoreJob {
+	deadline time.Time, timeout time.Duration, kept, onTimeout string, diags *diag.Diagnostics, before func(*atlas.RestoreJob) bool) *atlas.RestoreJob {
 	var err error
 	if !job.Finished() {
 		if before != nil && !before(job) {
@@ -134,13 +135,20 @@ func waitForLink(ctx context.Context, client *atlas.Client, kind downloadKind, c
 		}
 		job, err = client.WaitForJob(ctx, cl, job, deadline)
 	}
-	addWaitError(diags, kind, job, err, timeout, kept)
+	addWaitError(diags, kind, job, err, timeout, kept, onTimeout)
 	return job
 }
 
+// skipWaitAdvice is what to do about a wait that ran out of time, where
+// the configuration can choose not to wait.
+const skipWaitAdvice = "Raise the timeout with a timeouts block, or set wait_for_completion = false to take the job " +
+	"as soon as Atlas accepts it."
+
+
 // addWaitError explains why waiting for a job ended without a link, if it
-// did; kept says what became of the job.
-func addWaitError(diags *diag.Diagnostics, kind downloadKind, job *atlas.RestoreJob, err error, timeout time.Duration, kept string) {
+// did; kept says what became of the job, onTimeout what to do about a wait
+// that ran out of time.
+func addWaitError(diags *diag.Diagnostics, kind downloadKind, job *atlas.RestoreJob, err error, timeout time.Duration, kept, onTimeout string) {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && job.Status == atlas.StatusCompleted && job.SnapshotURL == "":
 		// Atlas said COMPLETED without a link: waiting treated the job as
@@ -151,9 +159,8 @@ func addWaitError(diags *diag.Diagnostics, kind downloadKind, job *atlas.Restore
 				"request a new download (terraform apply -replace) or contact MongoDB support.", job.ID, timeout, kept))
 	case errors.Is(err, context.DeadlineExceeded):
 		diags.AddError("Timed Out Waiting for the Download Link",
-			fmt.Sprintf("Atlas accepted download job %s, but it was still %s when the %s timeout ran out. %s "+
-				"Raise the timeout with a timeouts block, or set wait_for_completion = false to take the job "+
-				"as soon as Atlas accepts it.", job.ID, job.Status, timeout, kept))
+			fmt.Sprintf("Atlas accepted download job %s, but it was still %s when the %s timeout ran out. %s %s",
+				job.ID, job.Status, timeout, kept, onTimeout))
 	case errors.Is(err, context.Canceled):
 		diags.AddError("Waiting for the Download Link Was Interrupted",
 			fmt.Sprintf("Atlas accepted download job %s (last seen %s), and the wait for its link was "+

@@ -270,7 +270,7 @@ func (r *downloadResource[M, P]) Create(ctx context.Context, req resource.Create
 func (r *downloadResource[M, P]) waitAndStore(ctx context.Context, client *atlas.Client, cl atlas.Cluster, p P,
 	job *atlas.RestoreJob, deadline time.Time, timeout time.Duration, state stateSetter, diags *diag.Diagnostics, kept string) {
 	p.job().fill(job)
-	job = waitForLink(ctx, client, r.kind, cl, job, deadline, timeout, kept, diags, func(*atlas.RestoreJob) bool {
+	job = waitForLink(ctx, client, r.kind, cl, job, deadline, timeout, kept, skipWaitAdvice, diags, func(*atlas.RestoreJob) bool {
 		// The job exists in Atlas from here on: record it before waiting, so
 		// an interrupted apply never loses it. (A job finished at once is
 		// stored only once, below.)
