@@ -161,7 +161,7 @@ func New(cfg Config) (*Client, error) {
 		c.digest = nil
 		c.bearer = newBearerAuth(c, cfg, rawTransport, timeout)
 		if cfg.TokenCacheDir != "" && c.bearer.static == "" {
-			if c.bearer.cache, err = openTokenCache(cfg.TokenCacheDir, base, cfg.ClientID); err != nil {
+			if c.bearer.cache, err = openTokenCache(cfg.TokenCacheDir, base, cfg.ClientID, cfg.ClientSecret); err != nil {
 				return nil, err
 			}
 		}

@@ -19,8 +19,10 @@ import (
 // between them rather than one each: Atlas allows 10 token requests a
 // minute and 100 live tokens. It is the lock directory's machinery (safe
 // directory, file locks, files opened 0600 without following links) with
-// one lock and one token file per base URL and client ID. The files hold
-// the token and its expiry, never the secret.
+// one lock and one token file per base URL, client ID and secret: a wrong
+// or rotated secret never rides on a token another secret took. The files
+// hold the token and its expiry, never the secret; their names are a hash
+// of the key (LockDir.file).
 type tokenCache struct {
 	dir *LockDir
 	key string
@@ -53,9 +55,10 @@ func (e *TokenCacheDirError) Error() string {
 
 func (e *TokenCacheDirError) Unwrap() error { return e.Err }
 
-// openTokenCache opens the cache of clientID's tokens at base in dir,
-// refusing a directory that others could read from or plant in.
-func openTokenCache(dir string, base *url.URL, clientID string) (*tokenCache, error) {
+// openTokenCache opens the cache of clientID's tokens, taken with secret,
+// at base in dir, refusing a directory that others could read from or
+// plant in.
+func openTokenCache(dir string, base *url.URL, clientID, secret string) (*tokenCache, error) {
 	d, err := OpenLockDir(dir)
 	var le *LockDirError
 	if errors.As(err, &le) {
@@ -66,7 +69,7 @@ func openTokenCache(dir string, base *url.URL, clientID string) (*tokenCache, er
 	}
 	// The prefix keeps these files apart from the download records when
 	// one directory serves both.
-	return &tokenCache{dir: d, key: "access token\n" + base.String() + "\n" + clientID}, nil
+	return &tokenCache{dir: d, key: "access token\n" + base.String() + "\n" + clientID + "\n" + secret}, nil
 }
 
 // cachedToken is the token file's content. Expires is on the client's

@@ -52,6 +52,24 @@ func TestTokenCache_oneTokenForManyProcesses(t *testing.T) {
 	}
 }
 
+// A client whose secret is wrong (or was rotated) does not ride on the
+// token another secret cached: it asks the token endpoint, which refuses.
+func TestTokenCache_wrongSecretDoesNotShareToken(t *testing.T) {
+	s, srv := newOAuthServer(t)
+	dir := filepath.Join(t.TempDir(), "tokens")
+	if err := fetchJob(cacheClient(s, t, srv.URL, dir)); err != nil {
+		t.Fatal(err)
+	}
+	wrong := s.client(t, srv.URL, func(cfg *Config) { cfg.TokenCacheDir, cfg.ClientSecret = dir, "mdb_sa_sk_wrongwrongwrong" })
+	var te *TokenError
+	if err := fetchJob(wrong); !errors.As(err, &te) || te.StatusCode != 401 {
+		t.Fatalf("err = %v, want the token endpoint's 401", err)
+	}
+	if n := s.tokenReqs.Load(); n != 2 {
+		t.Errorf("token requests = %d, want 2 (one per secret)", n)
+	}
+}
+
 // The cache's files are private (0600 in a 0700 directory) and hold the
 // token, never the secret; cached tokens are not revoked at exit, since
 // other processes use them.

@@ -144,7 +144,6 @@ func waitForLink(ctx context.Context, client *atlas.Client, kind downloadKind, c
 const skipWaitAdvice = "Raise the timeout with a timeouts block, or set wait_for_completion = false to take the job " +
 	"as soon as Atlas accepts it."
 
-
 // addWaitError explains why waiting for a job ended without a link, if it
 // did; kept says what became of the job, onTimeout what to do about a wait
 // that ran out of time.

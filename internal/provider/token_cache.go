@@ -22,8 +22,9 @@ func tokenCacheDirAttribute() schema.StringAttribute {
 			"service account's access token, so that the several processes of each command, and the commands " +
 			"of an hour, take one token between them instead of one each (Atlas allows a service account 10 " +
 			"token requests a minute and 100 live tokens). Off unless set; defaults to the environment variable " +
-			"`MONGODB_ATLAS_TOKEN_CACHE_DIR`. The directory holds one file per base URL and client ID with the " +
-			"token and its expiry, never the client secret, mode 0600; it is created with mode 0700, and a " +
+			"`MONGODB_ATLAS_TOKEN_CACHE_DIR`. The directory holds one file per base URL, client ID and secret " +
+			"(a changed secret takes a token of its own) with the token and its expiry, never the client " +
+			"secret, mode 0600; it is created with mode 0700, and a " +
 			"directory that other users can write, that belongs to another user, or a symbolic link is refused. " +
 			"The trade-off: a bearer token usable by anyone who can read the file stays on disk for up to an " +
 			"hour, and cached tokens are not revoked when a process ends. Where a CI fleet runs many commands, " +
