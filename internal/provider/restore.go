@@ -22,8 +22,13 @@ import (
 	"github.com/atlas-community/terraform-provider-atlas/internal/atlas"
 )
 
-// flexRestore is how diagnostics speak of a Flex restore's cluster.
-var flexRestore = flexDownload.as("snapshot_restore")
+// flexRestore is how diagnostics and docs speak of a Flex restore's
+// (source) cluster.
+var flexRestore = func() downloadKind {
+	k := flexDownload.as("snapshot_restore")
+	k.clusterNoun = "source Flex cluster"
+	return k
+}()
 
 // targetNamePattern is targetDeploymentItemName's pattern in the reference.
 var targetNamePattern = regexp.MustCompile(`^[\p{L}\p{N}\-_.(),:&@+']{1,64}$`)
